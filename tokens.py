@@ -55,7 +55,7 @@ def to_atoms(amount_ui: str | int | Decimal, decimals: int) -> int:
     Rejects floats, non-numbers, NaN/inf, zero, negatives, more fractional digits than the
     token has (no silent rounding of what a trader typed) and results of 2^63 atoms or more.
     """
-    if isinstance(amount_ui, bool) or isinstance(amount_ui, float):
+    if isinstance(amount_ui, (bool, float)):
         raise ValueError("amount must be given as a decimal string, not a float")
     text = amount_ui.strip().replace("_", "") if isinstance(amount_ui, str) else amount_ui
     if text == "":

@@ -1,0 +1,136 @@
+"""Application factory: configuration, extensions, blueprints, error handlers and CLI commands."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from config import load_config
+from models import db
+
+migrate = Migrate()
+csrf = CSRFProtect()
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; test_config overrides the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    _require_secret_key(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_filters(app)
+    from cli import register_cli
+
+    register_cli(app)
+    from market import init_market
+
+    init_market(app)
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    """Refuse to start in production without SECRET_KEY; use a random one in development."""
+    if app.config["SECRET_KEY"]:
+        return
+    if app.config["ENV_NAME"] == "production":
+        raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+    app.config["SECRET_KEY"] = secrets.token_hex(32) if app.testing else _dev_secret(app)
+
+
+def _dev_secret(app: Flask) -> str:
+    """A development secret kept under instance/ so every gunicorn worker shares it."""
+    path = Path(app.instance_path) / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach the web pages, the JSON API and the simulated Jupiter endpoint."""
+    from views.api import bp as api_bp
+    from views.sim import bp as sim_bp
+    from views.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(sim_bp)
+    csrf.exempt(api_bp)
+    csrf.exempt(sim_bp)
+
+
+def _wants_json() -> bool:
+    """True for API paths and clients that prefer JSON."""
+    return request.path.startswith(("/api/", "/sim/", "/healthz"))
+
+
+def api_error(status: int, code: str, message: str, field: str | None = None):
+    """The API error shape of API.md with an HTTP status."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return jsonify({"error": body}), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """JSON errors on the API, styled pages elsewhere; roll back and never leak a traceback."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        db.session.rollback()
+        if _wants_json():
+            return api_error(400, "CSRF_FAILED", exc.description)
+        return render_template("errors/error.html", code=400, title="Form expired",
+                               message="The form was open too long or came from elsewhere. Reload and try again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        if _wants_json():
+            code = (exc.name or "error").upper().replace(" ", "_")
+            return api_error(exc.code or 500, code, exc.description or exc.name)
+        return render_template("errors/error.html", code=exc.code, title=exc.name,
+                               message=exc.description), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return api_error(500, "INTERNAL", "Something went wrong on our side; the request changed nothing.")
+        return render_template("errors/error.html", code=500, title="Something went wrong",
+                               message="The error was logged. Nothing was executed."), 500
+
+
+def _register_filters(app: Flask) -> None:
+    """Jinja filters for numbers: templates never do arithmetic."""
+    import formatting
+
+    formatting.register(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: WAL journal, a busy timeout and foreign keys on every connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()

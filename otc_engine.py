@@ -1,0 +1,367 @@
+"""OTC dealer pools: pricing, size limits and inventory rules. Pure: stdlib only, no I/O, clock or global randomness.
+
+Amounts are integer atoms, prices and bps Decimal. Every rounding favours the dealer: what the trader receives rounds
+down, what the trader pays rounds up; spreads round up to BPS_QUANTUM and are charged exactly as reported.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
+
+import tokens
+
+EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
+SWAP_MODES = (EXACT_IN, EXACT_OUT)
+BPS = 10_000
+SECONDS_PER_YEAR = 365 * 24 * 3600
+BPS_QUANTUM = Decimal("0.0001")  # spreads are rounded UP to this (matches the Numeric(12, 4) bps columns)
+_CTX = Context(prec=50)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    """Exact integer division rounded up (b > 0)."""
+    return -(-a // b)
+
+
+def _decimal(name: str, value: object, *, positive: bool = False) -> Decimal:
+    """A finite, non-negative (or positive) Decimal from a Decimal or int; floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise ValueError(f"{name} must be a Decimal or int, never a float: got {value!r}")
+    d = Decimal(value)
+    if not d.is_finite() or d < 0 or (positive and d == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}: got {value}")
+    return d
+
+
+def _atoms(name: str, value: object) -> int:
+    """A non-negative integer atom (or ms) count."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer: got {value!r}")
+    return value
+
+
+def _utc(name: str, value: object) -> datetime:
+    """A timezone-aware datetime converted to UTC; naive datetimes are refused."""
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime: got {value!r}")
+    return value.astimezone(UTC)
+
+
+def _symbol(mint: str) -> str:
+    """Token symbol for a mint, or the mint itself when it is not registered."""
+    try:
+        return tokens.token_by_mint(mint).symbol
+    except ValueError:
+        return mint
+
+
+@dataclass(frozen=True, slots=True)
+class PoolParams:
+    """A dealer pool's configuration: pair, spreads and fee (bps), size limits and targets (atoms), timing (ms)."""
+
+    name: str
+    base_mint: str
+    quote_mint: str
+    base_decimals: int
+    quote_decimals: int
+    base_spread_bps: Decimal
+    size_spread_bps: Decimal
+    size_exponent: Decimal
+    annual_vol_pct: Decimal
+    vol_z: Decimal
+    fee_bps: Decimal
+    min_trade_base_atoms: int
+    max_trade_base_atoms: int
+    target_base_atoms: int
+    target_quote_atoms: int
+    replenish_pct_per_hour: Decimal
+    execution_delay_ms: int
+    delay_jitter_ms: int
+    quote_ttl_ms: int
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        """Fail fast on a configuration the pricing cannot honour (ints become Decimals)."""
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("pool name is required")
+        if not self.base_mint or not self.quote_mint or self.base_mint == self.quote_mint:
+            raise ValueError("pool needs two different mints (base and quote)")
+        for f in fields(self):  # annotations are strings under `from __future__ import annotations`
+            value = getattr(self, f.name)
+            if f.type == "Decimal":
+                object.__setattr__(self, f.name, _decimal(f.name, value, positive=f.name == "size_exponent"))
+            elif f.type == "int":
+                _atoms(f.name, value)
+        if self.base_decimals > 18 or self.quote_decimals > 18:
+            raise ValueError("base_decimals and quote_decimals must be between 0 and 18")
+        if self.min_trade_base_atoms == 0 or self.min_trade_base_atoms > self.max_trade_base_atoms:
+            raise ValueError("min_trade_base_atoms must be > 0 and <= max_trade_base_atoms")
+        if self.quote_ttl_ms == 0:
+            raise ValueError("quote_ttl_ms must be > 0")
+        worst_vol = vol_spread_bps(self.annual_vol_pct, self.vol_z, self.execution_delay_ms + self.delay_jitter_ms)
+        worst = self.base_spread_bps + (1 + self.size_exponent) * self.size_spread_bps + worst_vol + self.fee_bps
+        if worst >= BPS:  # keeps output positive and increasing with size
+            raise ValueError(f"spreads and fee must total under {BPS} bps even at full size (got {worst})")
+
+    @property
+    def venue(self) -> str:
+        """Venue name used in quotes and trade records, e.g. 'otc:sol-usdc'."""
+        return f"otc:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A pool's holdings in atoms per side, as of a UTC instant."""
+
+    base_atoms: int
+    quote_atoms: int
+    as_of: datetime
+
+    def __post_init__(self) -> None:
+        """Refuse negative holdings (an oversell) and naive timestamps; store as_of in UTC."""
+        _atoms("inventory base_atoms", self.base_atoms)
+        _atoms("inventory quote_atoms", self.quote_atoms)
+        object.__setattr__(self, "as_of", _utc("as_of", self.as_of))
+
+
+@dataclass(frozen=True, slots=True)
+class OtcQuote:
+    """A firm dealer quote. fee_atoms is in OUTPUT atoms for ExactIn and INPUT atoms for ExactOut."""
+
+    venue: str
+    input_mint: str
+    output_mint: str
+    swap_mode: str
+    in_amount_atoms: int
+    out_amount_atoms: int
+    base_atoms: int
+    mid_price: Decimal
+    base_spread_bps: Decimal
+    size_spread_bps: Decimal
+    vol_spread_bps: Decimal
+    spread_bps: Decimal
+    fee_bps: Decimal
+    fee_atoms: int
+    execution_delay_ms: int
+    quoted_at: datetime
+    expires_at: datetime
+    base_mint: str = ""  # the pool's base mint: tells apply_fill which side moves (inferred when empty)
+
+
+@dataclass(frozen=True, slots=True)
+class OtcRefusal:
+    """A pool declining an order, with a reason a trader can act on."""
+
+    venue: str
+    reason: str
+
+
+def vol_spread_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
+    """Price-risk charge over the delay: z * annual_vol/100 * sqrt(delay_s / year_s) * 10000 bps, rounded up."""
+    vol, z_ = _decimal("annual_vol_pct", annual_vol_pct), _decimal("vol_z", z)
+    with localcontext(_CTX):
+        years = Decimal(_atoms("delay_ms", delay_ms)) / (1000 * SECONDS_PER_YEAR)
+        return (z_ * vol * 100 * years.sqrt()).quantize(BPS_QUANTUM, rounding=ROUND_CEILING)
+
+
+def execution_delay_ms(params: PoolParams, jitter_seed: int) -> int:
+    """Delay plus a jitter in [-jitter, +jitter] ms that is a pure function of (pool name, seed); never negative."""
+    if isinstance(jitter_seed, bool) or not isinstance(jitter_seed, int):
+        raise ValueError("jitter_seed must be an integer")
+    span = 2 * params.delay_jitter_ms + 1
+    digest = hashlib.blake2b(f"{params.name}:{jitter_seed}".encode(), digest_size=8).digest()
+    return max(0, params.execution_delay_ms + int.from_bytes(digest, "big") % span - params.delay_jitter_ms)
+
+
+def replenish(params: PoolParams, inv: Inventory, now: datetime) -> Inventory:
+    """Each side moves toward its target by target*pct/100 per elapsed hour (atoms, rounded down), never past it."""
+    now = _utc("now", now)
+    if now <= inv.as_of:
+        return inv
+    elapsed_us = (now - inv.as_of) // timedelta(microseconds=1)
+    pct_n, pct_d = params.replenish_pct_per_hour.as_integer_ratio()
+
+    def toward(held: int, target: int) -> int:
+        step = target * pct_n * elapsed_us // (pct_d * 100 * 3_600_000_000)
+        return min(target, held + step) if held < target else max(target, held - step)
+
+    return Inventory(toward(inv.base_atoms, params.target_base_atoms),
+                     toward(inv.quote_atoms, params.target_quote_atoms), now)
+
+
+def payout_available(params: PoolParams, inv: Inventory, output_mint: str) -> int:
+    """Atoms of output_mint the pool holds and can pay out (0 for a mint outside its pair)."""
+    if output_mint == params.base_mint:
+        return inv.base_atoms
+    return inv.quote_atoms if output_mint == params.quote_mint else 0
+
+
+def _size_refusal(params: PoolParams, base_atoms: int) -> OtcRefusal | None:
+    """Refusal when the base leg is outside the pool's [min, max] trade size."""
+    sym, dec = _symbol(params.base_mint), params.base_decimals
+    if base_atoms < params.min_trade_base_atoms:
+        limit = tokens.format_ui(params.min_trade_base_atoms, dec)
+        return OtcRefusal(params.venue, f"below min trade size ({limit} {sym}): trade at least that much here")
+    if base_atoms > params.max_trade_base_atoms:
+        limit = tokens.format_ui(params.max_trade_base_atoms, dec)
+        return OtcRefusal(params.venue, f"above max trade size ({limit} {sym}): split the order")
+    return None
+
+
+def _min_input(out_of: Callable[[int], int], want: int, x_max: int, guess: int) -> int | None:
+    """Smallest input x in [1, x_max] with out_of(x) >= want (out_of non-decreasing, out_of(0) == 0), or None."""
+    if out_of(x_max) < want:
+        return None
+    lo, hi, x, step = 0, x_max, min(max(guess, 1), x_max), 1  # invariant: out_of(lo) < want <= out_of(hi)
+    if out_of(x) >= want:  # gallop outward from the guess, then bisect
+        hi = x
+        while hi - step > lo and out_of(hi - step) >= want:
+            hi, step = hi - step, step * 2
+        lo = max(lo, hi - step)
+    else:
+        lo = x
+        while lo + step < hi and out_of(lo + step) < want:
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if out_of(mid) >= want else (mid, hi)
+    return hi
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """One direction of a pool at one mid: an input atom is worth num/den output atoms; `available` is payout atoms."""
+
+    params: PoolParams
+    num: int
+    den: int
+    available: int
+    vol_bps: Decimal
+
+    def size_spread(self, frac: Decimal) -> Decimal:
+        """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_QUANTUM."""
+        if frac <= 0 or self.params.size_spread_bps == 0:
+            return Decimal(0)
+        with localcontext(_CTX):
+            return (self.params.size_spread_bps * frac**self.params.size_exponent).quantize(BPS_QUANTUM, ROUND_CEILING)
+
+    def price(self, x: int) -> tuple[Decimal, Decimal, int, int]:
+        """ExactIn pricing of x input atoms: (size bps, total spread bps, gross out floored, fee in output ceiled)."""
+        with localcontext(_CTX):
+            size = self.size_spread(Decimal(x * self.num) / (Decimal(self.den) * self.available)) if x else Decimal(0)
+        spread = self.params.base_spread_bps + size + self.vol_bps
+        s_n, s_d = spread.as_integer_ratio()
+        gross = x * self.num * (BPS * s_d - s_n) // (self.den * BPS * s_d)
+        fee_n, fee_d = self.params.fee_bps.as_integer_ratio()
+        return size, spread, gross, _ceil_div(gross * fee_n, BPS * fee_d)
+
+    def out_of(self, x: int) -> int:
+        """Net output atoms the trader receives for x input atoms (ExactIn); non-decreasing in x."""
+        _, _, gross, fee = self.price(x)
+        return gross - fee
+
+    def input_for(self, out: int) -> int | None:
+        """Fewest input atoms whose ExactIn output reaches `out` within inventory, or None (ExactOut, rounded up)."""
+        p = self.params
+        with localcontext(_CTX):  # a close Decimal estimate, then an exact integer search
+            value = Decimal(out)
+            for _ in range(3):
+                spread = p.base_spread_bps + self.size_spread(min(value / self.available, Decimal(1))) + self.vol_bps
+                value = out / ((1 - spread / BPS) * (1 - p.fee_bps / BPS))
+            guess = int(value * self.den / self.num)
+        return _min_input(self.out_of, out, self.available * self.den // self.num, guess)
+
+
+def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_mint: str, output_mint: str,
+               amount_atoms: int, swap_mode: str, now: datetime, jitter_seed: int = 0) -> OtcQuote | OtcRefusal:
+    """Quote amount_atoms (input atoms for ExactIn, output atoms for ExactOut) at mid_price, or refuse it."""
+    if swap_mode not in SWAP_MODES:
+        raise ValueError(f"swap_mode must be ExactIn or ExactOut: got {swap_mode!r}")
+    if isinstance(amount_atoms, bool) or not isinstance(amount_atoms, int):
+        raise ValueError("amount_atoms must be an integer")
+    if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
+        raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
+    now, venue = _utc("now", now), params.venue
+    if not params.active:
+        return OtcRefusal(venue, f"pool {params.name} is inactive: route to another venue")
+    if input_mint == output_mint or {input_mint, output_mint} != {params.base_mint, params.quote_mint}:
+        return OtcRefusal(venue, f"pool trades {_symbol(params.base_mint)}/{_symbol(params.quote_mint)} only")
+    if amount_atoms <= 0:
+        return OtcRefusal(venue, "amount must be greater than zero")
+    sell_base, exact_in = input_mint == params.base_mint, swap_mode == EXACT_IN
+    if sell_base == exact_in and (refusal := _size_refusal(params, amount_atoms)):
+        return refusal  # the base leg is the given amount: check the limits before pricing
+    available = payout_available(params, inv, output_mint)
+    out_decimals = params.quote_decimals if sell_base else params.base_decimals
+    beyond = OtcRefusal(venue, f"beyond available inventory: pool can pay out at most "
+                        f"{tokens.format_ui(available, out_decimals)} {_symbol(output_mint)} now; trade less")
+    m_n, m_d = mid_price.as_integer_ratio()
+    b_unit, q_unit = 10**params.base_decimals, 10**params.quote_decimals
+    num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
+    delay = execution_delay_ms(params, jitter_seed)
+    book = _Book(params, num, den, available, vol_spread_bps(params.annual_vol_pct, params.vol_z, delay))
+    if exact_in:
+        x = amount_atoms
+        if x * num > available * den:  # payout at mid beyond inventory (size fraction above 1)
+            return beyond
+        size, spread, gross, fee_atoms = book.price(x)
+        out = gross - fee_atoms
+    else:
+        out = amount_atoms
+        found = book.input_for(out) if out <= available else None
+        if found is None:
+            return beyond
+        x = found
+        size, spread, _, _ = book.price(x)
+        fee_n, fee_d = params.fee_bps.as_integer_ratio()
+        fee_atoms = _ceil_div(x * fee_n, BPS * fee_d)  # the input's fee share, rounded up
+    if refusal := _size_refusal(params, x if sell_base else out):
+        return refusal
+    return OtcQuote(
+        venue=venue, input_mint=input_mint, output_mint=output_mint, swap_mode=swap_mode,
+        in_amount_atoms=x, out_amount_atoms=out, base_atoms=x if sell_base else out, mid_price=mid_price,
+        base_spread_bps=params.base_spread_bps, size_spread_bps=size, vol_spread_bps=book.vol_bps,
+        spread_bps=spread, fee_bps=params.fee_bps, fee_atoms=fee_atoms, execution_delay_ms=delay,
+        quoted_at=now, expires_at=now + timedelta(milliseconds=params.quote_ttl_ms), base_mint=params.base_mint,
+    )
+
+
+def _sells_base(quote: OtcQuote) -> bool:
+    """True when the trader's input is the pool's base token."""
+    if quote.base_mint:
+        return quote.input_mint == quote.base_mint
+    if (quote.in_amount_atoms == quote.base_atoms) == (quote.out_amount_atoms == quote.base_atoms):
+        raise ValueError("cannot tell which side of the pool this quote moves: set OtcQuote.base_mint")
+    return quote.in_amount_atoms == quote.base_atoms
+
+
+def apply_fill(inv: Inventory, quote: OtcQuote) -> Inventory:
+    """Inventory after filling quote: +in_amount on the input side, -out_amount on the output side (exact atoms)."""
+    if _sells_base(quote):
+        return Inventory(inv.base_atoms + quote.in_amount_atoms, inv.quote_atoms - quote.out_amount_atoms, inv.as_of)
+    return Inventory(inv.base_atoms - quote.out_amount_atoms, inv.quote_atoms + quote.in_amount_atoms, inv.as_of)
+
+
+def _pool(name: str, quote: tokens.Token, base_bps: int, size_bps: int, max_sol: int, target_sol: int,
+          target_quote: int, delay_ms: int, jitter_ms: int) -> PoolParams:
+    """A SOL/stablecoin desk pool with the desk's common settings (alpha 1.5, 80 % vol, z 1, 2 bps fee, 10 %/h)."""
+    sol = tokens.SOL
+    return PoolParams(
+        name=name, base_mint=sol.mint, quote_mint=quote.mint, base_decimals=sol.decimals,
+        quote_decimals=quote.decimals, base_spread_bps=Decimal(base_bps), size_spread_bps=Decimal(size_bps),
+        size_exponent=Decimal("1.5"), annual_vol_pct=Decimal(80), vol_z=Decimal(1), fee_bps=Decimal(2),
+        min_trade_base_atoms=100 * 10**sol.decimals, max_trade_base_atoms=max_sol * 10**sol.decimals,
+        target_base_atoms=target_sol * 10**sol.decimals, target_quote_atoms=target_quote * 10**quote.decimals,
+        replenish_pct_per_hour=Decimal(10), execution_delay_ms=delay_ms, delay_jitter_ms=jitter_ms,
+        quote_ttl_ms=15_000,
+    )
+
+
+DEFAULT_POOLS: tuple[PoolParams, ...] = (
+    _pool("sol-usdc", tokens.USDC, 5, 60, 50_000, 150_000, 22_500_000, 1_500, 500),
+    _pool("sol-usdt", tokens.USDT, 7, 80, 30_000, 80_000, 12_000_000, 2_000, 700),
+)

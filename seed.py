@@ -1,0 +1,39 @@
+"""Database set-up: apply migrations and seed the default OTC pools, idempotently."""
+from __future__ import annotations
+
+import otc_engine
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from models import OTCPool, db, utcnow
+
+
+def pool_row(params: otc_engine.PoolParams) -> OTCPool:
+    """A new OTCPool row with full inventory from the engine's pool parameters."""
+    return OTCPool(
+        name=params.name, base_mint=params.base_mint, quote_mint=params.quote_mint,
+        base_spread_bps=params.base_spread_bps, size_spread_bps=params.size_spread_bps,
+        size_exponent=params.size_exponent, annual_vol_pct=params.annual_vol_pct, vol_z=params.vol_z,
+        fee_bps=params.fee_bps, min_trade_base_atoms=params.min_trade_base_atoms,
+        max_trade_base_atoms=params.max_trade_base_atoms, target_base_atoms=params.target_base_atoms,
+        target_quote_atoms=params.target_quote_atoms, replenish_pct_per_hour=params.replenish_pct_per_hour,
+        execution_delay_ms=params.execution_delay_ms, delay_jitter_ms=params.delay_jitter_ms,
+        quote_ttl_ms=params.quote_ttl_ms, active=params.active,
+        base_atoms=params.target_base_atoms, quote_atoms=params.target_quote_atoms, inventory_at=utcnow(),
+        initial_base_atoms=params.target_base_atoms, initial_quote_atoms=params.target_quote_atoms,
+    )
+
+
+def seed_pools(pools: tuple[otc_engine.PoolParams, ...] = otc_engine.DEFAULT_POOLS) -> int:
+    """Insert the pools whose names are not there yet; return how many were added."""
+    existing = set(db.session.scalars(select(OTCPool.name)))
+    added = [pool_row(p) for p in pools if p.name not in existing]
+    db.session.add_all(added)
+    db.session.commit()
+    return len(added)
+
+
+def init_database() -> int:
+    """Bring the schema to the latest migration and seed pools; return pools added."""
+    upgrade()
+    return seed_pools()

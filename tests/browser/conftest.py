@@ -1,0 +1,198 @@
+"""Browser-test harness: a live server, Debian's Chromium driven by Playwright, strict page fixtures.
+
+Every test here is marked `browser`. Without /usr/bin/chromium or the playwright package the tests
+skip, unless REQUIRE_BROWSER=1 (CI), where they fail. Every page fixture fails its test when the
+browser logged a console error or an uncaught exception, and saves a full-page screenshot under
+test-artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+BROWSER_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/browser with `browser`."""
+    for item in items:
+        if BROWSER_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail a browser test, as a failure of the test itself, when one of its pages logged a console error."""
+    result = yield
+    funcargs = getattr(item, "funcargs", {})
+    for name in ("page", "phone_page"):
+        errors = getattr(funcargs.get(name), "console_errors", None)
+        if errors:
+            page_errors = list(errors)
+            errors.clear()  # reported here; teardown only reports errors that arrive later
+            pytest.fail(f"the browser recorded console errors on `{name}`:\n  " + "\n  ".join(page_errors),
+                        pytrace=False)
+    return result
+
+
+def _browser_unavailable_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"the playwright package cannot be imported ({exc}); pip install -r requirements-dev.txt"
+    return None
+
+
+def _require_browser() -> None:
+    """Skip (or, with REQUIRE_BROWSER=1, fail) when Chromium or Playwright is missing."""
+    reason = _browser_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but browser tests cannot run: {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+def _free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The real app (CSRF on, fresh migrated and seeded SQLite) served on 127.0.0.1; yields its base URL."""
+    _require_browser()
+    from werkzeug.serving import make_server
+
+    from app import create_app
+
+    tmp = tempfile.mkdtemp(prefix="olr-browser-")
+    app = create_app({
+        "TESTING": False,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/browser.db",
+        "SECRET_KEY": "browser-tests",
+        "WTF_CSRF_ENABLED": True,
+    })
+    with app.app_context():
+        from seed import init_database
+
+        init_database()
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="browser-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            from models import db
+
+            db.engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, launched once per session."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    except Exception:
+        playwright.stop()
+        raise
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+def _screenshot_name(node: pytest.Item, suffix: str = "") -> str:
+    """A file name for a test's screenshot: its name with parameters, filesystem-safe."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name).strip("_") + suffix + ".png"
+
+
+def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int], suffix: str) -> Iterator[Any]:
+    """A fresh context and page that record console errors; screenshot and enforce 'no console errors' at teardown."""
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error":
+            location = msg.location or {}
+            where = f" ({location.get('url', '')}:{location.get('lineNumber', '')})" if location.get("url") else ""
+            errors.append(f"console.error: {msg.text}{where}")
+
+    def on_pageerror(exc: Any) -> None:
+        errors.append(f"uncaught exception: {exc}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.console_errors = errors
+    try:
+        yield page
+    finally:
+        try:
+            if not page.is_closed() and page.url not in ("", "about:blank"):
+                SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT_DIR / _screenshot_name(request.node, suffix)), full_page=True)
+        finally:
+            context.close()
+    if errors:
+        pytest.fail("the browser recorded console errors after the test body:\n  " + "\n  ".join(errors),
+                    pytrace=False)
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A desktop page (1440x900); `page.console_errors` lists errors so far; any error fails the test."""
+    yield from _open_page(browser, request, DESKTOP, "")
+
+
+@pytest.fixture
+def phone_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A phone page (390x844); same rules as `page`."""
+    yield from _open_page(browser, request, PHONE, "-phone")
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """The console errors recorded so far on `page` (the same list as page.console_errors)."""
+    return page.console_errors

@@ -1,0 +1,134 @@
+"""JSON API v1 (../shared/API.md): thin handlers that parse, call the service layer and shape the answer."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select, text
+
+import analytics
+import market
+import serializers
+import services
+from app import api_error
+from models import OTCPool, Trade, db
+
+bp = Blueprint("api", __name__)
+MAX_LIMIT = 500
+
+
+def _json_body() -> Any:
+    """The request's JSON body, or raise InputError when it is not JSON."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise services.InputError("the request body must be valid JSON with Content-Type: application/json",
+                                  code="MALFORMED_JSON")
+    return body
+
+
+@bp.errorhandler(services.InputError)
+def _input_error(exc: services.InputError):
+    """400 with the field at fault."""
+    return api_error(400, exc.code, str(exc), exc.field)
+
+
+@bp.errorhandler(services.ServiceError)
+def _service_error(exc: services.ServiceError):
+    """The service's status and code; a recorded rejected trade is named."""
+    response, status = api_error(exc.status, exc.code, str(exc))
+    if exc.trade is not None and exc.trade.id:
+        body = response.get_json()
+        body["error"]["trade_id"] = exc.trade.id
+        response = jsonify(body)
+    return response, status
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the app can serve: DB reachability and the Jupiter client's breaker state."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db_state = "ok"
+    except Exception:
+        db.session.rollback()
+        db_state = "down"
+    breaker = market.jupiter_client().stats().get("breaker_state", "closed")
+    jupiter = {"closed": "ok", "half_open": "degraded"}.get(breaker, "down")
+    return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter}), (
+        200 if db_state == "ok" else 503)
+
+
+@bp.post("/api/v1/quotes")
+def create_quote():
+    """Quote an order on every venue and decide the route; nothing is executed."""
+    order = services.parse_order(_json_body())
+    _, body = services.quote(order)
+    return jsonify(body), 200
+
+
+@bp.post("/api/v1/trades")
+def create_trade():
+    """Execute a fresh order, or a stored quote by `quote_id`."""
+    body = _json_body()
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and not 1 <= len(key) <= 128:
+        raise services.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
+    trade, created = services.execute_request(body, idempotency_key=key)
+    return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
+
+
+@bp.get("/api/v1/trades")
+def list_trades():
+    """Trades newest first with keyset pagination and filters."""
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise services.InputError("limit must be a whole number", field="limit") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise services.InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    cursor = request.args.get("cursor")
+    if cursor is not None and not cursor.isdigit():
+        raise services.InputError("cursor must be the next_cursor of a previous page", field="cursor")
+    filters = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
+    trades = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
+    next_cursor = str(trades[-1].id) if len(trades) == limit else None
+    return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
+
+
+@bp.get("/api/v1/trades/<int:trade_id>")
+def get_trade(trade_id: int):
+    """One trade with its legs and the quotes it was decided on."""
+    trade = db.session.get(Trade, trade_id)
+    if trade is None:
+        return api_error(404, "NOT_FOUND", f"no trade with id {trade_id}")
+    return jsonify(serializers.trade_json(trade, detail=True))
+
+
+@bp.get("/api/v1/pools")
+def list_pools():
+    """Every OTC pool with configuration and stored inventory."""
+    pools = db.session.scalars(select(OTCPool).order_by(OTCPool.id)).all()
+    return jsonify({"pools": [serializers.pool_json(p) for p in pools]})
+
+
+@bp.get("/api/v1/pools/<int:pool_id>")
+def get_pool(pool_id: int):
+    """One OTC pool."""
+    pool = db.session.get(OTCPool, pool_id)
+    if pool is None:
+        return api_error(404, "NOT_FOUND", f"no pool with id {pool_id}")
+    return jsonify(serializers.pool_json(pool))
+
+
+@bp.get("/api/v1/analytics/summary")
+def analytics_summary():
+    """Totals over `?since=` (ISO 8601): trades, volume, savings, route mix."""
+    since = request.args.get("since")
+    try:
+        since_at = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+    except ValueError:
+        raise services.InputError("since must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z", field="since") from None
+    if since_at is not None and since_at.tzinfo is None:
+        raise services.InputError("since must carry a timezone, e.g. a trailing Z", field="since")
+    return jsonify(analytics.summary(since_at))
