@@ -95,6 +95,8 @@ class PoolParams:
                 object.__setattr__(self, f.name, _decimal(f.name, value, positive=f.name == "size_exponent"))
             elif f.type == "int":
                 _atoms(f.name, value)
+            elif f.type == "bool" and not isinstance(value, bool):
+                raise ValueError(f"{f.name} must be True or False: got {value!r}")
         if self.base_decimals > 18 or self.quote_decimals > 18:
             raise ValueError("base_decimals and quote_decimals must be between 0 and 18")
         if self.min_trade_base_atoms == 0 or self.min_trade_base_atoms > self.max_trade_base_atoms:

@@ -178,9 +178,12 @@
   /**
    * Poll a JSON endpoint: onData(json) on each success; onStale(true|false) when freshness changes.
    * Data counts as stale when a fetch fails or the last good answer is older than two intervals;
-   * while stale, the navbar shows "stale / server unreachable". Returns {stop(), refresh()}.
+   * while stale, the navbar shows "stale / server unreachable". Returns {stop(), refresh(), isStale()}.
+   * opts.acceptErrorBody: a non-2xx answer that carries a JSON body (e.g. /healthz's 503) still counts
+   * as data: it goes to onData, since the server did answer.
    */
-  function poll(url, intervalMs, onData, onStale) {
+  function poll(url, intervalMs, onData, onStale, opts) {
+    var acceptErrorBody = !!(opts && opts.acceptErrorBody);
     var interval = Math.max(Number(intervalMs) || 5000, 250);
     var source = "poll-" + (++pollSeq) + ":" + url;
     var lastOk = 0;
@@ -202,13 +205,27 @@
     async function tick() {
       if (stopped || inFlight) return;
       inFlight = true;
+      var data;
+      var ok = false;
       try {
-        var data = await fetchJSON(url);
-        lastOk = Date.now();
-        mark(false);
-        if (typeof onData === "function") onData(data);
+        data = await fetchJSON(url);
+        ok = true;
       } catch (err) {
-        mark(true);
+        if (acceptErrorBody && err && err.status > 0 && err.body && typeof err.body === "object") {
+          data = err.body;
+          ok = true;
+        }
+      }
+      try {
+        if (ok) {
+          lastOk = Date.now();
+          mark(false);
+          if (typeof onData === "function") onData(data);
+        } else {
+          mark(true);
+        }
+      } catch (callbackError) {
+        reportError(callbackError);
       } finally {
         inFlight = false;
         if (!stopped) timer = window.setTimeout(tick, interval);
@@ -271,7 +288,8 @@
     d.font.family = palette.sans;
     d.font.size = 12;
     d.maintainAspectRatio = false;
-    d.animation = { duration: 250 };
+    var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    d.animation = reduceMotion ? false : { duration: 250 };
     if (d.scale && d.scale.grid) d.scale.grid.color = palette.border;
     if (d.scale && d.scale.ticks) d.scale.ticks.color = palette.muted;
     if (d.plugins && d.plugins.legend) {
@@ -320,7 +338,7 @@
         " · app: " + (health && health.status ? health.status : "?"));
     }, function (stale) {
       if (stale) setHealth(pill, "unreachable", "unreachable", "Server unreachable: health check failed");
-    });
+    }, { acceptErrorBody: true });
   }
 
   window.OLR = Object.freeze({

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ BROWSER_DIR = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test under tests/browser with `browser`."""
     for item in items:
-        if BROWSER_DIR in Path(str(item.fspath)).resolve().parents:
+        if BROWSER_DIR in item.path.resolve().parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -149,30 +150,47 @@ def _screenshot_name(node: pytest.Item, suffix: str = "") -> str:
 
 def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int], suffix: str) -> Iterator[Any]:
     """A fresh context and page that record console errors; screenshot and enforce 'no console errors' at teardown."""
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
+    # Reduced motion: Bootstrap transitions and Chart.js animations settle at once, so screenshots are stable.
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC", reduced_motion="reduce")
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
+    allowed: list[re.Pattern[str]] = []
+
+    def record(text: str) -> None:
+        if not any(pattern.search(text) for pattern in allowed):
+            errors.append(text)
 
     def on_console(msg: Any) -> None:
         if msg.type == "error":
             location = msg.location or {}
             where = f" ({location.get('url', '')}:{location.get('lineNumber', '')})" if location.get("url") else ""
-            errors.append(f"console.error: {msg.text}{where}")
+            record(f"console.error: {msg.text}{where}")
 
     def on_pageerror(exc: Any) -> None:
-        errors.append(f"uncaught exception: {exc}")
+        record(f"uncaught exception: {exc}")
+
+    def allow_console_error(pattern: str) -> None:
+        """Expect console errors matching `pattern` (a regex): they are not recorded, now or later."""
+        compiled = re.compile(pattern)
+        allowed.append(compiled)
+        errors[:] = [e for e in errors if not compiled.search(e)]
 
     page.on("console", on_console)
     page.on("pageerror", on_pageerror)
     page.console_errors = errors
+    page.allow_console_error = allow_console_error
     try:
         yield page
     finally:
         try:
             if not page.is_closed() and page.url not in ("", "about:blank"):
                 SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOT_DIR / _screenshot_name(request.node, suffix)), full_page=True)
+                try:
+                    page.evaluate("window.scrollTo(0, 0)")  # a sticky navbar would show mid-page otherwise
+                    page.screenshot(path=str(SCREENSHOT_DIR / _screenshot_name(request.node, suffix)), full_page=True)
+                except Exception as exc:  # a failed screenshot must not hide the test's own outcome
+                    sys.stderr.write(f"screenshot of {request.node.nodeid} failed: {exc}\n")
         finally:
             context.close()
     if errors:
@@ -182,14 +200,18 @@ def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str,
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A desktop page (1440x900); `page.console_errors` lists errors so far; any error fails the test."""
+    """A desktop page (1440x900) that fails its test on any console error or uncaught exception.
+
+    `page.console_errors` lists the errors so far; `page.allow_console_error(regex)` excuses an expected one
+    (e.g. Chromium's "Failed to load resource ... 404" when a test opens a missing page on purpose).
+    """
     yield from _open_page(browser, request, DESKTOP, "")
 
 
 @pytest.fixture
 def phone_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A phone page (390x844); same rules as `page`."""
-    yield from _open_page(browser, request, PHONE, "-phone")
+    """A phone page (390x844); same rules as `page` (its screenshot gets "-phone" when the test also uses `page`)."""
+    yield from _open_page(browser, request, PHONE, "-phone" if "page" in request.fixturenames else "")
 
 
 @pytest.fixture

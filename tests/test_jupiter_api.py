@@ -1,0 +1,499 @@
+"""Rules of the Jupiter quote client: wire parsing, typed errors, retries, rate limit, breaker. No network."""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from jupiter_api import (
+    CallEvent,
+    CircuitBreaker,
+    CircuitOpenError,
+    HttpTransport,
+    InvalidRequestError,
+    JupiterClient,
+    JupiterError,
+    MalformedResponseError,
+    NoRouteError,
+    RateLimitedError,
+    RateLimiter,
+    RawResponse,
+    SimTransport,
+    TokenNotTradableError,
+    UpstreamUnavailableError,
+    make_client,
+    parse_error,
+    parse_quote,
+)
+from sim_dex import SimConfig
+from tokens import JUP, SOL, USDC, USDT
+
+FIXTURES = Path(__file__).parent / "fixtures" / "jupiter"
+BASE = "https://api.jup.ag/swap/v1"
+URL = f"{BASE}/quote"
+NOW = 1_760_000_000.0
+
+
+def sample(name: str) -> dict:
+    """A copy of one of Jupiter's sample bodies."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+QUOTE = sample("quote-sol-usdc-exactin.json")
+TWO_HOP = sample("quote-usdt-sol-two-hop.json")
+NO_ROUTE = sample("error-no-route.json")
+NOT_TRADABLE = sample("error-not-tradable.json")
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps (or the test advances it)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def client(fake: FakeTime, **kwargs: Any) -> JupiterClient:
+    """A live-transport client on fake time."""
+    transport = kwargs.pop("transport", None) or HttpTransport(BASE, api_key=kwargs.pop("api_key", None))
+    return JupiterClient(transport, sleep=fake.sleep, clock=fake, **kwargs)
+
+
+def sol_usdc(c: JupiterClient, **options: Any) -> Any:
+    """Quote 1,000 SOL → USDC at 50 bps."""
+    return c.quote(SOL.mint, USDC.mint, 1_000 * 10**9, 50, **options)
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+
+def test_sample_exact_in_quote_parses_into_typed_fields() -> None:
+    q = parse_quote(sample("quote-sol-usdc-exactin.json"))
+    assert (q.input_mint, q.output_mint, q.swap_mode, q.slippage_bps) == (SOL.mint, USDC.mint, "ExactIn", 50)
+    assert (q.in_amount_atoms, q.out_amount_atoms, q.other_amount_threshold_atoms) == (
+        1_000_000_000_000, 149_788_760_500, 149_039_816_697)
+    assert q.price_impact_pct == Decimal("0.000412")
+    assert (q.context_slot, q.time_taken_s) == (372_914_455, Decimal("0.0123"))
+    assert [(s.label, s.in_amount_atoms, s.percent, s.bps) for s in q.route_plan] == [
+        ("Whirlpool", 700_000_000_000, 70, 7000), ("Raydium", 300_000_000_000, 30, 3000)]
+    assert q.route_plan[0].amm_key == "Czfq3xZZDmsdGdUyrNLtRhGc47cXcZtLG4crryfu44zE"
+    assert q.raw == QUOTE
+
+
+def test_sample_two_hop_quote_parses_with_chained_legs() -> None:
+    q = parse_quote(sample("quote-usdt-sol-two-hop.json"))
+    first, second = q.route_plan
+    assert (first.input_mint, first.output_mint, second.output_mint) == (USDT.mint, USDC.mint, SOL.mint)
+    assert first.out_amount_atoms == second.in_amount_atoms == 2_499_010_000_000
+    assert q.out_amount_atoms * 9_900 // 10_000 == q.other_amount_threshold_atoms
+
+
+def test_sample_error_bodies_map_to_typed_errors() -> None:
+    no_route = parse_error(400, json.dumps(NO_ROUTE))
+    not_tradable = parse_error(400, json.dumps(NOT_TRADABLE))
+    assert isinstance(no_route, NoRouteError) and no_route.code == "NO_ROUTE"
+    assert no_route.upstream_code == "COULD_NOT_FIND_ANY_ROUTE" and no_route.message == "Could not find any route"
+    assert isinstance(not_tradable, TokenNotTradableError) and not_tradable.code == "TOKEN_NOT_TRADABLE"
+
+
+def test_optional_fields_may_be_missing_and_unknown_fields_are_ignored() -> None:
+    body = sample("quote-sol-usdc-exactin.json")
+    for key in ("contextSlot", "timeTaken", "platformFee"):
+        del body[key]
+    del body["routePlan"][0]["bps"]
+    body["swapUsdValue"] = "150000"
+    q = parse_quote(body)
+    assert (q.context_slot, q.time_taken_s, q.route_plan[0].bps) == (None, None, None)
+
+
+def _set(path: str, value: Any) -> dict:
+    """The sample quote with the field at a dotted path replaced (value ... deletes it)."""
+    body = copy.deepcopy(QUOTE)
+    *parents, last = path.split(".")
+    target: Any = body
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return body
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("inAmount", ...), ("inAmount", 1000), ("inAmount", "-5"), ("inAmount", "1e3"), ("inAmount", ""),
+    ("inAmount", "0"), ("outAmount", str(2**64)), ("outAmount", " 12"), ("otherAmountThreshold", None),
+    ("inputMint", ""), ("outputMint", 7), ("swapMode", "Both"), ("slippageBps", "50"), ("slippageBps", True),
+    ("slippageBps", 10_001), ("priceImpactPct", 0.1), ("priceImpactPct", "abc"), ("priceImpactPct", "NaN"),
+    ("platformFee", "none"), ("routePlan", []), ("routePlan", {}), ("routePlan.0.swapInfo", ...),
+    ("routePlan.0.percent", 101), ("routePlan.0.percent", "70"), ("routePlan.0.bps", "7000"),
+    ("routePlan.0.swapInfo.ammKey", ...), ("routePlan.0.swapInfo.outAmount", 5), ("contextSlot", "slot"),
+    ("timeTaken", "fast"), ("timeTaken", -1), ("inputMint", USDT.mint),
+])
+def test_missing_or_ill_typed_fields_are_malformed(path: str, value: Any) -> None:
+    with pytest.raises(MalformedResponseError):
+        parse_quote(_set(path, value))
+
+
+@pytest.mark.parametrize("body", [None, [], "quote", 42])
+def test_a_body_that_is_not_an_object_is_malformed(body: Any) -> None:
+    with pytest.raises(MalformedResponseError, match="not a JSON object"):
+        parse_quote(body)
+
+
+@pytest.mark.parametrize(("status", "text", "headers", "kind", "code"), [
+    (400, json.dumps({"error": "same", "errorCode": "CIRCULAR_ARBITRAGE_IS_DISABLED"}), None, InvalidRequestError,
+     "INVALID_REQUEST"),
+    (400, json.dumps({"error": "gone", "errorCode": "NO_ROUTES_FOUND"}), None, NoRouteError, "NO_ROUTE"),
+    (400, "<html>bad gateway config</html>", None, InvalidRequestError, "INVALID_REQUEST"),
+    (401, json.dumps({"error": "bad key"}), None, JupiterError, "UNAUTHORIZED"),
+    (429, "", {"Retry-After": "3"}, RateLimitedError, "RATE_LIMITED"),
+    (500, "", None, UpstreamUnavailableError, "UPSTREAM_UNAVAILABLE"),
+    (503, "oops", None, UpstreamUnavailableError, "UPSTREAM_UNAVAILABLE"),
+    (302, "", None, MalformedResponseError, "MALFORMED_RESPONSE"),
+])
+def test_error_statuses_map_to_typed_errors(status: int, text: str, headers: dict | None, kind: type,
+                                            code: str) -> None:
+    err = parse_error(status, text, headers)
+    assert type(err) is kind and err.code == code and err.status == status and err.message
+
+
+@pytest.mark.parametrize(("headers", "seconds"), [({"retry-after": "2.5"}, 2.5), ({}, None),
+                                                  ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+                                                  ({"Retry-After": "-1"}, None)])
+def test_retry_after_is_read_in_seconds(headers: dict, seconds: float | None) -> None:
+    err = parse_error(429, "", headers)
+    assert isinstance(err, RateLimitedError) and err.retry_after_s == seconds
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------------
+
+
+@responses.activate
+def test_query_params_and_api_key_header_are_sent_exactly() -> None:
+    responses.get(URL, json=QUOTE, match=[
+        matchers.query_param_matcher({"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1000000000000",
+                                      "slippageBps": "50", "swapMode": "ExactIn", "onlyDirectRoutes": "true",
+                                      "maxAccounts": "40", "excludeDexes": "Raydium,Orca"}, strict_match=True),
+        matchers.header_matcher({"x-api-key": "secret-key", "Accept": "application/json"}),
+    ])
+    q = sol_usdc(client(FakeTime(), api_key="secret-key"), only_direct_routes=True, max_accounts=40,
+                 exclude_dexes=["Raydium", "Orca"], dexes=None)
+    assert q.out_amount_atoms == 149_788_760_500
+
+
+@responses.activate
+def test_no_api_key_header_is_sent_without_a_key() -> None:
+    responses.get(URL, json=QUOTE)
+    sol_usdc(client(FakeTime()))
+    assert "x-api-key" not in responses.calls[0].request.headers
+
+
+def test_requests_get_connect_and_read_timeouts_on_a_reused_session() -> None:
+    class Session:
+        def __init__(self) -> None:
+            self.calls: list[dict] = []
+
+        def get(self, url: str, **kwargs: Any) -> Any:
+            self.calls.append({"url": url, **kwargs})
+            resp = requests.Response()
+            resp.status_code, resp._content = 200, json.dumps(QUOTE).encode()
+            return resp
+
+    session = Session()
+    transport = HttpTransport(BASE + "/", timeout_s=2.5, session=session)  # type: ignore[arg-type]
+    transport({"a": "1"})
+    transport({"a": "2"})
+    assert [c["timeout"] for c in session.calls] == [(2.5, 2.5)] * 2 and session.calls[0]["url"] == URL
+
+
+@responses.activate
+def test_400_no_route_is_not_retried() -> None:
+    responses.get(URL, json=NO_ROUTE, status=400)
+    fake = FakeTime()
+    with pytest.raises(NoRouteError):
+        sol_usdc(client(fake))
+    assert (len(responses.calls), fake.sleeps) == (1, [])
+
+
+@responses.activate
+def test_400_not_tradable_raises_token_not_tradable() -> None:
+    responses.get(URL, json=NOT_TRADABLE, status=400)
+    with pytest.raises(TokenNotTradableError, match="is not tradable"):
+        sol_usdc(client(FakeTime()))
+
+
+@responses.activate
+def test_429_is_retried_honouring_retry_after() -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "2"})
+    responses.get(URL, json=QUOTE)
+    fake, events = FakeTime(), []
+    q = sol_usdc(client(fake, on_call=events.append))
+    assert q.in_amount_atoms == 10**12 and fake.sleeps == [2.0]
+    assert events == [CallEvent(1000.0, 2000, "ok", 1)]
+
+
+@responses.activate
+def test_429_asking_for_longer_than_the_cap_is_raised_at_once() -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "60"})
+    fake = FakeTime()
+    with pytest.raises(RateLimitedError) as caught:
+        sol_usdc(client(fake, max_retry_after_s=5.0))
+    assert caught.value.retry_after_s == 60 and fake.sleeps == [] and len(responses.calls) == 1
+
+
+@responses.activate
+def test_5xx_is_retried_with_exponential_backoff_then_raises_upstream_unavailable() -> None:
+    for status in (500, 502, 503):
+        responses.get(URL, status=status)
+    fake = FakeTime()
+    with pytest.raises(UpstreamUnavailableError) as caught:
+        sol_usdc(client(fake, max_retries=2, backoff_s=0.2))
+    assert caught.value.status == 503 and fake.sleeps == [0.2, 0.4] and len(responses.calls) == 3
+
+
+@responses.activate
+def test_5xx_then_success_returns_the_quote() -> None:
+    responses.get(URL, status=502)
+    responses.get(URL, json=TWO_HOP)
+    assert sol_usdc(client(FakeTime())).out_amount_atoms == 16_574_118_300_211
+
+
+@pytest.mark.parametrize("exc", [requests.exceptions.ConnectTimeout(), requests.exceptions.ReadTimeout()])
+@responses.activate
+def test_timeouts_are_retried_then_raise_upstream_unavailable(exc: Exception) -> None:
+    for _ in range(3):
+        responses.get(URL, body=exc)
+    fake = FakeTime()
+    with pytest.raises(UpstreamUnavailableError) as caught:
+        sol_usdc(client(fake))
+    assert caught.value.code == "UPSTREAM_TIMEOUT" and len(responses.calls) == 3 and len(fake.sleeps) == 2
+
+
+@responses.activate
+def test_connection_errors_raise_upstream_unavailable() -> None:
+    responses.get(URL, body=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(UpstreamUnavailableError) as caught:
+        sol_usdc(client(FakeTime(), max_retries=0))
+    assert caught.value.code == "UPSTREAM_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("body", ["{not json", "NaN", json.dumps({"inAmount": "1"}), ""])
+@responses.activate
+def test_malformed_bodies_raise_malformed_response_without_retry(body: str) -> None:
+    responses.get(URL, body=body, content_type="application/json")
+    with pytest.raises(MalformedResponseError):
+        sol_usdc(client(FakeTime()))
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "options"), [
+    ({"amount_atoms": 0}, {}), ({"amount_atoms": 1.5}, {}), ({"amount_atoms": 2**64}, {}), ({"slippage_bps": 10_001}, {}),
+    ({"swap_mode": "exactin"}, {}), ({}, {"only_direct_routes": "yes"}), ({}, {"dexes": ["a,b"]}), ({}, {"bogus": 1}),
+])
+@responses.activate
+def test_bad_local_input_raises_invalid_request_without_calling(kwargs: dict, options: dict) -> None:
+    args = {"input_mint": SOL.mint, "output_mint": USDC.mint, "amount_atoms": 10**9, "slippage_bps": 50} | kwargs
+    with pytest.raises(InvalidRequestError):
+        client(FakeTime()).quote(**args, **options)
+    assert len(responses.calls) == 0
+
+
+# --- breaker, limiter, stats -----------------------------------------------------------------------------------
+
+
+@responses.activate
+def test_breaker_opens_after_n_failures_and_short_circuits_without_http() -> None:
+    responses.get(URL, status=503)
+    fake = FakeTime()
+    breaker = CircuitBreaker(failure_threshold=3, cooldown_s=30, clock=fake)
+    c = client(fake, breaker=breaker, max_retries=0)
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailableError):
+            sol_usdc(c)
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpenError):
+        sol_usdc(c)
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_breaker_half_opens_after_cooldown_lets_one_probe_and_closes_on_success() -> None:
+    fake = FakeTime()
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_s=30, clock=fake)
+    for _ in range(2):
+        breaker.record_failure()
+    fake.now += 29.9
+    assert breaker.state == "open" and not breaker.allow()
+    fake.now += 0.1
+    assert breaker.state == "half_open"
+    assert breaker.allow() and not breaker.allow()  # one probe at a time
+    responses.get(URL, json=QUOTE)
+    breaker.record_success()
+    assert breaker.state == "closed"
+    sol_usdc(client(fake, breaker=breaker))
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_failed_half_open_probe_reopens_the_breaker() -> None:
+    responses.get(URL, body=requests.exceptions.ReadTimeout())
+    fake = FakeTime()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_s=10, clock=fake)
+    c = client(fake, breaker=breaker, max_retries=2)
+    with pytest.raises(UpstreamUnavailableError) as opened:
+        sol_usdc(c)
+    assert opened.value.code == "UPSTREAM_TIMEOUT" and breaker.state == "open"  # not retried into the open breaker
+    fake.now += 10
+    with pytest.raises(UpstreamUnavailableError) as probe:
+        sol_usdc(c)
+    assert probe.value.code == "UPSTREAM_TIMEOUT" and breaker.state == "open"
+    with pytest.raises(CircuitOpenError):
+        sol_usdc(c)
+    assert len(responses.calls) == 2 and fake.sleeps == []
+
+
+@responses.activate
+def test_no_route_answers_do_not_count_as_breaker_failures() -> None:
+    responses.get(URL, json=NO_ROUTE, status=400)
+    fake = FakeTime()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_s=10, clock=fake)
+    for _ in range(3):
+        with pytest.raises(NoRouteError):
+            sol_usdc(client(fake, breaker=breaker))
+    assert breaker.state == "closed"
+
+
+def test_rate_limiter_spaces_calls_at_rps() -> None:
+    fake = FakeTime(0.0)
+    limiter = RateLimiter(2, burst=1, clock=fake, sleep=fake.sleep)
+    starts = []
+    for _ in range(4):
+        limiter.acquire()
+        starts.append(fake.now)
+    assert starts == [0.0, 0.5, 1.0, 1.5]
+
+
+def test_rate_limiter_allows_a_burst_then_refills_over_time() -> None:
+    fake = FakeTime(0.0)
+    limiter = RateLimiter(5, burst=3, clock=fake, sleep=fake.sleep)
+    assert limiter.headroom() == 3
+    assert [limiter.acquire() for _ in range(3)] == [0.0, 0.0, 0.0] and limiter.headroom() == 0
+    assert limiter.try_acquire() == pytest.approx(0.2)
+    fake.now += 10
+    assert limiter.headroom() == 3
+
+
+@responses.activate
+def test_client_takes_a_rate_limit_token_for_every_attempt() -> None:
+    responses.get(URL, status=500)
+    responses.get(URL, json=QUOTE)
+    fake = FakeTime(0.0)
+    limiter = RateLimiter(1, burst=1, clock=fake, sleep=fake.sleep)
+    sol_usdc(client(fake, limiter=limiter, backoff_s=0.25))
+    assert fake.sleeps == [0.25, 0.75]  # backoff, then the limiter waits out the rest of its second
+
+
+@responses.activate
+def test_every_quote_emits_one_event_and_stats_count_it() -> None:
+    responses.get(URL, json=QUOTE)
+    responses.get(URL, status=503)
+    responses.get(URL, json=NO_ROUTE, status=400)
+    fake, events = FakeTime(), []
+    c = client(fake, on_call=events.append, breaker=CircuitBreaker(clock=fake), limiter=RateLimiter(10, clock=fake))
+    sol_usdc(c)
+    with pytest.raises(NoRouteError):
+        sol_usdc(c)
+    assert [(e.outcome, e.retries) for e in events] == [("ok", 0), ("NO_ROUTE", 1)]
+    stats = c.stats()
+    assert {k: stats[k] for k in ("calls", "ok", "errors", "retries", "breaker_state")} == {
+        "calls": 2, "ok": 1, "errors": {"NO_ROUTE": 1}, "retries": 1, "breaker_state": "closed"}
+    assert stats["latency_ms_recent"] == [0, 200] and stats["latency_ms_p95"] == 200
+    assert 0 <= stats["limiter_headroom"] <= 10
+
+
+@responses.activate
+def test_a_failing_on_call_hook_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    responses.get(URL, json=QUOTE)
+
+    def broken(event: CallEvent) -> None:
+        raise RuntimeError("metrics store down")
+
+    with caplog.at_level(logging.ERROR, logger="jupiter_api"):
+        assert sol_usdc(client(FakeTime(), on_call=broken)).out_amount_atoms > 0
+    assert "on_call hook failed" in caplog.text
+
+
+def test_latency_window_is_bounded() -> None:
+    c = JupiterClient(lambda params: RawResponse(200, {}, json.dumps(QUOTE)), latency_window=5)
+    for _ in range(8):
+        sol_usdc(c)
+    assert len(c.stats()["latency_ms_recent"]) == 5 and c.stats()["calls"] == 8
+
+
+# --- simulator behind the client -------------------------------------------------------------------------------
+
+
+def sim_client(**config: Any) -> JupiterClient:
+    """make_client in sim mode at a fixed time."""
+    c = make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0, sim_config=SimConfig(**config))
+    assert isinstance(c.transport, SimTransport)
+    c.transport.clock = lambda: NOW
+    return c
+
+
+def test_sim_quotes_parse_and_obey_the_wire_rules() -> None:
+    c = sim_client()
+    q = c.quote(SOL.mint, USDC.mint, 25_000 * 10**9, 50)
+    assert q.other_amount_threshold_atoms == q.out_amount_atoms * 9_950 // 10_000
+    assert sum(s.percent for s in q.route_plan) == 100 and sum(s.bps or 0 for s in q.route_plan) == 10_000
+    assert sum(s.in_amount_atoms for s in q.route_plan) == q.in_amount_atoms
+    two_hop = c.quote(JUP.mint, SOL.mint, 10**11, 100)
+    legs_out = sum(s.out_amount_atoms for s in two_hop.route_plan if s.output_mint == USDC.mint)
+    assert legs_out == sum(s.in_amount_atoms for s in two_hop.route_plan if s.input_mint == USDC.mint)
+    exact_out = c.quote(USDC.mint, SOL.mint, 10**12, 50, swap_mode="ExactOut")
+    assert exact_out.out_amount_atoms == 10**12
+    assert exact_out.other_amount_threshold_atoms == -(-exact_out.in_amount_atoms * 10_050 // 10_000)
+    assert c.quote(SOL.mint, USDC.mint, 25_000 * 10**9, 50) == q  # same bucket, same seed: same quote
+    assert c.stats()["calls"] == 4 and c.stats()["limiter_headroom"] is None
+
+
+def test_sim_errors_reach_the_caller_as_typed_errors() -> None:
+    c = sim_client()
+    with pytest.raises(TokenNotTradableError):
+        c.quote(SOL.mint, "So11111111111111111111111111111111111111113", 10**9, 50)
+    with pytest.raises(NoRouteError):
+        c.quote(SOL.mint, USDC.mint, 10**18, 50)
+    with pytest.raises(InvalidRequestError):
+        c.quote(SOL.mint, SOL.mint, 10**9, 50)
+    assert c.stats()["breaker_state"] == "closed"
+
+
+@responses.activate
+def test_live_mode_calls_the_configured_url_with_the_key() -> None:
+    responses.get("https://lite-api.jup.ag/swap/v1/quote", json=QUOTE,
+                  match=[matchers.header_matcher({"x-api-key": "k"})])
+    c = make_client("live", api_url="https://lite-api.jup.ag/swap/v1", api_key="k", timeout_s=3, rps=5,
+                    sim_config=SimConfig())
+    assert sol_usdc(c).out_amount_atoms == 149_788_760_500
+    assert c.limiter is not None and c.limiter.rps == 5
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="JUPITER_MODE"):
+        make_client("mock", api_url=BASE, api_key=None, timeout_s=1, rps=1, sim_config=SimConfig())
