@@ -158,7 +158,8 @@ def split(pools: list[_Pool], amount: int) -> list[int]:
         for i in idx:
             if n[i] < pools[i].cap and (best is None or _key_before(pools, i, n[i] + 1, best, n[best] + 1)):
                 best = i
-        assert best is not None, "amount exceeds the pools' capacity"
+        if best is None:
+            raise ValueError("amount exceeds the pools' capacity")
         n[best] += 1
     while sum(n) > amount:
         worst = None
@@ -277,13 +278,14 @@ def parse_request(params: Mapping[str, str]) -> _Request:
 
 def _hop_pools(req: _Request, input_mint: str, output_mint: str, now_s: float, config: SimConfig) -> list[_Pool]:
     """The pools of one pair allowed by dexes/excludeDexes, oriented input → output, in POOLS order."""
-    return [
+    pools = [
         _oriented(spec, input_mint, output_mint, now_s, config)
         for spec in POOLS
         if {spec.base_mint, spec.quote_mint} == {input_mint, output_mint}
         and (req.dexes is None or spec.label in req.dexes)
         and spec.label not in req.exclude_dexes
     ]
+    return [pool for pool in pools if pool.y > 0 and pool.cap > 0]  # a tiny depth_multiplier can empty a pool
 
 
 def find_path(req: _Request, now_s: float, config: SimConfig) -> list[list[_Pool]]:

@@ -303,8 +303,9 @@ def test_malformed_bodies_raise_malformed_response_without_retry(body: str) -> N
 
 
 @pytest.mark.parametrize(("kwargs", "options"), [
-    ({"amount_atoms": 0}, {}), ({"amount_atoms": 1.5}, {}), ({"amount_atoms": 2**64}, {}), ({"slippage_bps": 10_001}, {}),
-    ({"swap_mode": "exactin"}, {}), ({}, {"only_direct_routes": "yes"}), ({}, {"dexes": ["a,b"]}), ({}, {"bogus": 1}),
+    ({"amount_atoms": 0}, {}), ({"amount_atoms": 1.5}, {}), ({"amount_atoms": 2**64}, {}), ({"amount_atoms": True}, {}),
+    ({"slippage_bps": 10_001}, {}), ({"swap_mode": "exactin"}, {}), ({"input_mint": ""}, {}),
+    ({}, {"only_direct_routes": "yes"}), ({}, {"max_accounts": 0}), ({}, {"dexes": ["a,b"]}), ({}, {"bogus": 1}),
 ])
 @responses.activate
 def test_bad_local_input_raises_invalid_request_without_calling(kwargs: dict, options: dict) -> None:
@@ -428,8 +429,10 @@ def test_every_quote_emits_one_event_and_stats_count_it() -> None:
 
 
 @responses.activate
-def test_a_failing_on_call_hook_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_on_call_hook_is_logged_not_raised(caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     responses.get(URL, json=QUOTE)
+    monkeypatch.setattr(logging.getLogger("jupiter_api"), "disabled", False)  # alembic's fileConfig may disable it
 
     def broken(event: CallEvent) -> None:
         raise RuntimeError("metrics store down")

@@ -63,11 +63,12 @@ def hops(body: dict) -> list[list[dict]]:
 
 
 def test_reference_price_is_a_pure_function_of_seed_and_time_bucket() -> None:
-    assert reference_price(SOL.mint, USDC.mint, NOW, DEFAULT) == reference_price(SOL.mint, USDC.mint, NOW + 0.99, DEFAULT)
-    assert reference_price(SOL.mint, USDC.mint, NOW, DEFAULT) != reference_price(SOL.mint, USDC.mint, NOW + 1, DEFAULT)
-    assert reference_price(SOL.mint, USDC.mint, NOW, DEFAULT) != reference_price(SOL.mint, USDC.mint, NOW, SimConfig(seed=8))
-    slow = SimConfig(bucket_s=60)
-    assert reference_price(SOL.mint, USDC.mint, 120, slow) == reference_price(SOL.mint, USDC.mint, 179.9, slow)
+    def sol(now: float, config: SimConfig = DEFAULT) -> Decimal:
+        return reference_price(SOL.mint, USDC.mint, now, config)
+
+    assert sol(NOW) == sol(NOW + 0.99) != sol(NOW + 1)
+    assert sol(NOW) != sol(NOW, SimConfig(seed=8))
+    assert sol(120, SimConfig(bucket_s=60)) == sol(179.9, SimConfig(bucket_s=60)) != sol(180, SimConfig(bucket_s=60))
 
 
 def test_reference_price_of_the_inverse_pair_is_the_reciprocal() -> None:
@@ -97,10 +98,10 @@ def test_moving_reference_prices_stay_near_their_anchors(now: float) -> None:
 
 def test_hourly_returns_have_the_configured_annual_volatility() -> None:
     lag = 3600
-    logs = [
-        math.log(reference_price(SOL.mint, USDC.mint, t + lag, DEFAULT) / reference_price(SOL.mint, USDC.mint, t, DEFAULT))
-        for t in range(1_700_000_000, 1_700_000_000 + 400 * 7919, 7919)
-    ]
+    starts = range(1_700_000_000, 1_700_000_000 + 400 * 7919, 7919)
+    prices = [(reference_price(SOL.mint, USDC.mint, t, DEFAULT), reference_price(SOL.mint, USDC.mint, t + lag, DEFAULT))
+              for t in starts]
+    logs = [math.log(later / earlier) for earlier, later in prices]
     annual = statistics.pstdev(logs) * math.sqrt(31_557_600 / lag)
     assert 0.55 < annual < 1.05  # 80 % configured; sampled estimate
 
@@ -160,6 +161,18 @@ def test_depth_multiplier_scales_all_pools() -> None:
     assert Decimal(ok(SOL, USDC, 10_000 * 10**9, config=deep)["priceImpactPct"]) < thin * Decimal("0.6")
 
 
+@pytest.mark.parametrize(("inp", "out"), [(SOL, USDC), (USDC, SOL), (SOL, USDT), (USDT, SOL), (USDC, USDT),
+                                         (USDT, USDC), (JUP, USDC), (USDC, JUP), (MSOL, SOL), (SOL, MSOL)])
+def test_every_pool_is_centred_on_the_mid_and_never_pays_above_it(inp: Token, out: Token) -> None:
+    req = sim_dex.parse_request({"inputMint": inp.mint, "outputMint": out.mint, "amount": "1"})
+    pools = sim_dex.find_path(req, NOW, DEFAULT)[0]
+    assert len(pools) >= 2 and len({p.spec.label for p in pools}) == len(pools)
+    for pool in pools:
+        assert abs(pool.mid / mid_atoms(inp, out) - 1) < Decimal("1e-25")
+        assert pool.y <= pool.x * pool.mid < pool.y + pool.mid  # x is y/mid rounded up by at most one atom
+        assert 1 <= pool.spec.fee_bps <= 30 and pool.cap > 0
+
+
 def test_small_orders_use_one_pool_and_large_orders_split_across_several() -> None:
     assert len(ok(SOL, USDC, 10 * 10**9)["routePlan"]) == 1
     labels = {step["swapInfo"]["label"] for step in ok(SOL, USDC, 10_000 * 10**9)["routePlan"]}
@@ -174,7 +187,8 @@ def test_quote_body_has_exactly_the_fields_of_jupiters_sample() -> None:
     assert list(body) == ["inputMint", "inAmount", "outputMint", "outAmount", "otherAmountThreshold", "swapMode",
                           "slippageBps", "platformFee", "priceImpactPct", "routePlan", "contextSlot", "timeTaken"]
     assert body["platformFee"] is None and isinstance(body["slippageBps"], int)
-    assert all(isinstance(body[k], str) and body[k].isdigit() for k in ("inAmount", "outAmount", "otherAmountThreshold"))
+    for key in ("inAmount", "outAmount", "otherAmountThreshold"):
+        assert isinstance(body[key], str) and body[key].isdigit()
     step = body["routePlan"][0]
     assert list(step) == ["swapInfo", "percent", "bps"]
     assert list(step["swapInfo"]) == ["ammKey", "label", "inputMint", "outputMint", "inAmount", "outAmount"]
