@@ -18,7 +18,8 @@ JUPITER_VOL_Z = Decimal(1)
 def init_market(app: Flask) -> None:
     """Create the simulator config and the Jupiter client for this process from the app config."""
     cfg = app.config
-    sim_config = sim_dex.SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=Decimal(str(cfg["JUPITER_SIM_DEPTH"])))
+    depth = Decimal(str(cfg["JUPITER_SIM_DEPTH"]))
+    sim_config = sim_dex.SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=depth)
     app.extensions["sim_config"] = sim_config
     client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
         cfg["JUPITER_MODE"], api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],

@@ -1,10 +1,10 @@
 """Database set-up: apply migrations and seed the default OTC pools, idempotently."""
 from __future__ import annotations
 
-import otc_engine
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+import otc_engine
 from models import OTCPool, db, utcnow
 
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import jupiter_api
 from flask import current_app
 from sqlalchemy import select
 
+import jupiter_api
 import market
 import otc_engine
 import router
