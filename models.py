@@ -193,3 +193,70 @@ class SystemMetrics(db.Model):
     trades_rejected: Mapped[int] = mapped_column(Integer, default=0)
     volume_usd_atoms: Mapped[int] = mapped_column(BigInteger, default=0)
     success_rate_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 3), nullable=True)
+
+
+ROLES = ("viewer", "trader", "admin")  # each role can do everything the ones before it can
+
+
+class User(db.Model):
+    """A desk member: unique username, werkzeug password hash, role and active flag (Flask-Login's user)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    role: Mapped[str] = mapped_column(String(12), default="viewer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: deactivated users cannot log in or use their tokens."""
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Flask-Login: a loaded user is an authenticated one."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Flask-Login: never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """Flask-Login: the id kept in the session cookie."""
+        return str(self.id)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API: only its SHA-256 is stored; `prefix` identifies it in listings."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditLog(db.Model):
+    """One admin change: who (user id, or None for the CLI), what action on which target, before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

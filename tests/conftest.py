@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from models import db
@@ -55,21 +55,39 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def pg_url() -> str:
-    """TEST_DATABASE_URL; skips when absent, fails instead when REQUIRE_PG=1 (CI)."""
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A private database for this test process on TEST_DATABASE_URL's server (dropped at the end).
+
+    Skips when TEST_DATABASE_URL is absent or unreachable; fails instead when REQUIRE_PG=1 (CI).
+    """
     url = os.environ.get("TEST_DATABASE_URL")
+    required = os.environ.get("REQUIRE_PG") == "1"
     if not url:
-        if os.environ.get("REQUIRE_PG") == "1":
+        if required:
             pytest.fail("REQUIRE_PG=1 but TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    name = f"olr_test_{os.getpid()}"
     try:
-        reset_postgres(url)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        if os.environ.get("REQUIRE_PG") == "1":
+        if required:
             pytest.fail(f"REQUIRE_PG=1 but PostgreSQL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    return url
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """URL of the private PostgreSQL database, emptied for this test."""
+    reset_postgres(pg_database)
+    return pg_database
 
 
 @pytest.fixture
