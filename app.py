@@ -32,7 +32,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    import auth
+    import security
+
+    auth.init_app(app)  # authentication + the role policy hook (before rate limiting)
+    security.init_routing(app)  # bounded <int:> ids, before any route is added
     _register_blueprints(app)
+    security.init_app(app)  # security headers, rate limits on registered views
+    import openapi_spec
+
+    openapi_spec.init_app(app)  # the spec for the rendered API page
     _register_error_handlers(app)
     _register_filters(app)
     from cli import register_cli
@@ -48,8 +57,9 @@ def _require_secret_key(app: Flask) -> None:
     """Refuse to start in production without SECRET_KEY; use a random one in development."""
     if app.config["SECRET_KEY"]:
         return
-    if app.config["ENV_NAME"] == "production":
-        raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+    if app.config["ENV_NAME"] != "development" and not app.testing:
+        raise RuntimeError(f"SECRET_KEY must be set when APP_ENV={app.config['ENV_NAME']} (only development "
+                           "may run without one)")
     app.config["SECRET_KEY"] = secrets.token_hex(32) if app.testing else _dev_secret(app)
 
 
@@ -64,14 +74,23 @@ def _dev_secret(app: Flask) -> str:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach the web pages, the JSON API and the simulated Jupiter endpoint."""
+    from views.admin import bp as admin_bp
     from views.api import bp as api_bp
+    from views.api_admin import bp as api_admin_bp
+    from views.auth import bp as auth_bp
+    from views.charts import bp as charts_bp
     from views.sim import bp as sim_bp
     from views.web import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sim_bp)
-    csrf.exempt(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_admin_bp)
+    app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
+    csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
+    csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)
 
 
@@ -102,11 +121,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         db.session.rollback()
+        extra = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # e.g. Allow on a 405
         if _wants_json():
             code = (exc.name or "error").upper().replace(" ", "_")
-            return api_error(exc.code or 500, code, exc.description or exc.name)
+            response, status = api_error(exc.code or 500, code, exc.description or exc.name)
+            return response, status, extra
         return render_template("errors/error.html", code=exc.code, title=exc.name,
-                               message=exc.description), exc.code or 500
+                               message=exc.description), exc.code or 500, extra
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):

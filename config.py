@@ -30,6 +30,21 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "QUOTE_TTL_MS": int(env("QUOTE_TTL_MS", "15000")),
         "JUPITER_DELAY_MS": int(env("JUPITER_DELAY_MS", "800")),
+        # execution integrity (issue 6): a trade pending this long was lost by its process; recover it at start-up
+        "PENDING_TIMEOUT_S": float(env("PENDING_TIMEOUT_S", "60")),
+        "RECOVER_ON_START": env("RECOVER_ON_START", "1") not in ("0", "false", "no"),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        # security (issue 7): request size, cookies, proxies and rate limits
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "MAX_FORM_PARTS": 100,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env("APP_ENV", "development") == "production",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") not in ("0", "false", "no"),
+        "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10/minute"),
+        "RATELIMIT_TRADING": env("RATELIMIT_TRADING", "60/minute"),
+        "RATELIMIT_QUOTING": env("RATELIMIT_QUOTING", "600/minute"),
     }

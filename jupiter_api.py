@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 import sim_dex
-from jupiter_guards import CircuitBreaker, MemoryStore, RateLimiter, StateStore
+from jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter, StateStore
 from jupiter_wire import (
     BPS,
     OPTION_NAMES,
@@ -260,12 +260,20 @@ def _reject_constant(name: str) -> Any:
 
 
 def make_client(mode: str, *, api_url: str, api_key: str | None, timeout_s: float, rps: float,
-                sim_config: SimConfig, on_call: Callable[[CallEvent], None] | None = None) -> JupiterClient:
-    """"sim": the in-process simulator (no rate limit); "live": HTTP to api_url, rate-limited to rps when rps > 0."""
+                sim_config: SimConfig, on_call: Callable[[CallEvent], None] | None = None,
+                store_for: Callable[[str, Any], StateStore[Any]] | None = None) -> JupiterClient:
+    """"sim": the in-process simulator (no rate limit); "live": HTTP to api_url, rate-limited to rps when rps > 0.
+
+    store_for(name, initial) shares the breaker's and limiter's state between processes (shared_state: Redis),
+    on the wall clock; without it each process has its own, on the monotonic clock.
+    """
+    clock = time.time if store_for else time.monotonic
+    breaker = CircuitBreaker(clock=clock, store=store_for(f"{mode}:breaker", BreakerState()) if store_for else None)
     if mode == "sim":
-        return JupiterClient(SimTransport(sim_config), breaker=CircuitBreaker(), on_call=on_call)
+        return JupiterClient(SimTransport(sim_config), breaker=breaker, on_call=on_call)
     if mode == "live":
-        limiter = RateLimiter(rps) if rps > 0 else None
+        bucket = store_for(f"{mode}:limiter", BucketState(max(1.0, rps))) if store_for and rps > 0 else None
+        limiter = RateLimiter(rps, clock=clock, store=bucket) if rps > 0 else None
         transport = HttpTransport(api_url, api_key, timeout_s)
-        return JupiterClient(transport, limiter=limiter, breaker=CircuitBreaker(), on_call=on_call)
+        return JupiterClient(transport, limiter=limiter, breaker=breaker, on_call=on_call)
     raise ValueError(f"JUPITER_MODE must be 'sim' or 'live', got {mode!r}")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask import Flask, current_app
 
 import jupiter_api
+import shared_state
 import sim_dex
 from tokens import USDC, Token
 
@@ -24,6 +25,7 @@ def init_market(app: Flask) -> None:
     client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
         cfg["JUPITER_MODE"], api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],
         timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=cfg["JUPITER_RPS"], sim_config=sim_config,
+        store_for=shared_state.store_factory(cfg.get("REDIS_URL")),  # limiter + breaker shared by all workers
     )
     app.extensions["jupiter_client"] = client
 

@@ -139,11 +139,13 @@ class Trade(db.Model):
     explanation: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)  # API code of a rejection/failure
     latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     quoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # pending -> failed
 
     legs: Mapped[list[TradeLeg]] = relationship(
         back_populates="trade", order_by="TradeLeg.id", cascade="all, delete-orphan", lazy="selectin"

@@ -1,21 +1,29 @@
-"""The route decision: all-in cost of each venue against the reference mid, the choice, and savings.
+"""The route decision: all-in cost of each venue against the reference mid, the choice (one venue or a split), savings.
 
 Pure: no Flask, SQL, HTTP, clock or randomness. Amounts are integer atoms; costs are Decimal bps.
+A split cuts the order across venues' cost curves (allocator.py) and is taken only when its all-in result beats the
+best single venue; OTC legs are re-priced exactly by the pool engine, a Jupiter leg by a firm quote when given.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
-from tokens import Token, format_ui
+import allocator
+import explanations
+from tokens import Token
+from venue_curves import VenueCurve, marginal_bps, price_leg
 
 EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
 SWAP_MODES = (EXACT_IN, EXACT_OUT)
 MIN_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS = 1, 5000
 BPS_PLACES = Decimal("0.0001")
 SECONDS_PER_YEAR = 365 * 24 * 3600
+MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
+MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
 
 
 class NoRouteAvailable(Exception):
@@ -93,6 +101,9 @@ class Leg:
     in_amount_atoms: int
     out_amount_atoms: int
     cost_bps: Decimal | None = None
+    marginal_cost_bps: Decimal | None = None  # all-in cost of the leg's last atom (split legs: the cut point)
+    fee_atoms: int | None = None  # None: take the venue option's fee
+    delay_ms: int | None = None  # None: take the venue option's delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +121,12 @@ class Decision:
     savings_atoms: int | None
     savings_bps: Decimal | None
     explanation: str
+    best_single_venue: str | None = None
+    best_single_in_amount_atoms: int | None = None
+    best_single_out_amount_atoms: int | None = None
+    best_single_cost_bps: Decimal | None = None
+    split_gain_atoms: int | None = None  # a split's extra output (ExactIn) or input spared (ExactOut) vs best single
+    split_gain_bps: Decimal | None = None
 
     @property
     def venue(self) -> str:
@@ -191,37 +208,103 @@ def savings(
     return saved, saved_bps
 
 
-def decide(order: Order, options: Sequence[VenueOption]) -> Decision:
-    """Pick the single venue with the lowest all-in cost; raise NoRouteAvailable when none can fill."""
+def decide(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve] = (),
+           mid_price: Decimal | None = None, firm: Mapping[tuple[str, int], tuple[int, int]] | None = None) -> Decision:
+    """The cheapest all-in route: the best single venue, or a split over `curves` when that beats it.
+
+    `firm` maps (venue, leg size atoms) to firm (in, out) atoms of legs re-quoted upstream (Jupiter); other
+    non-OTC legs are priced from their curve. Raises NoRouteAvailable when nothing can fill.
+    """
     usable = [o for o in options if o.available]
-    if not usable:
+    best = min(usable, key=_rank) if usable else None
+    if curves and mid_price is not None:
+        split = _split(order, options, curves, mid_price, best, firm or {})
+        if split is not None:
+            return split
+    if best is None:
         raise NoRouteAvailable({o.venue: o.reason or "unavailable" for o in options})
-    best = min(usable, key=_rank)
     assert best.in_amount_atoms is not None and best.out_amount_atoms is not None and best.cost_bps is not None
-    jupiter = next((o for o in options if o.venue == "jupiter"), None)
-    saved_atoms, saved_bps = savings(order, best.in_amount_atoms, best.out_amount_atoms, jupiter)
-    leg = Leg(best.venue, best.in_amount_atoms, best.out_amount_atoms, best.cost_bps)
+    d = _route(order, options, (Leg(best.venue, best.in_amount_atoms, best.out_amount_atoms, best.cost_bps),),
+               best.cost_bps, best)
+    return replace(d, explanation=explanations.single(order, best, usable, options))
+
+
+def _route(order: Order, options: Sequence[VenueOption], legs: tuple[Leg, ...], cost_bps: Decimal,
+           best: VenueOption | None) -> Decision:
+    """A decision over legs: totals, guard amount, savings vs Jupiter-only and (for a split) vs the best single."""
+    in_atoms, out_atoms = sum(leg.in_amount_atoms for leg in legs), sum(leg.out_amount_atoms for leg in legs)
+    jupiter = next((o for o in options if o.venue == "jupiter" and o.available), None)
+    saved_atoms, saved_bps = savings(order, in_atoms, out_atoms, jupiter)
+    gain_atoms, gain_bps = savings(order, in_atoms, out_atoms, best) if len(legs) > 1 else (None, None)
     return Decision(
-        legs=(leg,), in_amount_atoms=best.in_amount_atoms, out_amount_atoms=best.out_amount_atoms,
-        cost_bps=best.cost_bps,
-        min_out_amount_atoms=min_out(best.out_amount_atoms, order.slippage_bps) if order.exact_in else None,
-        max_in_amount_atoms=None if order.exact_in else max_in(best.in_amount_atoms, order.slippage_bps),
-        jupiter_only_in_amount_atoms=jupiter.in_amount_atoms if jupiter and jupiter.available else None,
-        jupiter_only_out_amount_atoms=jupiter.out_amount_atoms if jupiter and jupiter.available else None,
-        savings_atoms=saved_atoms, savings_bps=saved_bps,
-        explanation=explain(order, best, usable, options),
+        legs=legs, in_amount_atoms=in_atoms, out_amount_atoms=out_atoms, cost_bps=cost_bps,
+        min_out_amount_atoms=min_out(out_atoms, order.slippage_bps) if order.exact_in else None,
+        max_in_amount_atoms=None if order.exact_in else max_in(in_atoms, order.slippage_bps),
+        jupiter_only_in_amount_atoms=jupiter.in_amount_atoms if jupiter else None,
+        jupiter_only_out_amount_atoms=jupiter.out_amount_atoms if jupiter else None,
+        savings_atoms=saved_atoms, savings_bps=saved_bps, explanation="",
+        best_single_venue=best.venue if best else None,
+        best_single_in_amount_atoms=best.in_amount_atoms if best else None,
+        best_single_out_amount_atoms=best.out_amount_atoms if best else None,
+        best_single_cost_bps=best.cost_bps if best else None, split_gain_atoms=gain_atoms, split_gain_bps=gain_bps,
     )
 
 
-def explain(order: Order, best: VenueOption, usable: Sequence[VenueOption], options: Sequence[VenueOption]) -> str:
-    """One sentence a trader reads: who fills, at what cost, against what."""
-    amount = format_ui(order.amount_atoms, order.amount_token.decimals, None)
-    verb = "fills all" if order.exact_in else "delivers all"
-    text = f"{best.venue} {verb} {amount} {order.amount_token.symbol} at {best.cost_bps:.1f} bps all-in"
-    others = [o for o in usable if o is not best]
-    if others:
-        text += " vs " + ", ".join(f"{o.cost_bps:.1f} bps on {o.venue}" for o in sorted(others, key=_rank))
-    refused = [o for o in options if not o.available]
-    if refused:
-        text += "; not used: " + "; ".join(f"{o.venue} ({o.reason})" for o in refused)
-    return text
+def fair_rate(order: Order, mid_price: Decimal) -> Fraction:
+    """Other-side atoms per amount atom at mid: output per input (ExactIn) or input per output (ExactOut).
+
+    Held as a Fraction with a denominator under 10^18 (relative error below 10^-18): exact enough, and fast."""
+    per_input = Fraction(mid_value_atoms(1, mid_price, order.input_token, order.output_token)).limit_denominator(10**18)
+    return per_input if order.exact_in else 1 / per_input
+
+
+def all_in_gain(order: Order, rate: Fraction, in_atoms: int, out_atoms: int, risk_bps: Decimal) -> Fraction:
+    """What a fill is worth to the trader in other-side atoms: output (ExactIn) or −input, minus its risk charge."""
+    size, other = (in_atoms, out_atoms) if order.exact_in else (out_atoms, -in_atoms)
+    return other - rate * Fraction(risk_bps) * size / 10_000
+
+
+def allocate(order: Order, curves: Sequence[VenueCurve], mid_price: Decimal
+             ) -> tuple[list[VenueCurve], list[allocator.Curve], allocator.Allocation | None]:
+    """The optimal cut of the order over the curves (sorted by venue) at all-in cost, legs of at least MIN_LEG_PCT."""
+    rate, ordered = fair_rate(order, mid_price), sorted(curves, key=lambda c: c.venue)
+    plain = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / 10_000)
+             for c in ordered]
+    return ordered, plain, allocator.allocate(plain, order.amount_atoms, maximize=order.exact_in,
+                                              min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100))
+
+
+def _split(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve], mid_price: Decimal,
+           best: VenueOption | None, firm: Mapping[tuple[str, int], tuple[int, int]]) -> Decision | None:
+    """The optimal split over the curves, priced leg by leg; None unless it beats the best single venue."""
+    rate = fair_rate(order, mid_price)
+    ordered, plain, found = allocate(order, curves, mid_price)
+    if found is None or sum(1 for size in found.sizes if size) < 2:
+        return None
+    legs, gain, weighted_risk = [], Fraction(0), Decimal(0)
+    for curve, line, size, slope in zip(ordered, plain, found.sizes, found.marginals, strict=True):
+        priced = price_leg(curve, line, size, order.input_token.mint, order.output_token.mint, order.swap_mode,
+                           firm) if size else None
+        if priced is None or slope is None:
+            if size:
+                return None  # the pool refused a leg its own curve allowed: no split
+            continue
+        in_atoms, out_atoms, fee_atoms, delay_ms = priced
+        cost = priced_option(order, curve.venue, in_atoms, out_atoms, mid_price, risk_bps=curve.risk_bps,
+                             delay_ms=delay_ms).cost_bps
+        legs.append(Leg(curve.venue, in_atoms, out_atoms, cost, marginal_bps(order.exact_in, rate, slope), fee_atoms,
+                        delay_ms))
+        gain += all_in_gain(order, rate, in_atoms, out_atoms, curve.risk_bps)
+        weighted_risk += size * curve.risk_bps
+    if best is not None:
+        assert best.in_amount_atoms is not None and best.out_amount_atoms is not None
+        floor = all_in_gain(order, rate, best.in_amount_atoms, best.out_amount_atoms, best.delay_risk_bps or Decimal(0))
+        if gain <= floor + rate * order.amount_atoms * Fraction(MIN_SPLIT_GAIN_BPS) / 10_000:
+            return None
+    legs.sort(key=lambda leg: (-(leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms), leg.venue))
+    in_atoms, out_atoms = sum(leg.in_amount_atoms for leg in legs), sum(leg.out_amount_atoms for leg in legs)
+    total = priced_option(order, "split", in_atoms, out_atoms, mid_price, delay_ms=max(x.delay_ms or 0 for x in legs),
+                          risk_bps=(weighted_risk / order.amount_atoms).quantize(BPS_PLACES, ROUND_CEILING))
+    assert total.cost_bps is not None
+    d = _route(order, options, tuple(legs), total.cost_bps, best)
+    return replace(d, explanation=explanations.split(order, d, options))

@@ -52,9 +52,16 @@ def option_json(o: VenueOption) -> dict[str, Any]:
 
 
 def leg_json(leg: Leg) -> dict[str, Any]:
-    """A leg of a decision."""
-    return {"venue": leg.venue, "in_amount_atoms": str(leg.in_amount_atoms),
-            "out_amount_atoms": str(leg.out_amount_atoms), "cost_bps": _bps(leg.cost_bps)}
+    """A leg of a decision; a split leg adds its cut-point (marginal) cost, fee and delay."""
+    body: dict[str, Any] = {"venue": leg.venue, "in_amount_atoms": str(leg.in_amount_atoms),
+                            "out_amount_atoms": str(leg.out_amount_atoms), "cost_bps": _bps(leg.cost_bps)}
+    if leg.marginal_cost_bps is not None:
+        body["marginal_cost_bps"] = _bps(leg.marginal_cost_bps)
+    if leg.fee_atoms is not None:
+        body["fee_atoms"] = str(leg.fee_atoms)
+    if leg.delay_ms is not None:
+        body["delay_ms"] = leg.delay_ms
+    return body
 
 
 def decision_json(d: Decision) -> dict[str, Any]:
@@ -67,7 +74,11 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "jupiter_only_in_amount_atoms": _s(d.jupiter_only_in_amount_atoms),
         "jupiter_only_out_amount_atoms": _s(d.jupiter_only_out_amount_atoms),
         "savings_atoms": _s(d.savings_atoms), "savings_bps": _bps(d.savings_bps),
-        "explanation": d.explanation,
+        "explanation": d.explanation, "best_single_venue": d.best_single_venue,
+        "best_single_in_amount_atoms": _s(d.best_single_in_amount_atoms),
+        "best_single_out_amount_atoms": _s(d.best_single_out_amount_atoms),
+        "best_single_cost_bps": _bps(d.best_single_cost_bps),
+        "split_gain_atoms": _s(d.split_gain_atoms), "split_gain_bps": _bps(d.split_gain_bps),
     }
 
 
@@ -131,7 +142,10 @@ def decision_from_json(body: dict[str, Any]) -> Decision:
         return None if body.get(key) is None else int(body[key])
 
     legs = tuple(Leg(leg["venue"], int(leg["in_amount_atoms"]), int(leg["out_amount_atoms"]),
-                     Decimal(leg["cost_bps"]) if leg.get("cost_bps") else None) for leg in body["legs"])
+                     Decimal(leg["cost_bps"]) if leg.get("cost_bps") else None,
+                     Decimal(leg["marginal_cost_bps"]) if leg.get("marginal_cost_bps") else None,
+                     int(leg["fee_atoms"]) if leg.get("fee_atoms") is not None else None,
+                     leg.get("delay_ms")) for leg in body["legs"])
     return Decision(
         legs=legs, in_amount_atoms=int(body["in_amount_atoms"]), out_amount_atoms=int(body["out_amount_atoms"]),
         cost_bps=Decimal(body["cost_bps"]), min_out_amount_atoms=opt_int("min_out_amount_atoms"),
@@ -140,5 +154,10 @@ def decision_from_json(body: dict[str, Any]) -> Decision:
         jupiter_only_out_amount_atoms=opt_int("jupiter_only_out_amount_atoms"),
         savings_atoms=opt_int("savings_atoms"),
         savings_bps=Decimal(body["savings_bps"]) if body.get("savings_bps") is not None else None,
-        explanation=body["explanation"],
+        explanation=body["explanation"], best_single_venue=body.get("best_single_venue"),
+        best_single_in_amount_atoms=opt_int("best_single_in_amount_atoms"),
+        best_single_out_amount_atoms=opt_int("best_single_out_amount_atoms"),
+        best_single_cost_bps=Decimal(body["best_single_cost_bps"]) if body.get("best_single_cost_bps") else None,
+        split_gain_atoms=opt_int("split_gain_atoms"),
+        split_gain_bps=Decimal(body["split_gain_bps"]) if body.get("split_gain_bps") is not None else None,
     )

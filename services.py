@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+import cost_curves
+import execution
 import jupiter_api
 import market
 import otc_engine
@@ -50,6 +52,8 @@ class Gathered:
     mid_price: Decimal
     quoted_at: datetime
     jupiter_quote: jupiter_api.JupiterQuote | None
+    curves: tuple[router.VenueCurve, ...] = ()  # each venue's cost curve, for a split
+    pool_ids: dict[str, int] = field(default_factory=dict)  # OTC venue -> pool row id, for every pool of the pair
 
 
 def parse_order(data: Any) -> router.Order:
@@ -100,8 +104,9 @@ def _pools_for(order: router.Order) -> list[OTCPool]:
     return [p for p in rows if {p.base_mint, p.quote_mint} == mints]
 
 
-def gather(order: router.Order, now: datetime | None = None) -> Gathered:
-    """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair."""
+def gather(order: router.Order, now: datetime | None = None, *, with_curves: bool = True) -> Gathered:
+    """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
+    samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
     now = now or utcnow()
     mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
     options: list[router.VenueOption] = []
@@ -113,18 +118,44 @@ def gather(order: router.Order, now: datetime | None = None) -> Gathered:
     except jupiter_api.JupiterError as exc:
         options.append(router.unavailable("jupiter", f"{exc.code}: {exc}"))
     otc_quotes: dict[str, tuple[int, otc_engine.OtcQuote]] = {}
+    curves: list[router.VenueCurve] = []
+    pool_ids: dict[str, int] = {}
     for row in _pools_for(order):
         params = trade_logger.pool_params(row)
         inv = otc_engine.replenish(params, trade_logger.pool_inventory(row), now)
         pool_mid = mid if order.input_token.mint == row.base_mint else 1 / mid
         result = otc_engine.quote_pool(params, inv, pool_mid, order.input_token.mint, order.output_token.mint,
                                        order.amount_atoms, order.swap_mode, now, jitter_seed=int(now.timestamp()))
+        pool_ids[row.venue] = row.id
+        if with_curves:
+            up_to = result.in_amount_atoms if isinstance(result, otc_engine.OtcQuote) else None
+            curve = cost_curves.otc_curve(params, inv, pool_mid, order, now, int(now.timestamp()),
+                                          up_to_in_atoms=order.amount_atoms if order.exact_in else up_to)
+            curves += [curve] if curve else []
         if isinstance(result, otc_engine.OtcRefusal):
             options.append(router.unavailable(row.venue, result.reason))
             continue
         otc_quotes[row.venue] = (row.id, result)
         options.append(_otc_option(order, result, mid, params))
-    return Gathered(order, tuple(options), otc_quotes, mid, now, jq)
+    if with_curves and jq is not None:
+        curves += _jupiter_curve(order, jq, curves, mid)
+    return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids)
+
+
+def _jupiter_curve(order: router.Order, full: jupiter_api.JupiterQuote, others: list[router.VenueCurve],
+                   mid: Decimal) -> list[router.VenueCurve]:
+    """Jupiter's sampled cost curve, refined around its cut in the best split with the other venues' curves."""
+    delay_ms = current_app.config["JUPITER_DELAY_MS"]
+    risk = router.delay_risk_bps(market.JUPITER_ANNUAL_VOL_PCT, market.JUPITER_VOL_Z, delay_ms)
+
+    def cut(curve: router.VenueCurve) -> int | None:
+        ordered, _, found = router.allocate(order, [curve, *others], mid)
+        return next((n for c, n in zip(ordered, found.sizes, strict=True) if c.venue == "jupiter"), None) \
+            if found else None
+
+    curve = cost_curves.jupiter_curve(market.jupiter_client(), order, full, risk, delay_ms, cut=cut if others else None,
+                                      parallel=current_app.config["JUPITER_MODE"] == "live")
+    return [curve] if curve else []
 
 
 def _jupiter_option(order: router.Order, q: jupiter_api.JupiterQuote, mid: Decimal) -> router.VenueOption:
@@ -156,9 +187,13 @@ def quote(order: router.Order) -> tuple[Quote, dict[str, Any]]:
     started = time.perf_counter()
     g = gather(order)
     decision = _decide(g)
-    ttl_ms = min([q.expires_at for _, q in g.otc_quotes.values() if q.venue in _venues(decision)]
-                 or [g.quoted_at + timedelta(milliseconds=current_app.config["QUOTE_TTL_MS"])])
-    row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=ttl_ms,
+    used = _venues(decision)
+    expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
+    expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
+                 if c.book is not None and c.venue in used and c.venue not in g.otc_quotes]
+    if "jupiter" in used or not expiries:  # each venue's TTL: OTC pools their own, Jupiter QUOTE_TTL_MS
+        expiries.append(g.quoted_at + timedelta(milliseconds=current_app.config["QUOTE_TTL_MS"]))
+    row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=min(expiries),
                 input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
                 amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={})
     body = serializers.quote_json(row.id, row.expires_at, g, decision)
@@ -174,9 +209,9 @@ def _venues(decision: router.Decision) -> set[str]:
 
 
 def _decide(g: Gathered) -> router.Decision:
-    """Run the router; a 503 when Jupiter is down and nothing else serves, 422 otherwise."""
+    """Run the router (single venue or split); a 503 when Jupiter is down and nothing else serves, 422 otherwise."""
     try:
-        return router.decide(g.order, g.options)
+        return _firm_jupiter_leg(g, router.decide(g.order, g.options, g.curves, g.mid_price))
     except router.NoRouteAvailable as exc:
         jupiter_down = any(o.venue == "jupiter" and o.reason and o.reason.startswith(("UPSTREAM", "CIRCUIT"))
                            for o in g.options)
@@ -184,6 +219,22 @@ def _decide(g: Gathered) -> router.Decision:
             raise ServiceError(503, "VENUE_UNAVAILABLE",
                                f"Jupiter is unavailable and no OTC pool can fill: {exc}") from None
         raise ServiceError(422, "NO_ROUTE", str(exc)) from None
+
+
+def _firm_jupiter_leg(g: Gathered, decision: router.Decision) -> router.Decision:
+    """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price (the split stays
+    only if it still beats the best single venue); without a Jupiter quote, split over the other venues only."""
+    leg = next((x for x in decision.legs if x.venue == "jupiter"), None)
+    if leg is None or len(decision.legs) == 1:
+        return decision
+    size = leg.in_amount_atoms if g.order.exact_in else leg.out_amount_atoms
+    try:
+        q = cost_curves.leg_quote(market.jupiter_client(), g.order, size)
+    except jupiter_api.JupiterError:
+        others = [c for c in g.curves if c.venue != "jupiter"]
+        return router.decide(g.order, g.options, others, g.mid_price)
+    return router.decide(g.order, g.options, g.curves, g.mid_price,
+                         firm={("jupiter", size): (q.in_amount_atoms, q.out_amount_atoms)})
 
 
 def request_hash(body: Any) -> str:
@@ -199,22 +250,31 @@ def execute(order: router.Order, *, idempotency_key: str | None = None, body_has
     try:
         decision = _decide(g)
     except ServiceError as exc:
-        trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), idempotency_key=idempotency_key,
-                                              request_hash=body_hash, user_id=user_id)
-        exc.trade = trade
+        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
+                                                  idempotency_key=idempotency_key, request_hash=body_hash,
+                                                  user_id=user_id)
         raise
     plan = _plan(g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                  started=started)
     return _apply(plan)
 
 
+# HTTP status of each refusal code (API.md); any other refusal is a 422.
+_HTTP_STATUS = {"VENUE_UNAVAILABLE": 503, "EXECUTION_FAILED": 503, "EXECUTION_LOST": 503, "CONTENTION": 503,
+                "INTERNAL": 503, "QUOTE_EXPIRED": 410, "QUOTE_ALREADY_USED": 409}
+
+
 def _apply(plan: trade_logger.FillPlan) -> Trade:
-    """Run the apply step; record a rejection when liquidity moved away underneath us."""
+    """Reserve, execute and settle (execution.run); a refusal before anything moved is recorded as rejected."""
     try:
-        return trade_logger.record_fill(plan, utcnow())
+        return execution.run(plan)
     except trade_logger.FillRejected as exc:
-        trade = trade_logger.record_rejection(plan, plan.order, str(exc), utcnow())
-        raise ServiceError(422, exc.code, str(exc), trade) from None
+        trade = trade_logger.record_rejection(plan, plan.order, str(exc), utcnow(), code=exc.code)
+        raise ServiceError(_HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), trade) from None
+    except trade_logger.QuoteExpired as exc:
+        raise ServiceError(410, "QUOTE_EXPIRED", str(exc)) from None
+    except execution.ExecutionFailed as exc:
+        raise ServiceError(_HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), exc.trade) from None
 
 
 def _plan(g: Gathered, decision: router.Decision, *, idempotency_key: str | None, body_hash: str | None,
@@ -222,13 +282,13 @@ def _plan(g: Gathered, decision: router.Decision, *, idempotency_key: str | None
     """Turn a decision into the legs and records the apply step writes."""
     order = g.order
     legs = []
-    for leg in decision.legs:
-        pool_id = g.otc_quotes[leg.venue][0] if leg.venue in g.otc_quotes else None
+    for leg in decision.legs:  # a split leg carries its own fee and delay; a whole-order leg takes its option's
         option = next(o for o in g.options if o.venue == leg.venue)
         legs.append(trade_logger.LegFill(
-            venue=leg.venue, pool_id=pool_id, input_mint=order.input_token.mint,
+            venue=leg.venue, pool_id=g.pool_ids.get(leg.venue), input_mint=order.input_token.mint,
             in_amount_atoms=leg.in_amount_atoms, out_amount_atoms=leg.out_amount_atoms,
-            fee_atoms=option.fee_atoms or 0, cost_bps=leg.cost_bps, delay_ms=option.delay_ms,
+            fee_atoms=(option.fee_atoms or 0) if leg.fee_atoms is None else leg.fee_atoms, cost_bps=leg.cost_bps,
+            delay_ms=option.delay_ms if leg.delay_ms is None else leg.delay_ms,
         ))
     now_s = g.quoted_at.timestamp()
     notional = market.usd_value_atoms(decision.in_amount_atoms, order.input_token, now_s)
@@ -247,26 +307,28 @@ def _plan(g: Gathered, decision: router.Decision, *, idempotency_key: str | None
 
 def execute_request(body: Any, *, idempotency_key: str | None = None,
                     user_id: int | None = None) -> tuple[Trade, bool]:
-    """Execute an API/web trade request once per idempotency key; return (trade, created)."""
+    """Execute an API/web trade request once per (user, idempotency key); return (trade, created).
+
+    The unique trades.idempotency_key is the guard: a racing duplicate fails its insert and gets the first trade.
+    """
     if not isinstance(body, Mapping):
         raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
     body_hash = request_hash(body)
-    if idempotency_key:
-        first = _replay(idempotency_key, body_hash)
+    key = execution.scoped_key(idempotency_key, user_id)
+    if key:
+        first = _replay(key, body_hash)
         if first is not None:
             return first, False
     try:
         if "quote_id" in body:
             if set(body) - {"quote_id"}:
                 raise InputError("give either quote_id alone or an order, not both", field="quote_id")
-            trade = execute_quote(str(body["quote_id"]), idempotency_key=idempotency_key, body_hash=body_hash,
-                                  user_id=user_id)
+            trade = execute_quote(str(body["quote_id"]), idempotency_key=key, body_hash=body_hash, user_id=user_id)
         else:
-            trade = execute(parse_order(body), idempotency_key=idempotency_key, body_hash=body_hash,
-                            user_id=user_id)
+            trade = execute(parse_order(body), idempotency_key=key, body_hash=body_hash, user_id=user_id)
     except trade_logger.DuplicateTrade as dup:
-        if idempotency_key:
-            first = _replay(idempotency_key, body_hash)
+        if key:
+            first = _replay(key, body_hash)
             if first is not None:
                 return first, False
         raise ServiceError(409, "QUOTE_ALREADY_USED", "this quote was executed already",
@@ -275,19 +337,26 @@ def execute_request(body: Any, *, idempotency_key: str | None = None,
 
 
 def _replay(idempotency_key: str, body_hash: str) -> Trade | None:
-    """The first trade under this key when the body matches; 409 when it does not."""
+    """The first trade under this key when the body matches (a refused one is refused again); 409 when it does not."""
     first = db.session.scalar(select(Trade).where(Trade.idempotency_key == idempotency_key))
     if first is None:
         return None
     if first.request_hash != body_hash:
         raise ServiceError(409, "IDEMPOTENCY_CONFLICT",
                            "this Idempotency-Key was used with a different request body")
+    if first.status in ("rejected", "failed"):
+        code = first.error_code or "REJECTED"
+        raise ServiceError(_HTTP_STATUS.get(code, 422), code, first.error or "this trade was not executed", first)
     return first
 
 
 def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_hash: str | None = None,
                   user_id: int | None = None) -> Trade:
-    """Execute a stored firm quote within its TTL at its price or better (slippage-guarded)."""
+    """Execute a stored firm quote within its TTL: OTC legs at the quoted price, the whole within its slippage.
+
+    404 unknown, 409 used, 410 expired (re-checked atomically when the trade is reserved); a slippage breach or an
+    unavailable venue is recorded as a rejected trade that uses up the quote.
+    """
     started = time.perf_counter()
     row = db.session.get(Quote, quote_id)
     if row is None:
@@ -300,18 +369,25 @@ def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_has
     order = router.Order(resolve_token(row.input_mint), resolve_token(row.output_mint), row.amount_atoms,
                          row.swap_mode, row.slippage_bps)
     decision = serializers.decision_from_json(row.payload["decision"])
-    g = gather(order, now)
-    checked = _guard_slippage(g, decision)
+    g = gather(order, now, with_curves=False)
+    try:
+        checked = _guard_slippage(g, decision)
+    except ServiceError as exc:
+        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code, quote_id=quote_id,
+                                                  idempotency_key=idempotency_key, request_hash=body_hash,
+                                                  user_id=user_id)
+        raise
     plan = _plan(g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                  started=started, quote_id=quote_id)
-    return _apply(plan)
+    return _apply(execution.with_quoted_terms(plan, row.payload))
 
 
 def _guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
-    """Re-check each quoted venue now; keep the quote's price on firm OTC legs, refuse a worse Jupiter fill.
+    """The quoted decision priced now: firm OTC legs keep their price, Jupiter legs are re-quoted for their amount.
 
-    The OTC dealer honours its quote within the TTL (inventory is re-checked under lock when applied);
-    a Jupiter leg fills at the fresh quote and must stay within the order's slippage of the quoted amount.
+    The OTC dealer honours its quote within the TTL (its inventory is re-checked under lock when reserved). The
+    whole must still meet the accepted minimum out (ExactIn) or maximum in (ExactOut): 422 otherwise, 503 when
+    Jupiter cannot quote. Execution checks the same limits again against the actual fills.
     """
     fresh = {o.venue: o for o in g.options}
     order = g.order
@@ -320,21 +396,23 @@ def _guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
         if leg.venue.startswith("otc:"):
             legs.append(leg)
             continue
-        now_opt = fresh.get(leg.venue)
-        if now_opt is None or not now_opt.available:
-            reason = now_opt.reason if now_opt else "not quoted"
-            raise ServiceError(503, "VENUE_UNAVAILABLE", f"{leg.venue} cannot fill now ({reason}); nothing executed")
-        assert now_opt.out_amount_atoms is not None and now_opt.in_amount_atoms is not None
-        if order.exact_in and now_opt.out_amount_atoms < router.min_out(leg.out_amount_atoms, order.slippage_bps):
-            raise ServiceError(422, "SLIPPAGE_EXCEEDED",
-                               f"{leg.venue} would now pay {now_opt.out_amount_atoms} atoms, below the minimum "
-                               f"{router.min_out(leg.out_amount_atoms, order.slippage_bps)}; nothing executed")
-        if not order.exact_in and now_opt.in_amount_atoms > router.max_in(leg.in_amount_atoms, order.slippage_bps):
-            raise ServiceError(422, "SLIPPAGE_EXCEEDED",
-                               f"{leg.venue} would now cost {now_opt.in_amount_atoms} atoms, above the maximum "
-                               f"{router.max_in(leg.in_amount_atoms, order.slippage_bps)}; nothing executed")
-        legs.append(replace(leg, in_amount_atoms=now_opt.in_amount_atoms, out_amount_atoms=now_opt.out_amount_atoms))
+        try:
+            in_atoms, out_atoms = execution.requote_leg(order, leg, fresh.get(leg.venue))
+        except jupiter_api.JupiterError as exc:
+            raise ServiceError(503, "VENUE_UNAVAILABLE",
+                               f"{leg.venue} cannot fill now ({exc.code}: {exc}); nothing was executed") from None
+        legs.append(replace(leg, in_amount_atoms=in_atoms, out_amount_atoms=out_atoms))
     in_atoms, out_atoms = sum(x.in_amount_atoms for x in legs), sum(x.out_amount_atoms for x in legs)
+    if quoted.min_out_amount_atoms is not None and out_atoms < quoted.min_out_amount_atoms:
+        raise ServiceError(422, "SLIPPAGE_EXCEEDED",
+                           f"the route would now pay {out_atoms} atoms, below the minimum "
+                           f"{quoted.min_out_amount_atoms} accepted with the quote ({quoted.out_amount_atoms} at "
+                           f"{order.slippage_bps} bps slippage); nothing was executed")
+    if quoted.max_in_amount_atoms is not None and in_atoms > quoted.max_in_amount_atoms:
+        raise ServiceError(422, "SLIPPAGE_EXCEEDED",
+                           f"the route would now cost {in_atoms} atoms, above the maximum "
+                           f"{quoted.max_in_amount_atoms} accepted with the quote ({quoted.in_amount_atoms} at "
+                           f"{order.slippage_bps} bps slippage); nothing was executed")
     jupiter = fresh.get("jupiter")
     saved_atoms, saved_bps = router.savings(order, in_atoms, out_atoms, jupiter)
     return replace(quoted, legs=tuple(legs), in_amount_atoms=in_atoms, out_amount_atoms=out_atoms,

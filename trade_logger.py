@@ -1,33 +1,35 @@
 """The apply step: the only module that writes trades, legs, pool inventory and metrics, and commits.
 
-One transaction per trade. Pool inventory moves by a conditional UPDATE (WHERE version = read version) after
-locking the pool rows in id order (SELECT ... FOR UPDATE on PostgreSQL), so two workers never sell the same
-liquidity and split trades cannot deadlock.
+A trade moves pending -> filled | failed, each step one transaction:
+- reserve(): lock the OTC pools in id order, debit what they pay out, insert the trade as `pending` (the
+  idempotency key and the quote are claimed in the same transaction: unique key, conditional UPDATE of the quote);
+- settle(): `pending` -> `filled`, record the executed legs, credit what the pools received;
+- fail(): `pending` -> `failed`, give the reserved payouts back.
+A rejected trade is inserted as `rejected` and moves nothing. Each transaction is retried on SQLITE_BUSY and on
+PostgreSQL deadlock/serialization errors; pool inventory moves are in inventory.move().
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-import otc_engine
-from models import OTCPool, Quote, SystemMetrics, Trade, TradeLeg, db
-from router import Decision, Order
+import inventory
+from inventory import FillRejected, pool_inventory, pool_params
+from models import Quote, SystemMetrics, Trade, TradeLeg, db
+from router import EXACT_IN, Decision, Order
 
-MAX_INVENTORY_RETRIES = 5
+__all__ = ["DuplicateTrade", "FillPlan", "FillRejected", "LegFill", "QuoteExpired", "fail", "pool_inventory",
+           "pool_params", "record_fill", "record_rejection", "reserve", "settle"]
 
-
-class FillRejected(Exception):
-    """A trade could not be applied; nothing moved. `code` is the API error code."""
-
-    def __init__(self, code: str, message: str):
-        self.code = code
-        super().__init__(message)
+TXN_ATTEMPTS = 6
+T = TypeVar("T")
 
 
 class DuplicateTrade(Exception):
@@ -36,6 +38,10 @@ class DuplicateTrade(Exception):
     def __init__(self, trade_id: int | None):
         self.trade_id = trade_id
         super().__init__("duplicate trade")
+
+
+class QuoteExpired(Exception):
+    """The firm quote expired before the trade could be reserved; nothing moved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,116 +78,175 @@ class FillPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def pool_params(row: OTCPool) -> otc_engine.PoolParams:
-    """The engine's view of a pool row."""
-    from tokens import token_by_mint
-
-    return otc_engine.PoolParams(
-        name=row.name, base_mint=row.base_mint, quote_mint=row.quote_mint,
-        base_decimals=token_by_mint(row.base_mint).decimals, quote_decimals=token_by_mint(row.quote_mint).decimals,
-        base_spread_bps=Decimal(row.base_spread_bps), size_spread_bps=Decimal(row.size_spread_bps),
-        size_exponent=Decimal(row.size_exponent), annual_vol_pct=Decimal(row.annual_vol_pct),
-        vol_z=Decimal(row.vol_z), fee_bps=Decimal(row.fee_bps), min_trade_base_atoms=row.min_trade_base_atoms,
-        max_trade_base_atoms=row.max_trade_base_atoms, target_base_atoms=row.target_base_atoms,
-        target_quote_atoms=row.target_quote_atoms, replenish_pct_per_hour=Decimal(row.replenish_pct_per_hour),
-        execution_delay_ms=row.execution_delay_ms, delay_jitter_ms=row.delay_jitter_ms,
-        quote_ttl_ms=row.quote_ttl_ms, active=row.active,
-    )
+def _transient(exc: DBAPIError) -> bool:
+    """SQLITE_BUSY / locked, or a PostgreSQL deadlock or serialization failure: worth retrying the transaction."""
+    if getattr(exc.orig, "pgcode", None) in ("40001", "40P01"):
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
 
 
-def pool_inventory(row: OTCPool) -> otc_engine.Inventory:
-    """The engine's view of a pool row's stored inventory."""
-    return otc_engine.Inventory(base_atoms=row.base_atoms, quote_atoms=row.quote_atoms, as_of=row.inventory_at)
+def _in_transaction(work: Callable[[], T], plan: FillPlan | None = None) -> T:
+    """Run work() and commit; roll back on any error, retry transient ones, map a unique violation to DuplicateTrade."""
+    for attempt in range(TXN_ATTEMPTS):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except IntegrityError:
+            db.session.rollback()
+            raise DuplicateTrade(_existing_trade_id(plan)) from None
+        except DBAPIError as exc:
+            db.session.rollback()
+            if not _transient(exc) or attempt == TXN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.005 * 2**attempt)
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
 
 
-def _move_inventory(pool_id: int, legs: Iterable[LegFill], now: datetime) -> None:
-    """Replenish a locked pool to `now`, check the payouts, and apply the legs by a conditional UPDATE."""
-    for _ in range(MAX_INVENTORY_RETRIES):
-        row = db.session.execute(
-            select(OTCPool).where(OTCPool.id == pool_id).with_for_update().execution_options(populate_existing=True)
-        ).scalar_one()
-        params = pool_params(row)
-        inv = otc_engine.replenish(params, pool_inventory(row), now)
-        base, quote = inv.base_atoms, inv.quote_atoms
-        for leg in legs:
-            if leg.input_mint == row.base_mint:
-                base, quote = base + leg.in_amount_atoms, quote - leg.out_amount_atoms
-            else:
-                base, quote = base - leg.out_amount_atoms, quote + leg.in_amount_atoms
-        if not row.active:
-            raise FillRejected("POOL_INACTIVE", f"{row.venue} was deactivated before the trade executed")
-        if base < 0 or quote < 0:
-            raise FillRejected("INSUFFICIENT_LIQUIDITY",
-                               f"{row.venue} no longer has the inventory for this fill; nothing was executed")
-        result = db.session.execute(
-            update(OTCPool).where(OTCPool.id == pool_id, OTCPool.version == row.version).values(
-                base_atoms=base, quote_atoms=quote, inventory_at=max(now, row.inventory_at),
-                replenished_base_atoms=OTCPool.replenished_base_atoms + (inv.base_atoms - row.base_atoms),
-                replenished_quote_atoms=OTCPool.replenished_quote_atoms + (inv.quote_atoms - row.quote_atoms),
-                version=OTCPool.version + 1,
-            ).execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            return
-    raise FillRejected("CONTENTION", "the pool was too busy to lock; nothing was executed, please retry")
+def _resolved_legs(plan: FillPlan) -> tuple[LegFill, ...]:
+    """The plan's legs with every OTC leg's pool id filled in from its venue; FillRejected for an unknown pool."""
+    legs = []
+    for leg in plan.legs:
+        if leg.pool_id is None and leg.venue.startswith("otc:"):
+            pool_id = inventory.pool_id_for(leg.venue)
+            if pool_id is None:
+                raise FillRejected("POOL_UNKNOWN", f"{leg.venue} no longer exists; nothing was executed")
+            leg = replace(leg, pool_id=pool_id)
+        legs.append(leg)
+    return tuple(legs)
 
 
-def record_fill(plan: FillPlan, now: datetime) -> Trade:
-    """Apply a fill in one transaction: lock and move OTC inventory, insert the trade and legs, commit.
+def reserve(plan: FillPlan, now: datetime) -> Trade:
+    """Insert the trade as `pending` and debit each OTC pool's payout, in one transaction.
 
-    Raises FillRejected (nothing moved) or DuplicateTrade (the key or quote was used already).
+    Raises FillRejected (nothing moved), DuplicateTrade (key or quote used already) or QuoteExpired.
     """
-    try:
-        by_pool: dict[int, list[LegFill]] = {}
-        for leg in plan.legs:
-            if leg.pool_id is not None:
-                by_pool.setdefault(leg.pool_id, []).append(leg)
-        for pool_id in sorted(by_pool):  # lock order by id: split trades never deadlock
-            _move_inventory(pool_id, by_pool[pool_id], now)
-        trade = _trade_row(plan, "filled", now)
-        delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
-        trade.executed_at = now
-        trade.settled_at = now + timedelta(milliseconds=delay_ms)
+    def work() -> Trade:
+        legs = _resolved_legs(plan)
+        pays = [(leg.pool_id, leg.out_amount_atoms) for leg in legs if leg.pool_id is not None]
+        inventory.move_all(inventory.leg_deltas(pays, plan.order.input_token.mint, received=False, sign=-1), now,
+                    require_active=True)
+        trade = _trade_row(plan, "pending", now, legs)
         db.session.add(trade)
         db.session.flush()
         if plan.quote_id:
-            _mark_quote_used(plan.quote_id, trade.id, now)
-        db.session.commit()
+            _claim_quote(plan.quote_id, trade.id, now, check_expiry=True)
         return trade
-    except IntegrityError:
-        db.session.rollback()
-        raise DuplicateTrade(_existing_trade_id(plan)) from None
-    except BaseException:
-        db.session.rollback()
-        raise
+
+    return _in_transaction(work, plan)
 
 
-def _mark_quote_used(quote_id: str, trade_id: int, now: datetime) -> None:
-    """Mark a firm quote used, once: a second use finds used_at set and fails."""
+def _claim_pending(trade_id: int, status: str, **values: Any) -> Trade | None:
+    """Move a trade out of `pending` (conditional UPDATE: one finisher wins); the reloaded trade, or None."""
     result = db.session.execute(
-        update(Quote).where(Quote.id == quote_id, Quote.used_at.is_(None)).values(used_at=now, trade_id=trade_id)
+        update(Trade).where(Trade.id == trade_id, Trade.status == "pending").values(status=status, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise IntegrityError("quote already used", None, Exception(quote_id))
+        return None
+    return db.session.execute(
+        select(Trade).where(Trade.id == trade_id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
-def record_rejection(plan: FillPlan | None, order: Order, reason: str, now: datetime, **fields: Any) -> Trade:
-    """Record a rejected trade (no liquidity moved) in its own transaction."""
-    if plan is not None:
-        trade = _trade_row(plan, "rejected", now)
+def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, delay_ms: int = 0) -> Trade:
+    """`pending` -> `filled`: store executed leg atoms (leg id -> (in, out)) and credit what each pool received."""
+    def work() -> Trade | None:
+        trade = _claim_pending(trade_id, "filled", executed_at=now, settled_at=now + timedelta(milliseconds=delay_ms))
+        if trade is None:
+            return None
+        changed = False
+        for leg in trade.legs:
+            if leg.id in fills and fills[leg.id] != (leg.in_amount_atoms, leg.out_amount_atoms):
+                leg.in_amount_atoms, leg.out_amount_atoms = fills[leg.id]
+                changed = True
+        if changed:
+            _retotal(trade)
+        gets = [(leg.pool_id, leg.in_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
+        inventory.move_all(inventory.leg_deltas(gets, trade.input_mint, received=True, sign=1), now)
+        return trade
+
+    return _in_transaction(work) or _current(trade_id)
+
+
+def fail(trade_id: int, code: str, reason: str, now: datetime) -> Trade:
+    """`pending` -> `failed`: give every reserved payout back to its pool; nothing stays executed."""
+    def work() -> Trade | None:
+        trade = _claim_pending(trade_id, "failed", error=reason, error_code=code, failed_at=now)
+        if trade is None:
+            return None
+        pays = [(leg.pool_id, leg.out_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
+        inventory.move_all(inventory.leg_deltas(pays, trade.input_mint, received=False, sign=1), now)
+        return trade
+
+    return _in_transaction(work) or _current(trade_id)
+
+
+def record_fill(plan: FillPlan, now: datetime) -> Trade:
+    """Reserve and settle at once at the plan's amounts (for callers with no venue call between the two)."""
+    trade = reserve(plan, now)
+    return settle(trade.id, {}, now, max((leg.delay_ms for leg in plan.legs), default=0))
+
+
+def _current(trade_id: int) -> Trade:
+    """The trade as stored now (another finisher moved it out of pending first)."""
+    return db.session.execute(
+        select(Trade).where(Trade.id == trade_id).execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _retotal(trade: Trade) -> None:
+    """Recompute a trade's totals and savings (atoms, bps rounded down) from its legs after execution."""
+    trade.in_amount_atoms = sum(leg.in_amount_atoms for leg in trade.legs)
+    trade.out_amount_atoms = sum(leg.out_amount_atoms for leg in trade.legs)
+    if trade.swap_mode == EXACT_IN and trade.jupiter_only_out_amount_atoms:
+        saved, base = trade.out_amount_atoms - trade.jupiter_only_out_amount_atoms, trade.jupiter_only_out_amount_atoms
+    elif trade.swap_mode != EXACT_IN and trade.jupiter_only_in_amount_atoms:
+        saved, base = trade.jupiter_only_in_amount_atoms - trade.in_amount_atoms, trade.jupiter_only_in_amount_atoms
     else:
-        trade = Trade(status="rejected", **_order_fields(order), venue="none", in_amount_atoms=0,
-                      out_amount_atoms=0, explanation="", options=[], created_at=now, **fields)
-    trade.error = reason
-    trade.legs = []
-    db.session.add(trade)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise DuplicateTrade(_existing_trade_id(plan)) from None
-    return trade
+        return
+    trade.savings_atoms = saved
+    trade.savings_bps = (Decimal(saved) * 10_000 / base).quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
+
+
+def _claim_quote(quote_id: str, trade_id: int, now: datetime, *, check_expiry: bool) -> None:
+    """Mark a firm quote used by this trade, once (conditional UPDATE); DuplicateTrade or QuoteExpired otherwise."""
+    cond = [Quote.id == quote_id, Quote.used_at.is_(None)]
+    if check_expiry:
+        cond.append(Quote.expires_at > now)
+    result = db.session.execute(
+        update(Quote).where(*cond).values(used_at=now, trade_id=trade_id).execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        return
+    row = db.session.execute(select(Quote.used_at, Quote.trade_id).where(Quote.id == quote_id)).one_or_none()
+    if row is not None and row.used_at is None:
+        raise QuoteExpired(f"quote {quote_id} expired before it could be executed; nothing moved")
+    raise DuplicateTrade(row.trade_id if row is not None else None)
+
+
+def record_rejection(plan: FillPlan | None, order: Order, reason: str, now: datetime, *,
+                     code: str = "REJECTED", **fields: Any) -> Trade:
+    """Record a rejected trade (no liquidity moved) in its own transaction; it uses up its quote, if any."""
+    def work() -> Trade:
+        if plan is not None:
+            trade = _trade_row(plan, "rejected", now, plan.legs)
+        else:
+            trade = Trade(status="rejected", **_order_fields(order), venue="none", in_amount_atoms=0,
+                          out_amount_atoms=0, explanation="", options=[], created_at=now, **fields)
+        trade.error, trade.error_code = reason, code
+        trade.legs = []
+        db.session.add(trade)
+        db.session.flush()
+        if trade.quote_id:
+            _claim_quote(trade.quote_id, trade.id, now, check_expiry=False)
+        return trade
+
+    return _in_transaction(work, plan)
 
 
 def _order_fields(order: Order) -> dict[str, Any]:
@@ -193,7 +258,7 @@ def _order_fields(order: Order) -> dict[str, Any]:
     }
 
 
-def _trade_row(plan: FillPlan, status: str, now: datetime) -> Trade:
+def _trade_row(plan: FillPlan, status: str, now: datetime, legs: Iterable[LegFill]) -> Trade:
     """A Trade with its legs from a plan (not yet added to the session)."""
     d = plan.decision
     trade = Trade(
@@ -211,7 +276,7 @@ def _trade_row(plan: FillPlan, status: str, now: datetime) -> Trade:
     trade.legs = [
         TradeLeg(venue=leg.venue, pool_id=leg.pool_id, in_amount_atoms=leg.in_amount_atoms,
                  out_amount_atoms=leg.out_amount_atoms, fee_atoms=leg.fee_atoms, cost_bps=leg.cost_bps)
-        for leg in plan.legs
+        for leg in legs
     ]
     return trade
 

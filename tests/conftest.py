@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,13 +17,52 @@ from models import db
 from seed import init_database
 
 
+class AdminClient(FlaskClient):
+    """A test client that sends the test admin's bearer token: `app.test_client()` of a build_app app (auth, issue 7).
+
+    So API tests written before authentication keep meaning what they meant; anonymous and per-role
+    behaviour is tested with `anon_client` and `make_token`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        token = self.application.config.get("TEST_ADMIN_TOKEN")
+        if token:
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+
+def make_token(app: Flask, role: str, username: str | None = None) -> str:
+    """A bearer token of a new user with `role` (no password: API only); returns the secret."""
+    import accounts
+    from models import User
+
+    with app.app_context():
+        user = User(username=username or f"test-{role}-{secrets.token_hex(3)}", role=role, active=True)
+        db.session.add(user)
+        db.session.commit()
+        return accounts.create_token(user, "tests")[1]
+
+
+def client_with_token(app: Flask, token: str | None) -> FlaskClient:
+    """A plain test client sending `Authorization: Bearer <token>` (None: anonymous)."""
+    client = FlaskClient(app, app.response_class, use_cookies=True)
+    if token:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 def build_app(database_url: str, **overrides: object) -> Flask:
-    """A test app on `database_url`, migrated and seeded with the default pools."""
+    """A test app on `database_url`, migrated and seeded with the default pools, and a test admin's API token.
+
+    Rate limits are off unless a test turns them on (RATELIMIT_ENABLED=True); `app.test_client()` is an AdminClient.
+    """
     config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
-              "WTF_CSRF_ENABLED": False, **overrides}
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, **overrides}
     app = create_app(config)
     with app.app_context():
         init_database()
+    app.config["TEST_ADMIN_TOKEN"] = make_token(app, "admin", "test-admin")
+    app.test_client_class = AdminClient
     return app
 
 
@@ -36,8 +77,14 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client of the SQLite app."""
+    """A test client of the SQLite app, authenticated as the test admin (bearer token)."""
     return app.test_client()
+
+
+@pytest.fixture
+def anon_client(app: Flask) -> FlaskClient:
+    """A test client of the SQLite app with no credentials (a browser before sign-in)."""
+    return client_with_token(app, None)
 
 
 @pytest.fixture

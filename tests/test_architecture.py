@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE = ["router.py", "otc_engine.py", "tokens.py", "sim_dex.py"]
+PURE = ["router.py", "otc_engine.py", "tokens.py", "sim_dex.py", "allocator.py", "venue_curves.py", "explanations.py"]
 FORBIDDEN = {"flask", "sqlalchemy", "flask_sqlalchemy", "requests", "models", "random", "time"}
 
 
@@ -33,7 +33,8 @@ def test_only_jupiter_api_imports_requests() -> None:
 
 
 def test_money_modules_never_call_float() -> None:
-    for name in ["router.py", "otc_engine.py", "tokens.py", "trade_logger.py", "services.py"]:
+    for name in ["router.py", "otc_engine.py", "tokens.py", "trade_logger.py", "services.py", "allocator.py",
+                 "venue_curves.py", "cost_curves.py"]:
         tree = ast.parse((ROOT / name).read_text())
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "float"]
         assert not calls, f"float() in {name}"

@@ -5,8 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_login import current_user
 from sqlalchemy import select, text
 
+import accounts
 import analytics
 import market
 import serializers
@@ -16,6 +18,7 @@ from models import OTCPool, Trade, db
 
 bp = Blueprint("api", __name__)
 MAX_LIMIT = 500
+TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
 
 
 def _json_body() -> Any:
@@ -74,7 +77,7 @@ def create_trade():
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and not 1 <= len(key) <= 128:
         raise services.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
-    trade, created = services.execute_request(body, idempotency_key=key)
+    trade, created = services.execute_request(body, idempotency_key=key, user_id=current_user.id)
     return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
 
 
@@ -88,9 +91,14 @@ def list_trades():
     if not 1 <= limit <= MAX_LIMIT:
         raise services.InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     cursor = request.args.get("cursor")
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise services.InputError("cursor must be the next_cursor of a previous page", field="cursor")
-    filters = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
+    filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
+    if filters.get("status") not in (None, *TRADE_STATUSES):
+        raise services.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
+    if request.args.get("trader"):  # username; an unknown one matches no trade
+        trader = accounts.user_by_name(request.args["trader"])
+        filters["user_id"] = trader.id if trader is not None else -1
     trades = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
     next_cursor = str(trades[-1].id) if len(trades) == limit else None
     return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
@@ -132,3 +140,11 @@ def analytics_summary():
     if since_at is not None and since_at.tzinfo is None:
         raise services.InputError("since must carry a timezone, e.g. a trailing Z", field="since")
     return jsonify(analytics.summary(since_at))
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API (openapi_spec.py); public."""
+    import openapi_spec
+
+    return jsonify(openapi_spec.spec())

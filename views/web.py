@@ -2,23 +2,41 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
 
 import analytics
+import analytics_charts
+import cost_chart
+import monitoring
+import pool_config
 import services
-from forms import ExecuteForm, TradeTicketForm
-from models import Quote, Trade, db, utcnow
+from forms import ExecuteForm, PoolForm, TradeTicketForm
+from models import OTCPool, Quote, Trade, db, utcnow
+from tokens import TOKENS, token_by_mint
+from views import pages
+from views.charts import RangeError, window_from_request
 
 bp = Blueprint("web", __name__)
 PAGE_SIZE = 50
+CSV_MAX_ROWS = 100_000
+
+
+@bp.after_app_request
+def _metrics_snapshot(response: Response) -> Response:
+    """Throttled SystemMetrics snapshot (at most one per METRICS_SNAPSHOT_S per process), so history fills."""
+    if request.endpoint not in (None, "static", "sim.quote"):
+        monitoring.maybe_snapshot()
+    return response
 
 
 @bp.get("/")
 def dashboard():
-    """Home: KPIs, recent trades, pool inventory."""
-    return render_template("dashboard.html", summary=analytics.summary(), trades=analytics.trade_page(limit=10),
-                           pools=analytics.pools())
+    """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
+    return render_template("dashboard.html", data=analytics.dashboard_data(utcnow()),
+                           jupiter=monitoring.live_status()["jupiter"])
 
 
 @bp.route("/trade", methods=["GET", "POST"])
@@ -30,12 +48,14 @@ def trade_ticket():
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
             quote, _ = services.quote(services.parse_order(data))
-            return redirect(url_for("web.quote_detail", quote_id=quote.id))
+            return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except services.InputError as exc:
-            getattr(form, exc.field or "amount").errors.append(str(exc))
+            getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
         except services.ServiceError as exc:
             flash(str(exc), "danger")
-    return render_template("trade_ticket.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint} for t in TOKENS}
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template("trade_ticket.html", form=form, tokens=tokens), status
 
 
 @bp.get("/quotes/<quote_id>")
@@ -45,8 +65,12 @@ def quote_detail(quote_id: str):
     if quote is None:
         abort(404, "That quote does not exist.")
     form = ExecuteForm(token=secrets.token_urlsafe(16))
-    return render_template("quote.html", quote=quote, q=quote.payload, form=form,
-                           expired=utcnow() >= quote.expires_at)
+    q = quote.payload
+    mid_text = pages.mid_text(Decimal(q["mid_price"]), q["order"]["input_symbol"], q["order"]["output_symbol"])
+    return render_template("quote.html", quote=quote, q=q, form=form, expired=utcnow() >= quote.expires_at,
+                           mid_text=mid_text,
+                           legs=pages.legs_view(q["decision"]["legs"], q["order"]["input_mint"],
+                                                q["order"]["output_mint"]))
 
 
 @bp.post("/quotes/<quote_id>/execute")
@@ -56,14 +80,15 @@ def execute_quote(quote_id: str):
     if not form.validate_on_submit():
         abort(400, "The execute form was incomplete; reload the quote and try again.")
     try:
-        trade, _ = services.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}")
+        trade, _ = services.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}",
+                                            user_id=current_user.id)
     except services.ServiceError as exc:
         flash(str(exc), "danger")
         if exc.trade is not None:
-            return redirect(url_for("web.trade_detail", trade_id=exc.trade.id))
-        return redirect(url_for("web.quote_detail", quote_id=quote_id))
-    flash(f"Trade #{trade.id} filled on {trade.venue}.", "success")
-    return redirect(url_for("web.trade_detail", trade_id=trade.id))
+            return redirect(url_for("web.trade_detail", trade_id=exc.trade.id), code=303)
+        return redirect(url_for("web.quote_detail", quote_id=quote_id), code=303)
+    flash(f"Trade #{trade.id} {trade.status} on {trade.venue}.", "success" if trade.status == "filled" else "info")
+    return redirect(url_for("web.trade_detail", trade_id=trade.id), code=303)
 
 
 @bp.get("/trades/<int:trade_id>")
@@ -72,37 +97,94 @@ def trade_detail(trade_id: int):
     trade = db.session.get(Trade, trade_id)
     if trade is None:
         abort(404, f"There is no trade #{trade_id}.")
-    return render_template("trade_detail.html", trade=trade)
+    legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
+    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade))
 
 
 @bp.get("/trades")
 def history():
-    """Trade history, newest first, keyset-paginated, filtered by venue, status and pair."""
-    before = request.args.get("before", type=int)
-    filters = {k: request.args.get(k) or None for k in ("venue", "status", "pair")}
-    trades = analytics.trade_page(limit=PAGE_SIZE + 1, before_id=before, **filters)
-    more = len(trades) > PAGE_SIZE
-    trades = trades[:PAGE_SIZE]
-    next_url = url_for("web.history", before=trades[-1].id, **{k: v for k, v in filters.items() if v}) if more else None
-    return render_template("history.html", trades=trades, filters=filters, next_url=next_url)
+    """Trade history: filtered, sorted and keyset-paginated server-side (?cursor=)."""
+    query = pages.history_query(request.args)
+    try:
+        trades, next_cursor = analytics.history_page(query, PAGE_SIZE)
+    except ValueError:
+        flash("That page link is no longer valid; showing the first page.", "warning")
+        trades, next_cursor = analytics.history_page(pages.replace_cursor(query, None), PAGE_SIZE)
+    args = pages.history_args(query)
+    return render_template("history.html", trades=trades, query=query, args=args,
+                           next_url=url_for("web.history", **args, cursor=next_cursor) if next_cursor else None,
+                           first_url=url_for("web.history", **args) if query.cursor else None,
+                           csv_url=url_for("web.history_csv", **args), venues=analytics.venues_seen(),
+                           pairs=analytics.pairs_seen(), sort_url=lambda key: pages.sort_url(query, key))
+
+
+@bp.get("/trades.csv")
+def history_csv():
+    """The filtered history as CSV (every matching trade, up to CSV_MAX_ROWS), streamed."""
+    query = pages.replace_cursor(pages.history_query(request.args), None)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    rows = stream_with_context(pages.csv_lines(analytics.history_rows(query, CSV_MAX_ROWS)))
+    disposition = f'attachment; filename="trades-{stamp}.csv"'
+    return Response(rows, mimetype="text/csv", headers={"Content-Disposition": disposition})
 
 
 @bp.get("/analytics", endpoint="analytics")
 def analytics_page():
-    """Analytics: savings, route mix and costs over time."""
-    return render_template("analytics.html", summary=analytics.summary())
+    """Analytics over a date range: savings, size buckets, route mix, slippage, cost vs size, volume by pair."""
+    try:
+        window = window_from_request()
+    except RangeError as exc:
+        flash(f"{exc} Showing the last 30 days.", "warning")
+        window = analytics_charts.make_window(None, None, None, utcnow(), None)
+    return render_template("analytics.html", window=window, series=analytics_charts.all_series(window),
+                           summary=analytics.summary(window.since, window.until),
+                           range_key=request.args.get("range", "") or ("" if request.args.get("from") else "30d"),
+                           cost_pairs=cost_chart.PAIRS)
 
 
 @bp.get("/pools")
 def pools():
-    """OTC pools: configuration and live inventory."""
-    return render_template("pools.html", pools=analytics.pools(), stats=analytics.pool_stats())
+    """OTC pools: configuration, live inventory against targets, trades and savings."""
+    now = utcnow()
+    return render_template("pools.html", pools=analytics.pools(), stats=analytics.pool_stats(),
+                           live={p.id: analytics.pool_live(p, now) for p in analytics.pools()})
 
 
-@bp.get("/monitoring")
-def monitoring():
-    """Jupiter latency, errors, breaker state and DB health."""
-    return render_template("monitoring.html")
+@bp.route("/pools/<int:pool_id>/edit", methods=["GET", "POST"])
+def pools_edit(pool_id: int):
+    """Admin: change a pool's configuration (validated, audited); the next quote uses it."""
+    pool = db.session.get(OTCPool, pool_id) or abort(404, f"There is no pool #{pool_id}.")
+    base, quote = token_by_mint(pool.base_mint), token_by_mint(pool.quote_mint)
+    form = PoolForm(base_decimals=base.decimals, quote_decimals=quote.decimals)
+    if request.method == "GET":
+        form.fill_from(pool)
+    elif form.validate_on_submit():
+        try:
+            pool_config.apply_changes(pool.id, pool_config.parse_changes(form.changes()),
+                                      current_user._get_current_object())
+            flash(f"{pool.venue} updated: the next quote uses the new settings.", "success")
+            return redirect(url_for("web.pools", _anchor=f"pool-{pool.id}"), code=303)
+        except pool_config.PoolConfigError as exc:
+            target = form.field_for(exc.field)
+            if target is not None:
+                target.errors.append(str(exc))
+            else:
+                flash(str(exc), "danger")
+    status = 200 if request.method == "GET" else 400
+    return render_template("pool_edit.html", pool=pool, form=form, base=base, quote=quote), status
+
+
+@bp.get("/monitoring", endpoint="monitoring")
+def monitoring_page():
+    """Jupiter latency, errors, breaker state, rate-limit headroom, DB health and the metrics history."""
+    try:
+        window = window_from_request("24h")
+    except RangeError as exc:
+        flash(f"{exc} Showing the last 24 hours.", "warning")
+        window = analytics_charts.make_window("24h", None, None, utcnow(), None)
+    return render_template("monitoring.html", live=monitoring.live_status(), window=window,
+                           history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
+                           range_key=request.args.get("range", "24h"))
 
 
 @bp.get("/api")

@@ -317,6 +317,57 @@
     return JSON.parse(el.textContent || "null");
   }
 
+  /* ---------- DOM builders (textContent only: never HTML from data) ---------- */
+
+  /** A new element with an optional class and text. */
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  /** A decorative Bootstrap icon. */
+  function icon(name) {
+    var i = el("i", "bi bi-" + name);
+    i.setAttribute("aria-hidden", "true");
+    return i;
+  }
+
+  /** The venue badge of _macros.html venue_badge(): jupiter, otc:<pool>, split or other. */
+  function venueBadge(venue) {
+    var v = venue ? String(venue) : "";
+    var kind = v === "jupiter" ? "jupiter" : v.indexOf("otc:") === 0 ? "otc" : v === "split" ? "split" : "other";
+    var badge = el("span", "badge olr-venue olr-venue-" + kind);
+    var name = { jupiter: "globe2", otc: "bank", split: "signpost-split" }[kind];
+    if (name) { badge.appendChild(icon(name)); badge.appendChild(document.createTextNode(" ")); }
+    badge.appendChild(document.createTextNode(v || "—"));
+    return badge;
+  }
+
+  var STATUS_ICONS = { pending: "hourglass-split", filled: "check-circle-fill", rejected: "slash-circle",
+    failed: "x-octagon-fill" };
+
+  /** The status badge of _macros.html status_badge(). */
+  function statusBadge(status) {
+    var s = String(status || "").toLowerCase();
+    var badge = el("span", "badge olr-status olr-status-" + (STATUS_ICONS[s] ? s : "other"));
+    badge.appendChild(icon(STATUS_ICONS[s] || "question-circle"));
+    badge.appendChild(document.createTextNode(" " + (s || "—")));
+    return badge;
+  }
+
+  /* ---------- bars: widths from data-pct (CSP: no style="" in templates) ---------- */
+
+  /** Set style.width of every [data-pct] element under root (default: document) to its percentage, clamped 0..100. */
+  function applyWidths(root) {
+    var scope = root || document;
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-pct]"), function (el) {
+      var pct = Number(el.getAttribute("data-pct"));
+      el.style.width = (Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : 0) + "%";
+    });
+  }
+
   /* ---------- navbar health pill ---------- */
 
   function setHealth(pill, state, text, title) {
@@ -350,11 +401,17 @@
     poll: poll,
     chartDefaults: chartDefaults,
     pageData: pageData,
+    applyWidths: applyWidths,
+    el: el,
+    icon: icon,
+    venueBadge: venueBadge,
+    statusBadge: statusBadge,
     csrfToken: csrfToken,
   });
 
   function init() {
     if (window.Chart) chartDefaults();
+    applyWidths(document);
     startHealthPill();
   }
 

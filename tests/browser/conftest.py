@@ -4,9 +4,14 @@ Every test here is marked `browser`. Without /usr/bin/chromium or the playwright
 skip, unless REQUIRE_BROWSER=1 (CI), where they fail. Every page fixture fails its test when the
 browser logged a console error or an uncaught exception, and saves a full-page screenshot under
 test-artifacts/screenshots/.
+
+Two live servers: `live_server` (seeded pools, an admin user, DEMO_TRADES back-dated demo trades from
+demo.simulate) for `page`/`phone_page`, which are signed in as that admin; `empty_live_server` (no trades) for
+empty states, opened with `fresh_page`/`fresh_phone_page` and `sign_in(page, url)`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -50,7 +55,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Fail a browser test, as a failure of the test itself, when one of its pages logged a console error."""
     result = yield
     funcargs = getattr(item, "funcargs", {})
-    for name in ("page", "phone_page"):
+    for name in ("page", "phone_page", "fresh_page", "fresh_phone_page"):
         errors = getattr(funcargs.get(name), "console_errors", None)
         if errors:
             page_errors = list(errors)
@@ -88,28 +93,41 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The real app (CSRF on, fresh migrated and seeded SQLite) served on 127.0.0.1; yields its base URL."""
-    _require_browser()
-    from werkzeug.serving import make_server
+ADMIN_USER, ADMIN_PASSWORD = "desk-admin", "browser-tests-password"
+DEMO_TRADES, DEMO_DAYS, DEMO_SEED = 80, 7, 7
 
+
+def _make_app(db_path: str, demo_trades: int) -> Any:
+    """The real app (CSRF on, fresh migrated and seeded SQLite, one admin user), with demo trades if asked."""
     from app import create_app
 
-    tmp = tempfile.mkdtemp(prefix="olr-browser-")
     app = create_app({
         "TESTING": False,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/browser.db",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "SECRET_KEY": "browser-tests",
         "WTF_CSRF_ENABLED": True,
     })
     with app.app_context():
+        import accounts
         from seed import init_database
 
         init_database()
+        accounts.create_user(ADMIN_USER, "admin", ADMIN_PASSWORD)
+        if demo_trades:
+            from demo import simulate
+
+            simulate(demo_trades, days=DEMO_DAYS, seed=DEMO_SEED)
+    return app
+
+
+@contextlib.contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """Serve `app` on a free port of 127.0.0.1 in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"browser-live-server-{port}", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -121,7 +139,57 @@ def live_server() -> Iterator[str]:
             from models import db
 
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_app() -> Iterator[Any]:
+    """The app behind `live_server`: seeded pools, an admin user and DEMO_TRADES back-dated demo trades."""
+    _require_browser()
+    tmp = tempfile.mkdtemp(prefix="olr-browser-")
+    try:
+        yield _make_app(f"{tmp}/browser.db", DEMO_TRADES)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Any) -> Iterator[str]:
+    """`live_app` served on 127.0.0.1; yields its base URL."""
+    with _serving(live_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def empty_live_server() -> Iterator[str]:
+    """A second live app on a fresh database with no trades (empty states); yields its base URL."""
+    _require_browser()
+    tmp = tempfile.mkdtemp(prefix="olr-browser-empty-")
+    try:
+        with _serving(_make_app(f"{tmp}/empty.db", 0)) as url:
+            yield url
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sign_in(page: Any, base_url: str) -> None:
+    """Sign the page's browser context in as the admin through the login form."""
+    page.goto(base_url + "/login")
+    page.fill("#username", ADMIN_USER)
+    page.fill("#password", ADMIN_PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    page.wait_for_url(base_url + "/")
+
+
+@pytest.fixture(scope="session")
+def auth_state(browser: Any, live_server: str) -> dict[str, Any]:
+    """Cookies of a signed-in admin session on `live_server`, for every page fixture's context."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, live_server)
+        return context.storage_state()
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session")
@@ -148,10 +216,12 @@ def _screenshot_name(node: pytest.Item, suffix: str = "") -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name).strip("_") + suffix + ".png"
 
 
-def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int], suffix: str) -> Iterator[Any]:
+def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int], suffix: str,
+               storage_state: dict[str, Any] | None = None) -> Iterator[Any]:
     """A fresh context and page that record console errors; screenshot and enforce 'no console errors' at teardown."""
     # Reduced motion: Bootstrap transitions and Chart.js animations settle at once, so screenshots are stable.
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC", reduced_motion="reduce")
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC", reduced_motion="reduce",
+                                  storage_state=storage_state)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -199,22 +269,48 @@ def _open_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str,
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A desktop page (1440x900) that fails its test on any console error or uncaught exception.
+def page(browser: Any, auth_state: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A desktop page (1440x900), signed in as an admin on `live_server`, that fails its test on any console error
+    or uncaught exception.
 
     `page.console_errors` lists the errors so far; `page.allow_console_error(regex)` excuses an expected one
     (e.g. Chromium's "Failed to load resource ... 404" when a test opens a missing page on purpose).
     """
+    yield from _open_page(browser, request, DESKTOP, "", auth_state)
+
+
+@pytest.fixture
+def phone_page(browser: Any, auth_state: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A phone page (390x844); same rules as `page` (its screenshot gets "-phone" when the test also uses `page`)."""
+    yield from _open_page(browser, request, PHONE, "-phone" if "page" in request.fixturenames else "", auth_state)
+
+
+@pytest.fixture
+def fresh_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A desktop page with no session (sign it in with sign_in(page, url)); same console rules as `page`."""
     yield from _open_page(browser, request, DESKTOP, "")
 
 
 @pytest.fixture
-def phone_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A phone page (390x844); same rules as `page` (its screenshot gets "-phone" when the test also uses `page`)."""
-    yield from _open_page(browser, request, PHONE, "-phone" if "page" in request.fixturenames else "")
+def fresh_phone_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A phone page with no session; same rules as `page` (screenshot suffixed "-phone")."""
+    yield from _open_page(browser, request, PHONE, "-phone")
 
 
 @pytest.fixture
 def console_errors(page: Any) -> list[str]:
     """The console errors recorded so far on `page` (the same list as page.console_errors)."""
     return page.console_errors
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot of the page now as test-artifacts/screenshots/<name>.png."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
+
+
+def api_post(page: Any, base_url: str, path: str, body: dict[str, Any]) -> Any:
+    """POST JSON with the page's session and CSRF token (as OLR.fetchJSON does); returns the APIResponse."""
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    return page.request.post(base_url + path, data=body, headers={"X-CSRFToken": token or ""})

@@ -65,7 +65,7 @@ def test_every_nav_page_renders_with_vendored_assets_and_no_console_errors(page,
         # Bootstrap Icons' font is loaded (not the fallback box).
         assert page.evaluate("document.fonts.check('16px bootstrap-icons')"), f"{label}: icon font not loaded"
         # The health pill was filled from /healthz.
-        page.wait_for_function("document.getElementById('jupiter-status').dataset.state !== 'unknown'")
+        page.wait_for_function("() => document.getElementById('jupiter-status').dataset.state !== 'unknown'")
         assert page.locator("#jupiter-status").get_attribute("data-state") in {"ok", "degraded", "down"}
 
     external = [url for url in requests

@@ -1,0 +1,69 @@
+"""Examples of the OpenAPI document (openapi_spec.py): real answers of the simulator, trimmed; tests validate them."""
+from __future__ import annotations
+
+from typing import Any
+
+SOL = "So11111111111111111111111111111111111111112"
+USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+ERROR = {"error": {"code": "INVALID_AMOUNT", "message": "amount has more decimals than SOL allows (9)",
+                   "field": "amount"}}
+HEALTH = {"status": "ok", "db": "ok", "jupiter": "ok"}
+ORDER = {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50, "swap_mode": "ExactIn"}
+ORDER_ECHO = {"input_mint": SOL, "input_symbol": "SOL", "output_mint": USDC, "output_symbol": "USDC",
+              "swap_mode": "ExactIn", "slippage_bps": 50}
+LEG = {"venue": "otc:sol-usdc", "in_amount_atoms": "25000000000000", "out_amount_atoms": "3900644710512",
+       "cost_bps": "14.4"}
+OPTIONS: list[dict[str, Any]] = [
+    {"venue": "jupiter", "available": True, "in_amount_atoms": "25000000000000", "out_amount_atoms": "3833374648608",
+     "price_impact_bps": "162.1", "spread_bps": None, "fee_atoms": None, "fee_bps": None,
+     "execution_cost_bps": "185.1", "delay_risk_bps": "1.3", "cost_bps": "186.4", "delay_ms": 800,
+     "detail": {"context_slot": 461141590, "route_plan": [
+         {"label": "Raydium", "amm_key": "HXW5gYENGwJYpLmm9Z57UGe2E1bLvpAobYBfeCg59VQu", "percent": 92,
+          "in_amount_atoms": "22888684908538", "out_amount_atoms": "3504381802111"}]}},
+    {"venue": "otc:sol-usdc", "available": True, "in_amount_atoms": "25000000000000",
+     "out_amount_atoms": "3900644710512", "price_impact_bps": None, "spread_bps": "10.9", "fee_atoms": "780285000",
+     "fee_bps": "2.0", "execution_cost_bps": "12.8", "delay_risk_bps": "1.5", "cost_bps": "14.4", "delay_ms": 1127,
+     "detail": {"base_spread_bps": "5.0000", "size_spread_bps": "4.3394", "vol_spread_bps": "1.5124",
+                "expires_at": "2026-11-26T01:30:51.163Z"}},
+    {"venue": "otc:sol-usdt", "available": False, "reason": "above max trade size"},
+]
+QUOTE = {
+    "quote_id": "q_HGy-7e5EhdTTzIAO2K4I0Ywa", "expires_at": "2026-11-26T01:30:51.163Z",
+    "quoted_at": "2026-11-26T01:30:36.163Z", "mid_price": "156.226533730", "latency_ms": 3,
+    "order": {**ORDER_ECHO, "in_amount_atoms": "25000000000000"}, "options": OPTIONS,
+    "decision": {"venue": "otc:sol-usdc", "legs": [LEG], "in_amount_atoms": "25000000000000",
+                 "out_amount_atoms": "3900644710512", "cost_bps": "14.4", "min_out_amount_atoms": "3881141486959",
+                 "max_in_amount_atoms": None, "jupiter_only_in_amount_atoms": "25000000000000",
+                 "jupiter_only_out_amount_atoms": "3833374648608", "savings_atoms": "67270061904",
+                 "savings_bps": "175.5",
+                 "explanation": "otc:sol-usdc fills all 25,000 SOL at 14.4 bps all-in vs 186.4 bps on jupiter"},
+}
+TRADE = {
+    "id": 1042, "status": "filled", "quote_id": None, "pair": "SOL/USDC", "venue": "otc:sol-usdc",
+    "order": ORDER_ECHO, "legs": [{**LEG, "fee_atoms": "780285000"}],
+    "in_amount_atoms": "25000000000000", "out_amount_atoms": "3900644710512",
+    "min_out_amount_atoms": "3881141486959", "max_in_amount_atoms": None,
+    "jupiter_only_out_amount_atoms": "3833374648608", "jupiter_only_in_amount_atoms": "25000000000000",
+    "savings_atoms": "67270061904", "savings_bps": "175.5", "savings_usd_atoms": "67270061904",
+    "notional_usd_atoms": "3905663343259", "cost_bps": "14.4",
+    "explanation": "otc:sol-usdc fills all 25,000 SOL at 14.4 bps all-in vs 186.4 bps on jupiter", "error": None,
+    "user_id": 3, "latency_ms": 1, "created_at": "2026-11-26T01:30:36.173Z", "quoted_at": "2026-11-26T01:30:36.171Z",
+    "executed_at": "2026-11-26T01:30:36.173Z", "settled_at": "2026-11-26T01:30:37.300Z", "options": OPTIONS[:2],
+}
+POOL = {
+    "id": 1, "name": "sol-usdc", "venue": "otc:sol-usdc", "active": True, "base_mint": SOL, "base_symbol": "SOL",
+    "quote_mint": USDC, "quote_symbol": "USDC", "base_spread_bps": "5.0000", "size_spread_bps": "60.0000",
+    "size_exponent": "1.5000", "annual_vol_pct": "80.0000", "vol_z": "1.0000", "fee_bps": "2.0000",
+    "min_trade_base_atoms": "100000000000", "max_trade_base_atoms": "50000000000000",
+    "target_base_atoms": "150000000000000", "target_quote_atoms": "22500000000000",
+    "replenish_pct_per_hour": "10.0000", "execution_delay_ms": 1500, "delay_jitter_ms": 500, "quote_ttl_ms": 15000,
+    "base_atoms": "175000000000000", "quote_atoms": "18599355289488", "inventory_at": "2026-11-26T01:30:36.173Z",
+    "updated_at": "2026-11-26T01:30:36.190Z",
+}
+POOL_PATCH = {"base_spread_bps": "4.5", "max_trade_base_atoms": "60000000000000", "active": True}
+SUMMARY = {
+    "since": None, "trades": 1, "trades_by_status": {"filled": 1}, "volume_usd_atoms": "3905663343259",
+    "savings_usd_atoms": "67270061904", "savings_bps": "172.2", "otc_share_pct": "100.0",
+    "route_mix": [{"venue": "otc:sol-usdc", "trades": 1, "volume_usd_atoms": "3905663343259"}],
+}
