@@ -65,8 +65,9 @@ class SnapshotThrottle:
         try:
             if not force and not self.due():
                 return None
+            self._last_at = self.clock()  # a failed write also waits an interval: no retry storm while the DB is down
             row = trade_logger.record_metrics_snapshot(window_stats(stats, self._last_stats), now, window_s=window_s)
-            self._last_at, self._last_stats = self.clock(), stats
+            self._last_stats = stats
             return row
         finally:
             self._lock.release()

@@ -24,6 +24,8 @@
       ticks: { color: P.muted } }, extra || {});
   }
 
+  function dotIfAny(ctx) { return ctx.raw ? 3 : 0; }  // a dot only where something happened
+
   function pick(points, key) { return points.map(function (p) { return p.snapshots ? p[key] : null; }); }
 
   function configs(h) {
@@ -43,8 +45,8 @@
       "chart-errors": {
         data: { labels: labels, datasets: [
           { type: "bar", label: "Calls", data: pick(h.points, "calls"), backgroundColor: "rgba(46, 197, 211, 0.35)", borderColor: P.jupiter, borderWidth: 1, yAxisID: "y" },
-          { type: "line", label: "Errors", data: pick(h.points, "errors"), borderColor: P.negative, backgroundColor: P.negative, pointRadius: 2, borderWidth: 2, spanGaps: true, yAxisID: "y" },
-          { type: "line", label: "Retries", data: pick(h.points, "retries"), borderColor: P.split, backgroundColor: P.split, pointRadius: 2, borderWidth: 2, spanGaps: true, yAxisID: "y" },
+          { type: "line", label: "Errors", data: pick(h.points, "errors"), borderColor: P.negative, backgroundColor: P.negative, pointRadius: dotIfAny, borderWidth: 2, spanGaps: true, yAxisID: "y" },
+          { type: "line", label: "Retries", data: pick(h.points, "retries"), borderColor: P.split, backgroundColor: P.split, pointRadius: dotIfAny, borderWidth: 2, spanGaps: true, yAxisID: "y" },
           { type: "bar", label: "Breaker not closed (snapshots)", data: pick(h.points, "breaker_not_closed"), backgroundColor: "rgba(242, 97, 107, 0.55)", yAxisID: "y1" },
         ] },
         options: { interaction: { mode: "index", intersect: false },
