@@ -147,24 +147,31 @@ def bps_text(numerator: int, denominator: int) -> str:
 
 def summary(since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """Totals of filled trades over [since, until): count, USD volume and savings, route mix; one SQL pass each."""
-    span = _filters(since=since, until=until)
-    where = [Trade.status == "filled", *span]
-    row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
-               func.coalesce(func.sum(Trade.savings_usd_atoms), 0),
-               func.sum(case((Trade.venue != "jupiter", 1), else_=0)))
-        .where(*where)
-    ).one()
-    count, volume, saved, otc_count = int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
-    otc_volume = int(Decimal(str(db.session.scalar(  # OTC legs' share of the notional (splits count partly)
-        select(func.coalesce(func.sum(leg_usd()), 0)).select_from(Trade).join(TradeLeg, TradeLeg.trade_id == Trade.id)
-        .where(*where, TradeLeg.pool_id.is_not(None))) or 0)))
-    mix = db.session.execute(
-        select(Trade.venue, func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0))
-        .where(*where).group_by(Trade.venue).order_by(Trade.venue)
-    ).all()
-    statuses = dict(db.session.execute(select(Trade.status, func.count()).where(*span)
-                                       .group_by(Trade.status)).all())
+    import analytics_rollups
+
+    if analytics_rollups.enabled():  # hourly rollups (issue 8); the per-trade queries below are the reference
+        parts = analytics_rollups.summary_parts(since, until)
+        count, volume, saved, otc_count = parts["count"], parts["volume"], parts["saved"], parts["otc_count"]
+        otc_volume, mix, statuses = parts["otc_volume"], parts["mix"], parts["statuses"]
+    else:
+        span = _filters(since=since, until=until)
+        where = [Trade.status == "filled", *span]
+        row = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
+                   func.coalesce(func.sum(Trade.savings_usd_atoms), 0),
+                   func.sum(case((Trade.venue != "jupiter", 1), else_=0)))
+            .where(*where)
+        ).one()
+        count, volume, saved, otc_count = int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
+        otc_volume = int(Decimal(str(db.session.scalar(  # OTC legs' share of the notional (splits count partly)
+            select(func.coalesce(func.sum(leg_usd()), 0)).select_from(Trade)
+            .join(TradeLeg, TradeLeg.trade_id == Trade.id).where(*where, TradeLeg.pool_id.is_not(None))) or 0)))
+        mix = db.session.execute(
+            select(Trade.venue, func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0))
+            .where(*where).group_by(Trade.venue).order_by(Trade.venue)
+        ).all()
+        statuses = dict(db.session.execute(select(Trade.status, func.count()).where(*span)
+                                           .group_by(Trade.status)).all())
     return {
         "since": iso_z(since) or None,
         "trades": count,

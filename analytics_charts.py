@@ -115,12 +115,22 @@ def _in_window(w: Window) -> list[ColumnElement[bool]]:
     return [Trade.status == "filled", Trade.created_at >= w.since, Trade.created_at < w.until]
 
 
+def _rollups() -> Any:
+    """The analytics_rollups module when hourly rollups serve the reads (ANALYTICS_ROLLUPS, default on), else None."""
+    import analytics_rollups
+
+    return analytics_rollups if analytics_rollups.enabled() else None
+
+
 def savings_series(w: Window) -> list[dict[str, Any]]:
     """Per bucket: filled trades, USD volume and savings, savings bps, and savings cumulated over the window."""
-    b = bucket_of(Trade.created_at, w)
-    rows = {int(i): (int(n), int(vol), int(saved)) for i, n, vol, saved in db.session.execute(
-        select(b, func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
-               func.coalesce(func.sum(Trade.savings_usd_atoms), 0)).where(*_in_window(w)).group_by(b)).all()}
+    if (fast := _rollups()) is not None:
+        rows = fast.savings_rows(w)
+    else:
+        b = bucket_of(Trade.created_at, w)
+        rows = {int(i): (int(n), int(vol), int(saved)) for i, n, vol, saved in db.session.execute(
+            select(b, func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
+                   func.coalesce(func.sum(Trade.savings_usd_atoms), 0)).where(*_in_window(w)).group_by(b)).all()}
     out, running = [], 0
     for i, start in enumerate(w.starts()):
         n, vol, saved = rows.get(i, (0, 0, 0))
@@ -135,11 +145,11 @@ def size_buckets(w: Window) -> list[dict[str, Any]]:
     edges = [e * 10**6 for e in SIZE_EDGES_USD]
     idx = case(*[(Trade.notional_usd_atoms < edge, i - 1) for i, edge in enumerate(edges) if i > 0],
                else_=len(edges) - 1)
-    rows = {int(i): r for i, *r in db.session.execute(
+    rows: dict[int, Any] = {int(i): r for i, *r in db.session.execute(
         select(idx, func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
                func.coalesce(func.sum(Trade.savings_usd_atoms), 0),
                func.sum(case((Trade.venue != "jupiter", 1), else_=0)), func.avg(Trade.cost_bps))
-        .where(*_in_window(w)).group_by(idx)).all()}
+        .where(*_in_window(w)).group_by(idx)).all()} if (fast := _rollups()) is None else fast.size_rows(w)
     out = []
     for i, label in enumerate(SIZE_LABELS):
         n, vol, saved, otc, cost = rows.get(i, (0, 0, 0, 0, None))
@@ -167,10 +177,10 @@ def route_mix_series(w: Window) -> dict[str, Any]:
     Venues are sorted jupiter first; `active` lists the buckets that have fills.
     """
     b = bucket_of(Trade.created_at, w)
-    rows = db.session.execute(
+    rows: Any = db.session.execute(
         select(b, TradeLeg.venue, func.count(), func.coalesce(func.sum(leg_usd()), 0))
         .select_from(Trade).join(TradeLeg, TradeLeg.trade_id == Trade.id).where(*_in_window(w))
-        .group_by(b, TradeLeg.venue)).all()
+        .group_by(b, TradeLeg.venue)).all() if (fast := _rollups()) is None else fast.route_mix_rows(w)
     venues = sorted({v for _, v, _, _ in rows}, key=lambda v: (v != "jupiter", v))
     cells = {(int(i), v): (int(n), int(Decimal(str(vol)))) for i, v, n, vol in rows}
     starts = w.starts()
@@ -192,17 +202,20 @@ def slippage_series(w: Window) -> list[dict[str, Any]]:
     Realised slippage covers trades executed from a stored quote: ExactIn (quoted out − filled out)/quoted out,
     ExactOut (paid in − quoted in)/quoted in, in bps; positive means worse than quoted.
     """
-    b = bucket_of(Trade.created_at, w)
-    impact = dict(db.session.execute(
-        select(b, func.avg(Trade.price_impact_bps)).where(*_in_window(w), Trade.price_impact_bps.is_not(None))
-        .group_by(b)).all())
-    q_out, q_in = _quoted_atoms("out_amount_atoms"), _quoted_atoms("in_amount_atoms")
-    # In hundredths of a bp, so SQLite's integer division keeps two decimals.
-    slip = case((Trade.swap_mode == "ExactIn", (q_out - Trade.out_amount_atoms) * 1_000_000 / q_out),
-                else_=(Trade.in_amount_atoms - q_in) * 1_000_000 / q_in)
-    realised = {int(i): (n, avg, worst) for i, n, avg, worst in db.session.execute(
-        select(b, func.count(), func.avg(slip), func.max(slip)).join(Quote, Quote.id == Trade.quote_id)
-        .where(*_in_window(w)).group_by(b)).all()}
+    if (fast := _rollups()) is not None:
+        impact, realised = fast.slippage_rows(w)
+    else:
+        b = bucket_of(Trade.created_at, w)
+        impact = dict(db.session.execute(
+            select(b, func.avg(Trade.price_impact_bps)).where(*_in_window(w), Trade.price_impact_bps.is_not(None))
+            .group_by(b)).all())
+        q_out, q_in = _quoted_atoms("out_amount_atoms"), _quoted_atoms("in_amount_atoms")
+        # In hundredths of a bp, so SQLite's integer division keeps two decimals.
+        slip = case((Trade.swap_mode == "ExactIn", (q_out - Trade.out_amount_atoms) * 1_000_000 / q_out),
+                    else_=(Trade.in_amount_atoms - q_in) * 1_000_000 / q_in)
+        realised = {int(i): (n, avg, worst) for i, n, avg, worst in db.session.execute(
+            select(b, func.count(), func.avg(slip), func.max(slip)).join(Quote, Quote.id == Trade.quote_id)
+            .where(*_in_window(w)).group_by(b)).all()}
     out = []
     for i, start in enumerate(w.starts()):
         n, avg, worst = realised.get(i, (0, None, None))
@@ -214,11 +227,12 @@ def slippage_series(w: Window) -> list[dict[str, Any]]:
 
 def volume_by_pair(w: Window) -> list[dict[str, Any]]:
     """Per pair and direction (input → output): filled trades, USD volume and savings, largest first."""
-    rows = db.session.execute(
+    rows: Any = db.session.execute(
         select(Trade.pair, Trade.input_symbol, Trade.output_symbol, func.count(),
                func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
                func.coalesce(func.sum(Trade.savings_usd_atoms), 0))
-        .where(*_in_window(w)).group_by(Trade.pair, Trade.input_symbol, Trade.output_symbol)).all()
+        .where(*_in_window(w)).group_by(Trade.pair, Trade.input_symbol, Trade.output_symbol)).all() \
+        if (fast := _rollups()) is None else fast.pair_rows(w)
     out = [{"pair": pair, "direction": f"{i_sym}→{o_sym}", "trades": int(n), "volume_usd_atoms": str(int(vol)),
             "savings_usd_atoms": str(int(saved)), "savings_bps": bps_text(int(saved), int(vol))}
            for pair, i_sym, o_sym, n, vol, saved in rows]

@@ -92,6 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)
+    if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
+        from views.bench import bp as bench_bp
+
+        app.register_blueprint(bench_bp)
+        csrf.exempt(bench_bp)
 
 
 def _wants_json() -> bool:

@@ -35,6 +35,7 @@ POLICY: dict[str, str] = {
     "api.healthz": PUBLIC,
     "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,  # the simulated Jupiter speaks Jupiter's keyless public API
+    "bench.constant": PUBLIC,  # constant JSON, registered only with BENCH_ENDPOINTS=1 (bench/api.py)
     # pages
     "web.dashboard": "viewer",
     "web.history": "viewer",

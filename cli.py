@@ -13,6 +13,9 @@ def register_cli(app: Flask) -> None:
     import cli_integrity
 
     cli_integrity.register(app)  # reconcile, recover (issue 6)
+    import rollups
+
+    rollups.register_cli(app)  # rollups rebuild (issue 8)
 
     @app.cli.command("init-db")
     def init_db_command() -> None:

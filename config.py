@@ -47,4 +47,7 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10/minute"),
         "RATELIMIT_TRADING": env("RATELIMIT_TRADING", "60/minute"),
         "RATELIMIT_QUOTING": env("RATELIMIT_QUOTING", "600/minute"),
+        # performance (issue 8): analytics from hourly rollups (0: per-trade queries); benchmark-only endpoints
+        "ANALYTICS_ROLLUPS": env("ANALYTICS_ROLLUPS", "1") not in ("0", "false", "no"),
+        "BENCH_ENDPOINTS": env("BENCH_ENDPOINTS", "0") in ("1", "true", "yes"),
     }

@@ -4,7 +4,8 @@ For each size on a log grid (SOL), the gather step quotes every venue (OTC prici
 the size, plus the few curve samples the split router asks for, which cost_curves caches) and the router decides.
 The whole curve is cached for CACHE_S per process. The "router" line is the decision's all-in cost: the cheapest
 single venue, or the optimal split across venues when splitting is cheaper.
-Hook: a `cost_curves.chart_data(pair, side, sizes_atoms, now)` returning this module's shape replaces sampling.
+Hook: when `cost_curves.chart_data(pair, side, sizes_atoms, now)` exists (the split router's curves, issue 5) it
+supplies the same shape instead of sampling; if it fails, the sampled curve is served and the failure logged.
 """
 from __future__ import annotations
 
@@ -99,7 +100,14 @@ def cost_curve(pair: str, side: str, now: datetime) -> dict[str, Any]:
         return hit[1]
     provider = _provider()
     sizes_atoms = [s * 10**SOL.decimals for s in SIZES_SOL]
-    data = provider(pair, side, sizes_atoms, now) if provider is not None else sample(pair, side, now)
+    data = None
+    if provider is not None:
+        try:
+            data = provider(pair, side, sizes_atoms, now)
+        except Exception:
+            current_app.logger.warning("cost_curves.chart_data failed; sampling instead", exc_info=True)
+    if data is None:
+        data = sample(pair, side, now)
     cache[(pair, side)] = (time.monotonic(), data)
     return data
 

@@ -210,7 +210,9 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     until = utcnow() - timedelta(minutes=1)
     since = until - timedelta(days=days)
     clock = SimClock(since.timestamp())
-    outage_at = since.timestamp() + rng.uniform(0.3, 0.7) * (until - since).total_seconds()
+    times = _trade_times(rng, trades, since, until)
+    # one Jupiter outage of 2-4 h, starting just before a trade in the middle third, so some orders meet it
+    outage_at = times[len(times) // 3 + rng.randrange(max(1, len(times) // 3))].timestamp() - 60
     client = _sim_client(clock, rng, [(outage_at, outage_at + rng.uniform(2, 4) * 3_600)] if days >= 1 else [])
     interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
     throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
@@ -219,7 +221,7 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     outcomes: Counter[str] = Counter()
     snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
     try:
-        for at in _trade_times(rng, trades, since, until):
+        for at in times:
             while next_snapshot <= at:
                 clock.at_least(next_snapshot)
                 snapshots += throttle.record(client.stats(), next_snapshot, interval_s, force=True) is not None

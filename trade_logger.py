@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import inventory
+import rollups
 from inventory import FillRejected, pool_inventory, pool_params
 from models import Quote, SystemMetrics, Trade, TradeLeg, db
 from router import EXACT_IN, Decision, Order
@@ -168,6 +169,7 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
             _retotal(trade)
         gets = [(leg.pool_id, leg.in_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
         inventory.move_all(inventory.leg_deltas(gets, trade.input_mint, received=True, sign=1), now)
+        rollups.add_trades([trade_id])  # analytics rollups, same transaction (ORM inserts: rollups' flush hook)
         return trade
 
     return _in_transaction(work) or _current(trade_id)
@@ -181,6 +183,7 @@ def fail(trade_id: int, code: str, reason: str, now: datetime) -> Trade:
             return None
         pays = [(leg.pool_id, leg.out_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
         inventory.move_all(inventory.leg_deltas(pays, trade.input_mint, received=False, sign=1), now)
+        rollups.add_trades([trade_id])
         return trade
 
     return _in_transaction(work) or _current(trade_id)

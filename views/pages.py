@@ -114,12 +114,12 @@ def legs_view(legs: Iterable[Any], input_mint: str, output_mint: str) -> list[di
     rows = [{"venue": get(leg, "venue"), "in_amount_atoms": int(get(leg, "in_amount_atoms")),
              "out_amount_atoms": int(get(leg, "out_amount_atoms")), "cost_bps": get(leg, "cost_bps")} for leg in legs]
     total = sum(r["in_amount_atoms"] for r in rows)
-    for i, r in enumerate(rows):
+    for r in rows:
         share = Decimal(r["in_amount_atoms"] * 100) / total if total else Decimal(0)
         r["pct"] = f"{share.quantize(Decimal('0.1'))}"
         r["narrow"] = share < 12  # too thin for its label inside the bar (the legend and title still say it)
         r["kind"] = "jupiter" if r["venue"] == "jupiter" else ("otc" if str(r["venue"]).startswith("otc:") else "other")
-        r["index"] = i
+        r["tone"] = venue_tone(str(r["venue"]))
         r["input_mint"], r["output_mint"] = input_mint, output_mint
     return rows
 
@@ -142,3 +142,11 @@ def mid_text(mid: Decimal, input_symbol: str, output_symbol: str) -> str:
     if mid < 1:
         return f"{(1 / mid).quantize(Decimal('0.0001')):,} {input_symbol} per {output_symbol}"
     return f"{mid.quantize(Decimal('0.0001')):,} {output_symbol} per {input_symbol}"
+
+
+def venue_tone(venue: str) -> int:
+    """A stable colour slot 0..3 per venue name (app.js OLR.venueTone computes the same), so a pool keeps its colour.
+
+    The +2 offset gives the default pools the first two slots (otc:sol-usdc purple, otc:sol-usdt pink).
+    """
+    return (sum(map(ord, venue)) + 2) % 4

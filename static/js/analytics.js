@@ -10,17 +10,10 @@
   if (!OLR || !Chart || !data) return;
 
   var P = OLR.chartDefaults();
-  var OTC_COLOURS = [P.otc, "#ff8cc6", "#8ca8ff", "#7fe0b5"];
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var hourly = data.window.bucket_s < 86400;
-  var otcSeen = {};
 
-  function venueColour(venue) {
-    if (venue === "jupiter") return P.jupiter;
-    if (venue === "split") return P.split;
-    if (!(venue in otcSeen)) otcSeen[venue] = Object.keys(otcSeen).length;
-    return OTC_COLOURS[otcSeen[venue] % OTC_COLOURS.length];
-  }
+  var venueColour = OLR.venueColour;
 
   function label(iso) {
     var d = new Date(iso);

@@ -345,6 +345,21 @@
     return badge;
   }
 
+  /** A stable colour slot 0..3 per venue name (as views.pages.venue_tone): a pool keeps its colour everywhere. */
+  function venueTone(venue) {
+    var sum = 0;
+    var v = String(venue || "");
+    for (var i = 0; i < v.length; i++) sum += v.charCodeAt(i);
+    return (sum + 2) % 4;
+  }
+
+  /** The chart colour of a venue: Jupiter cyan, split amber, OTC pools by tone (same as the legs bar). */
+  function venueColour(venue) {
+    if (venue === "jupiter") return cssVar("--olr-jupiter", "#2ec5d3");
+    if (venue === "split") return cssVar("--olr-split", "#f2b441");
+    return [cssVar("--olr-otc", "#b48cff"), "#ff8cc6", "#8ca8ff", "#7fe0b5"][venueTone(venue)];
+  }
+
   var STATUS_ICONS = { pending: "hourglass-split", filled: "check-circle-fill", rejected: "slash-circle",
     failed: "x-octagon-fill" };
 
@@ -405,6 +420,8 @@
     el: el,
     icon: icon,
     venueBadge: venueBadge,
+    venueTone: venueTone,
+    venueColour: venueColour,
     statusBadge: statusBadge,
     csrfToken: csrfToken,
   });

@@ -133,18 +133,19 @@
     bar.setAttribute("role", "img");
     var legend = el("ul", "olr-legs-legend list-unstyled mb-0");
     var labels = [];
-    legs.forEach(function (leg, i) {
+    legs.forEach(function (leg) {
       var tenths = total > 0n ? (BigInt(leg.in_amount_atoms) * 1000n) / total : 0n;
       var pct = (tenths / 10n).toString() + "." + (tenths % 10n).toString();
       var kind = leg.venue === "jupiter" ? "jupiter" : leg.venue.indexOf("otc:") === 0 ? "otc" : "other";
-      var seg = el("div", "olr-leg olr-leg-" + kind + " olr-leg-" + (i % 4) + (tenths < 120n ? " olr-leg-narrow" : ""));
+      var tone = " olr-tone-" + OLR.venueTone(leg.venue);
+      var seg = el("div", "olr-leg olr-leg-" + kind + tone + (tenths < 120n ? " olr-leg-narrow" : ""));
       seg.setAttribute("data-pct", pct);
       seg.title = leg.venue + ": " + pct + "% of the order";
       seg.appendChild(el("span", null, pct + "%"));
       bar.appendChild(seg);
       labels.push(leg.venue + " " + pct + "%");
       var li = el("li");
-      var swatch = el("span", "olr-leg-swatch olr-leg-" + kind + " olr-leg-" + (i % 4));
+      var swatch = el("span", "olr-leg-swatch olr-leg-" + kind + tone);
       swatch.setAttribute("aria-hidden", "true");
       li.append(swatch, OLR.venueBadge(leg.venue), " ", el("span", "num", fmt(leg.in_amount_atoms, inMint)), " ",
         el("span", "unit", symbolOf(inMint)), " → ", el("span", "num", fmt(leg.out_amount_atoms, outMint)), " ",
@@ -299,6 +300,7 @@
 
   function schedule() {
     lastInputAt = Date.now();
+    if (current) document.getElementById("live-result").setAttribute("data-stale", "true");  // dimmed until re-quoted
     window.clearTimeout(timer);
     timer = window.setTimeout(requestQuote, DEBOUNCE_MS);
   }

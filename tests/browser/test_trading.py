@@ -152,3 +152,16 @@ def test_dashboard_says_when_its_data_is_stale(page, live_server):
     page.unroute("**/api/v1/analytics/dashboard")
     page.locator("#olr-stale").wait_for(state="hidden", timeout=15_000)
     assert "olr-live-stale" not in page.locator("#dash-live").get_attribute("class")
+
+
+def test_exact_out_quotes_the_amount_in_the_bought_token(page, live_server):
+    page.goto(live_server + "/trade")
+    page.get_by_text("what I buy").click()
+    addon = page.locator("#amount").locator("xpath=following-sibling::span[contains(@class,'input-group-text')]")
+    assert addon.inner_text() == "USDC"
+    page.get_by_label("Amount", exact=True).fill("150000")
+    _wait_for_live_quote(page)
+    assert page.locator("#live-guard-label").inner_text() == "Maximum in"
+    assert page.locator("#live-out").inner_text() == "150,000.0000 USDC"
+    page.select_option("#output", "USDT")
+    assert addon.inner_text() == "USDT"

@@ -1,0 +1,87 @@
+"""Shared helpers of the benchmarks: results files, percentiles, PostgreSQL databases, process memory."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pct(values: list[float], p: int) -> float:
+    """Nearest-rank percentile; nan when empty."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-p * len(ordered) // 100) - 1)] if ordered else float("nan")
+
+
+def timed_ms(fn: Callable[[], Any], runs: int) -> list[float]:
+    """Wall-clock milliseconds of `runs` calls of fn()."""
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def write(name: str, markdown: str, summary: list[tuple[str, str]]) -> None:
+    """bench/results/NAME.md, and NAME.summary.json: (figure, value) rows for `python -m bench`'s table."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(markdown)
+    (RESULTS / f"{name}.summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def database_url(name: str) -> str:
+    """URL of database `name` on the benchmark PostgreSQL server."""
+    return make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def pg_available() -> bool:
+    """True when the benchmark PostgreSQL server answers."""
+    try:
+        engine = create_engine(PG_SERVER_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def recreate_database(name: str) -> str:
+    """Drop (forcing out connections) and create database `name`; its URL."""
+    engine = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return database_url(name)
+
+
+def rss_kb(pid: int) -> tuple[int, int]:
+    """(resident, peak resident) KiB of a process, from /proc/PID/status."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields.get("VmRSS", 0), fields.get("VmHWM", 0)
+
+
+def mib(kib: int) -> str:
+    """KiB as MiB with one decimal."""
+    return f"{kib / 1024:.1f}"
+
+
+def table(header: tuple[str, ...], rows: list[tuple[Any, ...]], right_from: int = 1) -> list[str]:
+    """A markdown table; columns from `right_from` on are right-aligned."""
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    return ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|",
+            *["| " + " | ".join(str(c) for c in row) + " |" for row in rows]]

@@ -1,0 +1,144 @@
+"""Hourly rollups: kept in the trade's own transaction, equal to the per-trade aggregation, rebuilt identically."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+import analytics
+import analytics_charts
+import analytics_rollups
+import rollups
+import services
+import trade_logger
+from demo import simulate
+from models import Trade, db, utcnow
+from rollups import LegRollup, TradeRollup
+
+
+def _plan(amount: str = "12") -> trade_logger.FillPlan:
+    """A real plan (gather, decide) for a small SOL → USDC order."""
+    g = services.gather(services.parse_order({"input": "SOL", "output": "USDC", "amount": amount}))
+    return services._plan(g, services._decide(g), idempotency_key=None, body_hash=None, user_id=None,
+                          started=time.perf_counter())
+
+
+def _mixed_trades(app: Flask) -> None:
+    """Filled trades (some from firm quotes), a rejection, a failure, a pending trade and an ORM-inserted fill."""
+    with app.app_context():
+        simulate(24, days=2, seed=11)
+        plan = _plan()
+        trade_logger.record_rejection(plan, plan.order, "no liquidity left", utcnow(), code="NO_LIQUIDITY")
+        failed = trade_logger.reserve(_plan("13"), utcnow())
+        trade_logger.fail(failed.id, "EXECUTION_FAILED", "the venue failed", utcnow())
+        trade_logger.reserve(_plan("14"), utcnow())  # stays pending: counted live, never rolled up
+        filled = trade_logger.record_fill(_plan("15"), utcnow())
+        copy = Trade(**{c.key: getattr(filled, c.key) for c in Trade.__table__.columns
+                        if c.key not in ("id", "quote_id", "idempotency_key")})
+        copy.created_at = datetime.now(UTC).replace(minute=30) - timedelta(hours=3)
+        db.session.add(copy)  # inserted finished through the ORM: the flush hook rolls it up
+        db.session.commit()
+
+
+def _python_totals() -> Counter[tuple[Any, ...]]:
+    """Per (hour, status, venue): trades, notional and savings summed in Python from the ORM rows."""
+    totals: Counter[tuple[Any, ...]] = Counter()
+    for t in db.session.scalars(select(Trade).where(Trade.status.in_(rollups.FINISHED))):
+        hour_s = int(t.created_at.timestamp()) // 3600 * 3600
+        totals[(hour_s, t.status, t.venue, "trades")] += 1
+        totals[(hour_s, t.status, t.venue, "volume")] += t.notional_usd_atoms
+        totals[(hour_s, t.status, t.venue, "savings")] += t.savings_usd_atoms
+    return totals
+
+
+def _rollup_totals() -> Counter[tuple[Any, ...]]:
+    """The same totals read from trade_rollups_hourly."""
+    totals: Counter[tuple[Any, ...]] = Counter()
+    for r in db.session.scalars(select(TradeRollup)):
+        totals[(r.hour_s, r.status, r.venue, "trades")] += r.trades
+        totals[(r.hour_s, r.status, r.venue, "volume")] += r.volume_usd_atoms
+        totals[(r.hour_s, r.status, r.venue, "savings")] += r.savings_usd_atoms
+    return totals
+
+
+def _snapshot() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every row of both rollup tables, in key order, numbers normalised."""
+    def norm(v: Any) -> Any:
+        return Decimal(str(v)).normalize() if isinstance(v, Decimal | float) else v
+
+    trade_rows = [tuple(norm(getattr(r, c.key)) for c in TradeRollup.__table__.columns)
+                  for r in db.session.scalars(select(TradeRollup).order_by(*TradeRollup.__table__.primary_key))]
+    leg_rows = [tuple(norm(getattr(r, c.key)) for c in LegRollup.__table__.columns)
+                for r in db.session.scalars(select(LegRollup).order_by(*LegRollup.__table__.primary_key))]
+    return trade_rows, leg_rows
+
+
+def _both_ways(app: Flask, read: Any) -> tuple[Any, Any]:
+    """read() from the rollups, then from the per-trade queries (ANALYTICS_ROLLUPS off)."""
+    app.config["ANALYTICS_ROLLUPS"] = True
+    fast = read()
+    app.config["ANALYTICS_ROLLUPS"] = False
+    try:
+        return fast, read()
+    finally:
+        app.config["ANALYTICS_ROLLUPS"] = True
+
+
+def test_rollups_hold_the_per_trade_totals_after_fills_rejections_and_failures(any_app: Flask) -> None:
+    _mixed_trades(any_app)
+    with any_app.app_context():
+        statuses = set(db.session.scalars(select(Trade.status)))
+        assert {"filled", "rejected", "failed", "pending"} <= statuses
+        assert _rollup_totals() == _python_totals()
+        assert "pending" not in set(db.session.scalars(select(TradeRollup.status)))
+
+
+def test_analytics_read_from_rollups_equal_the_per_trade_queries(any_app: Flask) -> None:
+    _mixed_trades(any_app)
+    now = utcnow()
+    with any_app.app_context():
+        for key in ("24h", "7d", "all"):
+            w = analytics_charts.make_window(key, None, None, now, analytics_charts.first_trade_at())
+            fast, naive = _both_ways(any_app, lambda w=w: analytics_charts.all_series(w))
+            assert fast == naive, key
+        assert sum(p["trades"] for p in fast["savings"]) > 20
+        mid_hour = now - timedelta(hours=5, minutes=17, seconds=3)
+        for since, until in ((None, None), (mid_hour, None), (mid_hour, now - timedelta(minutes=41)),
+                             (mid_hour, mid_hour + timedelta(minutes=20))):
+            fast, naive = _both_ways(any_app, lambda s=since, u=until: analytics.summary(s, u))
+            assert fast == naive, (since, until)
+        full, _ = _both_ways(any_app, analytics.summary)
+        assert full["trades_by_status"]["pending"] == 1 and full["trades_by_status"]["failed"] == 1
+
+
+def test_rebuild_recomputes_exactly_what_was_kept_incrementally(any_app: Flask) -> None:
+    _mixed_trades(any_app)
+    with any_app.app_context():
+        kept = _snapshot()
+        assert kept[0] and kept[1]
+        db.session.execute(TradeRollup.__table__.delete())
+        db.session.commit()
+        assert rollups.rebuild() == (len(kept[0]), len(kept[1]))
+        assert _snapshot() == kept
+
+
+def test_rollups_rebuild_command_reports_the_rows_written(app: Flask) -> None:
+    _mixed_trades(app)
+    result = app.test_cli_runner().invoke(args=["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rollups rebuilt:" in result.output and "trade rows" in result.output
+
+
+def test_a_range_inside_one_hour_is_read_per_trade_and_whole_hours_from_rollups() -> None:
+    at = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    assert analytics_rollups.split(at, at + timedelta(hours=3)) == ((int(at.timestamp()),
+                                                                     int(at.timestamp()) + 3 * 3600), [])
+    inside = (at + timedelta(minutes=5), at + timedelta(minutes=50))
+    assert analytics_rollups.split(*inside) == (None, [inside])
+    span, parts = analytics_rollups.split(at + timedelta(minutes=5), None)
+    assert span == (int(at.timestamp()) + 3600, None) and parts == [(at + timedelta(minutes=5), at + timedelta(hours=1))]
