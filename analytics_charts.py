@@ -79,6 +79,8 @@ def make_window(range_key: str | None, start: date | None, end: date | None, now
                 first_trade_at: datetime | None) -> Window:
     """The window of a range key (24h, 7d, 30d, 90d, all) or of inclusive UTC dates start..end."""
     if start or end:
+        if max(start or date.min, end or date.min) >= date.max - timedelta(days=2):
+            raise ValueError("the dates must be before the year 9999")
         since = datetime.combine(start or (end or now.date()) - timedelta(days=29), datetime.min.time(), UTC)
         until = datetime.combine((end or now.date()) + timedelta(days=1), datetime.min.time(), UTC)
         label = f"{since.date()} to {(until - timedelta(days=1)).date()}"

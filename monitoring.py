@@ -39,8 +39,7 @@ def window_stats(stats: dict[str, Any], previous: dict[str, Any] | None) -> dict
         "calls": calls, "ok": stats.get("ok", 0) - prev.get("ok", 0),
         "retries": stats.get("retries", 0) - prev.get("retries", 0),
         "errors": {code: n for code, n in errors.items() if n > 0},
-        # trade_logger reads `recent_latencies_ms`; the client names them `latency_ms_recent`.
-        "recent_latencies_ms": latencies, "latency_ms_recent": latencies,
+        "latency_ms_recent": latencies,
         "breaker_state": stats.get("breaker_state") or "closed",
     }
 

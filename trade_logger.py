@@ -311,7 +311,7 @@ def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int 
     )
     filled, rejected = counts.get("filled", 0), counts.get("rejected", 0) + counts.get("failed", 0)
     total = filled + rejected
-    latencies = sorted(stats.get("recent_latencies_ms", []))
+    latencies = sorted(stats.get("latency_ms_recent", []))
     row = SystemMetrics(
         recorded_at=now, jupiter_calls=stats.get("calls", 0), jupiter_errors=sum(stats.get("errors", {}).values()),
         jupiter_retries=stats.get("retries", 0), jupiter_p50_ms=_pct(latencies, 50),

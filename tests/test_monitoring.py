@@ -25,12 +25,12 @@ def test_a_snapshot_holds_what_happened_since_the_previous_one() -> None:
     window = monitoring.window_stats(second, first)
     assert (window["calls"], window["ok"], window["retries"]) == (2, 1, 1)
     assert window["errors"] == {"UPSTREAM_UNAVAILABLE": 1}
-    assert window["recent_latencies_ms"] == [40, 50] and window["breaker_state"] == "open"
+    assert window["latency_ms_recent"] == [40, 50] and window["breaker_state"] == "open"
 
 
 def test_a_replaced_client_starts_the_deltas_over() -> None:
     window = monitoring.window_stats(stats(1, {}, 0, [7]), stats(9, {}, 4, [1] * 9))
-    assert (window["calls"], window["retries"], window["recent_latencies_ms"]) == (1, 0, [7])
+    assert (window["calls"], window["retries"], window["latency_ms_recent"]) == (1, 0, [7])
 
 
 def test_the_throttle_writes_at_most_one_snapshot_per_interval(app: Flask) -> None:

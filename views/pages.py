@@ -29,10 +29,14 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         flash(f"Ignored the {name} date {value!r}: use YYYY-MM-DD.", "warning")
         return None
+    if parsed >= date.max - timedelta(days=1):
+        flash(f"Ignored the {name} date {value!r}: it is too far in the future.", "warning")
+        return None
+    return parsed
 
 
 def history_query(args: Mapping[str, str]) -> HistoryQuery:
