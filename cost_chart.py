@@ -53,7 +53,7 @@ def sample(pair: str, side: str, now: datetime) -> dict[str, Any]:
             venues.setdefault(o.venue, [None] * len(SIZES_SOL))[i] = _text(o.cost_bps) if o.available else None
             reasons.setdefault(o.venue, [None] * len(SIZES_SOL))[i] = None if o.available else o.reason
         try:
-            d = services._decide(g)
+            d = services.decide(g)
             chosen.append(_text(d.cost_bps))
             chosen_venue.append(_route_text(d))
         except services.ServiceError:

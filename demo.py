@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,7 +34,8 @@ import router
 import serializers
 import services
 import trade_logger
-from models import OTCPool, Quote, db, utcnow
+import trading
+from models import OTCPool, db, utcnow
 from tokens import SOL, USDC, USDT, to_atoms
 
 FIRM_QUOTE_SHARE = 0.25
@@ -132,7 +132,7 @@ def random_order(rng: random.Random, at: datetime) -> router.Order:
 def _fill(g: services.Gathered, decision: router.Decision, at: datetime, latency_ms: int,
           quote_id: str | None = None) -> str:
     """The apply step at `at` + latency: 'filled', or 'rejected' (recorded) when liquidity moved away."""
-    plan = services._plan(g, decision, idempotency_key=None, body_hash=None, user_id=None,
+    plan = trading.plan_fill(g, decision, idempotency_key=None, body_hash=None, user_id=None,
                           started=time.perf_counter(), quote_id=quote_id)
     plan = dataclasses.replace(plan, latency_ms=latency_ms)
     fill_at = at + timedelta(milliseconds=latency_ms)
@@ -147,11 +147,11 @@ def _fill(g: services.Gathered, decision: router.Decision, at: datetime, latency
 
 
 def execute_at(order: router.Order, at: datetime, clock: SimClock) -> str:
-    """Gather, decide and apply an order at `at` (services.execute with an explicit clock)."""
+    """Gather, decide and apply an order at `at` (trading.execute with an explicit clock)."""
     started = clock()
     g = services.gather(order, at)
     try:
-        decision = services._decide(g)
+        decision = services.decide(g)
     except services.ServiceError as exc:
         trade_logger.record_rejection(None, order, str(exc), at, code=exc.code)
         return "rejected"
@@ -160,25 +160,18 @@ def execute_at(order: router.Order, at: datetime, clock: SimClock) -> str:
 
 def quote_then_execute(order: router.Order, at: datetime, delay_s: float, clock: SimClock) -> str:
     """Store a firm quote at `at`, execute it `delay_s` later through the slippage guard."""
-    g = services.gather(order, at)
     try:
-        decision = services._decide(g)
+        row, _ = services.quote(order, at)
     except services.ServiceError:
         return "no route"
-    used = {leg.venue for leg in decision.legs}
-    expires_at = min([q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
-                     or [at + timedelta(milliseconds=current_app.config["QUOTE_TTL_MS"])])
-    row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=at, expires_at=expires_at,
-                input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
-                amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={})
-    row.payload = serializers.quote_json(row.id, expires_at, g, decision)
-    trade_logger.store_quote(row)
+    decision = serializers.decision_from_json(row.payload["decision"])
+    expires_at = row.expires_at
     exec_at = min(at + timedelta(seconds=delay_s), expires_at - timedelta(seconds=2))
     clock.at_least(exec_at)
     started = clock()
     fresh = services.gather(order, exec_at)
     try:
-        checked = services._guard_slippage(fresh, decision)
+        checked = trading.guard_slippage(fresh, decision)
     except services.ServiceError:
         return "slippage refused"
     return _fill(fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id)

@@ -1,12 +1,13 @@
-"""The service layer: gather quotes and pool state, call the pure router, hand the fill to the apply step."""
+"""The service layer, quoting side: validate orders, gather every venue's quote and pool state, run the pure router.
+
+Execution (the apply side) lives in trading.py.
+"""
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,6 @@ from flask import current_app
 from sqlalchemy import select
 
 import cost_curves
-import execution
 import jupiter_api
 import market
 import otc_engine
@@ -182,11 +182,11 @@ def _otc_option(order: router.Order, q: otc_engine.OtcQuote, mid: Decimal,
     )
 
 
-def quote(order: router.Order) -> tuple[Quote, dict[str, Any]]:
-    """Quote an order on every venue, decide, and store the firm quote; nothing is executed."""
+def quote(order: router.Order, now: datetime | None = None) -> tuple[Quote, dict[str, Any]]:
+    """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote; nothing executes."""
     started = time.perf_counter()
-    g = gather(order)
-    decision = _decide(g)
+    g = gather(order, now)
+    decision = decide(g)
     used = _venues(decision)
     expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
     expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
@@ -208,7 +208,7 @@ def _venues(decision: router.Decision) -> set[str]:
     return {leg.venue for leg in decision.legs}
 
 
-def _decide(g: Gathered) -> router.Decision:
+def decide(g: Gathered) -> router.Decision:
     """Run the router (single venue or split); a 503 when Jupiter is down and nothing else serves, 422 otherwise."""
     try:
         return _firm_jupiter_leg(g, router.decide(g.order, g.options, g.curves, g.mid_price))
@@ -235,187 +235,3 @@ def _firm_jupiter_leg(g: Gathered, decision: router.Decision) -> router.Decision
         return router.decide(g.order, g.options, others, g.mid_price)
     return router.decide(g.order, g.options, g.curves, g.mid_price,
                          firm={("jupiter", size): (q.in_amount_atoms, q.out_amount_atoms)})
-
-
-def request_hash(body: Any) -> str:
-    """A stable hash of a request body, to tell a retry from a different request under the same key."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def execute(order: router.Order, *, idempotency_key: str | None = None, body_hash: str | None = None,
-            user_id: int | None = None) -> Trade:
-    """Gather, decide and apply a fresh order; a rejected trade is recorded with its reason."""
-    started = time.perf_counter()
-    g = gather(order)
-    try:
-        decision = _decide(g)
-    except ServiceError as exc:
-        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
-                                                  idempotency_key=idempotency_key, request_hash=body_hash,
-                                                  user_id=user_id)
-        raise
-    plan = _plan(g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
-                 started=started)
-    return _apply(plan)
-
-
-# HTTP status of each refusal code (API.md); any other refusal is a 422.
-_HTTP_STATUS = {"VENUE_UNAVAILABLE": 503, "EXECUTION_FAILED": 503, "EXECUTION_LOST": 503, "CONTENTION": 503,
-                "INTERNAL": 503, "QUOTE_EXPIRED": 410, "QUOTE_ALREADY_USED": 409}
-
-
-def _apply(plan: trade_logger.FillPlan) -> Trade:
-    """Reserve, execute and settle (execution.run); a refusal before anything moved is recorded as rejected."""
-    try:
-        return execution.run(plan)
-    except trade_logger.FillRejected as exc:
-        trade = trade_logger.record_rejection(plan, plan.order, str(exc), utcnow(), code=exc.code)
-        raise ServiceError(_HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), trade) from None
-    except trade_logger.QuoteExpired as exc:
-        raise ServiceError(410, "QUOTE_EXPIRED", str(exc)) from None
-    except execution.ExecutionFailed as exc:
-        raise ServiceError(_HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), exc.trade) from None
-
-
-def _plan(g: Gathered, decision: router.Decision, *, idempotency_key: str | None, body_hash: str | None,
-          user_id: int | None, started: float, quote_id: str | None = None) -> trade_logger.FillPlan:
-    """Turn a decision into the legs and records the apply step writes."""
-    order = g.order
-    legs = []
-    for leg in decision.legs:  # a split leg carries its own fee and delay; a whole-order leg takes its option's
-        option = next(o for o in g.options if o.venue == leg.venue)
-        legs.append(trade_logger.LegFill(
-            venue=leg.venue, pool_id=g.pool_ids.get(leg.venue), input_mint=order.input_token.mint,
-            in_amount_atoms=leg.in_amount_atoms, out_amount_atoms=leg.out_amount_atoms,
-            fee_atoms=(option.fee_atoms or 0) if leg.fee_atoms is None else leg.fee_atoms, cost_bps=leg.cost_bps,
-            delay_ms=option.delay_ms if leg.delay_ms is None else leg.delay_ms,
-        ))
-    now_s = g.quoted_at.timestamp()
-    notional = market.usd_value_atoms(decision.in_amount_atoms, order.input_token, now_s)
-    saved_token = order.output_token if order.exact_in else order.input_token
-    saved_usd = (market.usd_value_atoms(abs(decision.savings_atoms), saved_token, now_s)
-                 * (1 if decision.savings_atoms >= 0 else -1)) if decision.savings_atoms else 0
-    jupiter = next((o for o in g.options if o.venue == "jupiter" and o.available), None)
-    return trade_logger.FillPlan(
-        order=order, decision=decision, legs=tuple(legs), options=[serializers.option_json(o) for o in g.options],
-        quoted_at=g.quoted_at, notional_usd_atoms=notional, savings_usd_atoms=saved_usd,
-        price_impact_bps=jupiter.price_impact_bps if jupiter else None, quote_id=quote_id,
-        idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-    )
-
-
-def execute_request(body: Any, *, idempotency_key: str | None = None,
-                    user_id: int | None = None) -> tuple[Trade, bool]:
-    """Execute an API/web trade request once per (user, idempotency key); return (trade, created).
-
-    The unique trades.idempotency_key is the guard: a racing duplicate fails its insert and gets the first trade.
-    """
-    if not isinstance(body, Mapping):
-        raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
-    body_hash = request_hash(body)
-    key = execution.scoped_key(idempotency_key, user_id)
-    if key:
-        first = _replay(key, body_hash)
-        if first is not None:
-            return first, False
-    try:
-        if "quote_id" in body:
-            if set(body) - {"quote_id"}:
-                raise InputError("give either quote_id alone or an order, not both", field="quote_id")
-            trade = execute_quote(str(body["quote_id"]), idempotency_key=key, body_hash=body_hash, user_id=user_id)
-        else:
-            trade = execute(parse_order(body), idempotency_key=key, body_hash=body_hash, user_id=user_id)
-    except trade_logger.DuplicateTrade as dup:
-        if key:
-            first = _replay(key, body_hash)
-            if first is not None:
-                return first, False
-        raise ServiceError(409, "QUOTE_ALREADY_USED", "this quote was executed already",
-                           db.session.get(Trade, dup.trade_id) if dup.trade_id else None) from None
-    return trade, True
-
-
-def _replay(idempotency_key: str, body_hash: str) -> Trade | None:
-    """The first trade under this key when the body matches (a refused one is refused again); 409 when it does not."""
-    first = db.session.scalar(select(Trade).where(Trade.idempotency_key == idempotency_key))
-    if first is None:
-        return None
-    if first.request_hash != body_hash:
-        raise ServiceError(409, "IDEMPOTENCY_CONFLICT",
-                           "this Idempotency-Key was used with a different request body")
-    if first.status in ("rejected", "failed"):
-        code = first.error_code or "REJECTED"
-        raise ServiceError(_HTTP_STATUS.get(code, 422), code, first.error or "this trade was not executed", first)
-    return first
-
-
-def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_hash: str | None = None,
-                  user_id: int | None = None) -> Trade:
-    """Execute a stored firm quote within its TTL: OTC legs at the quoted price, the whole within its slippage.
-
-    404 unknown, 409 used, 410 expired (re-checked atomically when the trade is reserved); a slippage breach or an
-    unavailable venue is recorded as a rejected trade that uses up the quote.
-    """
-    started = time.perf_counter()
-    row = db.session.get(Quote, quote_id)
-    if row is None:
-        raise ServiceError(404, "NOT_FOUND", f"no quote with id {quote_id}")
-    if row.used_at is not None or row.trade_id is not None:
-        raise ServiceError(409, "QUOTE_ALREADY_USED", "this quote was executed already")
-    now = utcnow()
-    if now >= row.expires_at:
-        raise ServiceError(410, "QUOTE_EXPIRED", "this quote has expired; request a new one")
-    order = router.Order(resolve_token(row.input_mint), resolve_token(row.output_mint), row.amount_atoms,
-                         row.swap_mode, row.slippage_bps)
-    decision = serializers.decision_from_json(row.payload["decision"])
-    g = gather(order, now, with_curves=False)
-    try:
-        checked = _guard_slippage(g, decision)
-    except ServiceError as exc:
-        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code, quote_id=quote_id,
-                                                  idempotency_key=idempotency_key, request_hash=body_hash,
-                                                  user_id=user_id)
-        raise
-    plan = _plan(g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
-                 started=started, quote_id=quote_id)
-    return _apply(execution.with_quoted_terms(plan, row.payload))
-
-
-def _guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
-    """The quoted decision priced now: firm OTC legs keep their price, Jupiter legs are re-quoted for their amount.
-
-    The OTC dealer honours its quote within the TTL (its inventory is re-checked under lock when reserved). The
-    whole must still meet the accepted minimum out (ExactIn) or maximum in (ExactOut): 422 otherwise, 503 when
-    Jupiter cannot quote. Execution checks the same limits again against the actual fills.
-    """
-    fresh = {o.venue: o for o in g.options}
-    order = g.order
-    legs: list[router.Leg] = []
-    for leg in quoted.legs:
-        if leg.venue.startswith("otc:"):
-            legs.append(leg)
-            continue
-        try:
-            in_atoms, out_atoms = execution.requote_leg(order, leg, fresh.get(leg.venue))
-        except jupiter_api.JupiterError as exc:
-            raise ServiceError(503, "VENUE_UNAVAILABLE",
-                               f"{leg.venue} cannot fill now ({exc.code}: {exc}); nothing was executed") from None
-        legs.append(replace(leg, in_amount_atoms=in_atoms, out_amount_atoms=out_atoms))
-    in_atoms, out_atoms = sum(x.in_amount_atoms for x in legs), sum(x.out_amount_atoms for x in legs)
-    if quoted.min_out_amount_atoms is not None and out_atoms < quoted.min_out_amount_atoms:
-        raise ServiceError(422, "SLIPPAGE_EXCEEDED",
-                           f"the route would now pay {out_atoms} atoms, below the minimum "
-                           f"{quoted.min_out_amount_atoms} accepted with the quote ({quoted.out_amount_atoms} at "
-                           f"{order.slippage_bps} bps slippage); nothing was executed")
-    if quoted.max_in_amount_atoms is not None and in_atoms > quoted.max_in_amount_atoms:
-        raise ServiceError(422, "SLIPPAGE_EXCEEDED",
-                           f"the route would now cost {in_atoms} atoms, above the maximum "
-                           f"{quoted.max_in_amount_atoms} accepted with the quote ({quoted.in_amount_atoms} at "
-                           f"{order.slippage_bps} bps slippage); nothing was executed")
-    jupiter = fresh.get("jupiter")
-    saved_atoms, saved_bps = router.savings(order, in_atoms, out_atoms, jupiter)
-    return replace(quoted, legs=tuple(legs), in_amount_atoms=in_atoms, out_amount_atoms=out_atoms,
-                   savings_atoms=saved_atoms, savings_bps=saved_bps,
-                   jupiter_only_in_amount_atoms=jupiter.in_amount_atoms if jupiter else None,
-                   jupiter_only_out_amount_atoms=jupiter.out_amount_atoms if jupiter else None)

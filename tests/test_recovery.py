@@ -96,7 +96,7 @@ KILL_SCRIPT = """
 import pathlib, sys, time
 sys.path.insert(0, {root!r})
 from app import create_app
-import execution, services
+import execution, services, trading
 from tests.integrity_support import ScriptedJupiter
 jupiter = ScriptedJupiter()
 jupiter.down = {jupiter_down!r}
@@ -106,7 +106,7 @@ def stall(plan):
     time.sleep(120)
 execution.execute_legs = stall
 with app.app_context():
-    services.execute(services.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}}),
+    trading.execute(services.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}}),
                      idempotency_key="killed")
 """
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 import jupiter_api
 import otc_engine
-import services
+import trading
 from models import OTCPool, Trade, TradeLeg, db
 from seed import pool_row
 from sim_price import SimConfig
@@ -138,14 +138,14 @@ def test_a_split_quote_with_one_pool_drained_moves_nothing_on_any_pool(
 
 def test_jupiter_failing_while_a_split_executes_releases_the_otc_leg(
         split_app: Flask, upstream: Switchable, monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = services._plan
+    plan = trading.plan_fill
 
     def plan_then_fail(*args: object, **kwargs: object) -> object:
         result = plan(*args, **kwargs)
         upstream.down = True  # decided and planned: the Jupiter leg's swap now fails
         return result
 
-    monkeypatch.setattr(services, "_plan", plan_then_fail)
+    monkeypatch.setattr(trading, "plan_fill", plan_then_fail)
     client: FlaskClient = split_app.test_client()
     before = pools(split_app)
     res = client.post("/api/v1/trades", json=SELL_25K)

@@ -13,6 +13,7 @@ import analytics
 import market
 import serializers
 import services
+import trading
 from app import api_error
 from models import OTCPool, Trade, db
 
@@ -77,7 +78,7 @@ def create_trade():
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and not 1 <= len(key) <= 128:
         raise services.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
-    trade, created = services.execute_request(body, idempotency_key=key, user_id=current_user.id)
+    trade, created = trading.execute_request(body, idempotency_key=key, user_id=current_user.id)
     return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
 
 

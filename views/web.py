@@ -13,6 +13,7 @@ import cost_chart
 import monitoring
 import pool_config
 import services
+import trading
 from forms import ExecuteForm, PoolForm, TradeTicketForm
 from models import OTCPool, Quote, Trade, db, utcnow
 from tokens import TOKENS, token_by_mint
@@ -80,7 +81,7 @@ def execute_quote(quote_id: str):
     if not form.validate_on_submit():
         abort(400, "The execute form was incomplete; reload the quote and try again.")
     try:
-        trade, _ = services.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}",
+        trade, _ = trading.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}",
                                             user_id=current_user.id)
     except services.ServiceError as exc:
         flash(str(exc), "danger")
