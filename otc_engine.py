@@ -7,166 +7,30 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_CEILING, Context, Decimal, localcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 import tokens
+from otc_types import (
+    BPS,
+    BPS_QUANTUM,
+    DECIMAL_CTX,
+    EXACT_IN,
+    EXACT_OUT,
+    SWAP_MODES,
+    Inventory,
+    OtcQuote,
+    OtcRefusal,
+    PoolParams,
+    as_utc,
+    ceil_div,
+    symbol_of,
+    vol_spread_bps,
+)
 
-EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
-SWAP_MODES = (EXACT_IN, EXACT_OUT)
-BPS = 10_000
-SECONDS_PER_YEAR = 365 * 24 * 3600
-BPS_QUANTUM = Decimal("0.0001")  # spreads are rounded UP to this (matches the Numeric(12, 4) bps columns)
-_CTX = Context(prec=50)
-
-
-def _ceil_div(a: int, b: int) -> int:
-    """Exact integer division rounded up (b > 0)."""
-    return -(-a // b)
-
-
-def _decimal(name: str, value: object, *, positive: bool = False) -> Decimal:
-    """A finite, non-negative (or positive) Decimal from a Decimal or int; floats are refused."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise ValueError(f"{name} must be a Decimal or int, never a float: got {value!r}")
-    d = Decimal(value)
-    if not d.is_finite() or d < 0 or (positive and d == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}: got {value}")
-    return d
-
-
-def _atoms(name: str, value: object) -> int:
-    """A non-negative integer atom (or ms) count."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer: got {value!r}")
-    return value
-
-
-def _utc(name: str, value: object) -> datetime:
-    """A timezone-aware datetime converted to UTC; naive datetimes are refused."""
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime: got {value!r}")
-    return value.astimezone(UTC)
-
-
-def _symbol(mint: str) -> str:
-    """Token symbol for a mint, or the mint itself when it is not registered."""
-    try:
-        return tokens.token_by_mint(mint).symbol
-    except ValueError:
-        return mint
-
-
-@dataclass(frozen=True, slots=True)
-class PoolParams:
-    """A dealer pool's configuration: pair, spreads and fee (bps), size limits and targets (atoms), timing (ms)."""
-
-    name: str
-    base_mint: str
-    quote_mint: str
-    base_decimals: int
-    quote_decimals: int
-    base_spread_bps: Decimal
-    size_spread_bps: Decimal
-    size_exponent: Decimal
-    annual_vol_pct: Decimal
-    vol_z: Decimal
-    fee_bps: Decimal
-    min_trade_base_atoms: int
-    max_trade_base_atoms: int
-    target_base_atoms: int
-    target_quote_atoms: int
-    replenish_pct_per_hour: Decimal
-    execution_delay_ms: int
-    delay_jitter_ms: int
-    quote_ttl_ms: int
-    active: bool = True
-
-    def __post_init__(self) -> None:
-        """Fail fast on a configuration the pricing cannot honour (ints become Decimals)."""
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError("pool name is required")
-        if not self.base_mint or not self.quote_mint or self.base_mint == self.quote_mint:
-            raise ValueError("pool needs two different mints (base and quote)")
-        for f in fields(self):  # annotations are strings under `from __future__ import annotations`
-            value = getattr(self, f.name)
-            if f.type == "Decimal":
-                object.__setattr__(self, f.name, _decimal(f.name, value, positive=f.name == "size_exponent"))
-            elif f.type == "int":
-                _atoms(f.name, value)
-            elif f.type == "bool" and not isinstance(value, bool):
-                raise ValueError(f"{f.name} must be True or False: got {value!r}")
-        if self.base_decimals > 18 or self.quote_decimals > 18:
-            raise ValueError("base_decimals and quote_decimals must be between 0 and 18")
-        if self.min_trade_base_atoms == 0 or self.min_trade_base_atoms > self.max_trade_base_atoms:
-            raise ValueError("min_trade_base_atoms must be > 0 and <= max_trade_base_atoms")
-        if self.quote_ttl_ms == 0:
-            raise ValueError("quote_ttl_ms must be > 0")
-        worst_vol = vol_spread_bps(self.annual_vol_pct, self.vol_z, self.execution_delay_ms + self.delay_jitter_ms)
-        worst = self.base_spread_bps + (1 + self.size_exponent) * self.size_spread_bps + worst_vol + self.fee_bps
-        if worst >= BPS:  # keeps output positive and increasing with size
-            raise ValueError(f"spreads and fee must total under {BPS} bps even at full size (got {worst})")
-
-    @property
-    def venue(self) -> str:
-        """Venue name used in quotes and trade records, e.g. 'otc:sol-usdc'."""
-        return f"otc:{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    """A pool's holdings in atoms per side, as of a UTC instant."""
-
-    base_atoms: int
-    quote_atoms: int
-    as_of: datetime
-
-    def __post_init__(self) -> None:
-        """Refuse negative holdings (an oversell) and naive timestamps; store as_of in UTC."""
-        _atoms("inventory base_atoms", self.base_atoms)
-        _atoms("inventory quote_atoms", self.quote_atoms)
-        object.__setattr__(self, "as_of", _utc("as_of", self.as_of))
-
-
-@dataclass(frozen=True, slots=True)
-class OtcQuote:
-    """A firm dealer quote. fee_atoms is in OUTPUT atoms for ExactIn and INPUT atoms for ExactOut."""
-
-    venue: str
-    input_mint: str
-    output_mint: str
-    swap_mode: str
-    in_amount_atoms: int
-    out_amount_atoms: int
-    base_atoms: int
-    mid_price: Decimal
-    base_spread_bps: Decimal
-    size_spread_bps: Decimal
-    vol_spread_bps: Decimal
-    spread_bps: Decimal
-    fee_bps: Decimal
-    fee_atoms: int
-    execution_delay_ms: int
-    quoted_at: datetime
-    expires_at: datetime
-    base_mint: str = ""  # the pool's base mint: tells apply_fill which side moves (inferred when empty)
-
-
-@dataclass(frozen=True, slots=True)
-class OtcRefusal:
-    """A pool declining an order, with a reason a trader can act on."""
-
-    venue: str
-    reason: str
-
-
-def vol_spread_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
-    """Price-risk charge over the delay: z * annual_vol/100 * sqrt(delay_s / year_s) * 10000 bps, rounded up."""
-    vol, z_ = _decimal("annual_vol_pct", annual_vol_pct), _decimal("vol_z", z)
-    with localcontext(_CTX):
-        years = Decimal(_atoms("delay_ms", delay_ms)) / (1000 * SECONDS_PER_YEAR)
-        return (z_ * vol * 100 * years.sqrt()).quantize(BPS_QUANTUM, rounding=ROUND_CEILING)
+__all__ = ["BPS", "BPS_QUANTUM", "EXACT_IN", "EXACT_OUT", "SWAP_MODES", "Inventory", "OtcQuote", "OtcRefusal",
+           "PoolParams", "vol_spread_bps"]
 
 
 def execution_delay_ms(params: PoolParams, jitter_seed: int) -> int:
@@ -180,7 +44,7 @@ def execution_delay_ms(params: PoolParams, jitter_seed: int) -> int:
 
 def replenish(params: PoolParams, inv: Inventory, now: datetime) -> Inventory:
     """Each side moves toward its target by target*pct/100 per elapsed hour (atoms, rounded down), never past it."""
-    now = _utc("now", now)
+    now = as_utc("now", now)
     if now <= inv.as_of:
         return inv
     elapsed_us = (now - inv.as_of) // timedelta(microseconds=1)
@@ -203,7 +67,7 @@ def payout_available(params: PoolParams, inv: Inventory, output_mint: str) -> in
 
 def _size_refusal(params: PoolParams, base_atoms: int) -> OtcRefusal | None:
     """Refusal when the base leg is outside the pool's [min, max] trade size."""
-    sym, dec = _symbol(params.base_mint), params.base_decimals
+    sym, dec = symbol_of(params.base_mint), params.base_decimals
     if base_atoms < params.min_trade_base_atoms:
         limit = tokens.format_ui(params.min_trade_base_atoms, dec)
         return OtcRefusal(params.venue, f"below min trade size ({limit} {sym}): trade at least that much here")
@@ -248,18 +112,18 @@ class _Book:
         """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_QUANTUM."""
         if frac <= 0 or self.params.size_spread_bps == 0:
             return Decimal(0)
-        with localcontext(_CTX):
+        with localcontext(DECIMAL_CTX):
             return (self.params.size_spread_bps * frac**self.params.size_exponent).quantize(BPS_QUANTUM, ROUND_CEILING)
 
     def price(self, x: int) -> tuple[Decimal, Decimal, int, int]:
         """ExactIn pricing of x input atoms: (size bps, total spread bps, gross out floored, fee in output ceiled)."""
-        with localcontext(_CTX):
+        with localcontext(DECIMAL_CTX):
             size = self.size_spread(Decimal(x * self.num) / (Decimal(self.den) * self.available)) if x else Decimal(0)
         spread = self.params.base_spread_bps + size + self.vol_bps
         s_n, s_d = spread.as_integer_ratio()
         gross = x * self.num * (BPS * s_d - s_n) // (self.den * BPS * s_d)
         fee_n, fee_d = self.params.fee_bps.as_integer_ratio()
-        return size, spread, gross, _ceil_div(gross * fee_n, BPS * fee_d)
+        return size, spread, gross, ceil_div(gross * fee_n, BPS * fee_d)
 
     def out_of(self, x: int) -> int:
         """Net output atoms the trader receives for x input atoms (ExactIn); non-decreasing in x."""
@@ -269,7 +133,7 @@ class _Book:
     def input_for(self, out: int) -> int | None:
         """Fewest input atoms whose ExactIn output reaches `out` within inventory, or None (ExactOut, rounded up)."""
         p = self.params
-        with localcontext(_CTX):  # a close Decimal estimate, then an exact integer search
+        with localcontext(DECIMAL_CTX):  # a close Decimal estimate, then an exact integer search
             value = Decimal(out)
             for _ in range(3):
                 spread = p.base_spread_bps + self.size_spread(min(value / self.available, Decimal(1))) + self.vol_bps
@@ -287,11 +151,11 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         raise ValueError("amount_atoms must be an integer")
     if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
         raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
-    now, venue = _utc("now", now), params.venue
+    now, venue = as_utc("now", now), params.venue
     if not params.active:
         return OtcRefusal(venue, f"pool {params.name} is inactive: route to another venue")
     if input_mint == output_mint or {input_mint, output_mint} != {params.base_mint, params.quote_mint}:
-        return OtcRefusal(venue, f"pool trades {_symbol(params.base_mint)}/{_symbol(params.quote_mint)} only")
+        return OtcRefusal(venue, f"pool trades {symbol_of(params.base_mint)}/{symbol_of(params.quote_mint)} only")
     if amount_atoms <= 0:
         return OtcRefusal(venue, "amount must be greater than zero")
     sell_base, exact_in = input_mint == params.base_mint, swap_mode == EXACT_IN
@@ -300,7 +164,7 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
     available = payout_available(params, inv, output_mint)
     out_decimals = params.quote_decimals if sell_base else params.base_decimals
     beyond = OtcRefusal(venue, f"beyond available inventory: pool can pay out at most "
-                        f"{tokens.format_ui(available, out_decimals)} {_symbol(output_mint)} now; trade less")
+                        f"{tokens.format_ui(available, out_decimals)} {symbol_of(output_mint)} now; trade less")
     m_n, m_d = mid_price.as_integer_ratio()
     b_unit, q_unit = 10**params.base_decimals, 10**params.quote_decimals
     num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
@@ -320,7 +184,7 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         x = found
         size, spread, _, _ = book.price(x)
         fee_n, fee_d = params.fee_bps.as_integer_ratio()
-        fee_atoms = _ceil_div(x * fee_n, BPS * fee_d)  # the input's fee share, rounded up
+        fee_atoms = ceil_div(x * fee_n, BPS * fee_d)  # the input's fee share, rounded up
     if refusal := _size_refusal(params, x if sell_base else out):
         return refusal
     return OtcQuote(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
-from sim_price import TRADABLE_MINTS, SimConfig, reference_price, time_bucket, usd_price
+from sim_price import SimConfig, reference_price, time_bucket, usd_price
+from sim_request import QuoteRequest, Reject, parse_request
 from tokens import JUP, MSOL, SOL, USDC, USDT, token_by_mint
 
 __all__ = ["POOLS", "PoolSpec", "SimConfig", "quote_response", "reference_price"]
@@ -64,14 +65,6 @@ POOLS: tuple[PoolSpec, ...] = (
     _pool("HtArTNywW8Yar1SKsWma4wD64pWMqyNZHj22tA5tKikF", "Sanctum Infinity", M, S, 3, "25", FULL_RANGE),
 )
 del S, C, T, J, M
-
-
-class _Reject(Exception):
-    """A request the simulator answers with HTTP 400 and Jupiter's error body."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,84 +192,7 @@ def run_route(hops: list[list[_Pool]], amount: int) -> tuple[list[list[Leg]], in
     return route, amount
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """A validated quote request (wire names in snake_case)."""
-
-    input_mint: str
-    output_mint: str
-    amount: int
-    slippage_bps: int
-    swap_mode: str
-    only_direct: bool
-    dexes: frozenset[str] | None
-    exclude_dexes: frozenset[str]
-
-
-def _param(params: Mapping[str, str], name: str, default: str | None = None) -> str:
-    """One query parameter as a stripped string; INVALID_REQUEST if missing (without default) or not a string."""
-    value = params.get(name, default)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise _Reject("INVALID_REQUEST", f"Query parameter {name} is required")
-    if not isinstance(value, str):
-        raise _Reject("INVALID_REQUEST", f"Query parameter {name} must be a string")
-    return value.strip()
-
-
-def _int_param(params: Mapping[str, str], name: str, low: int, high: int, default: str | None = None) -> int:
-    """A query parameter holding a base-10 integer within [low, high]."""
-    text = _param(params, name, default)
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        message = f"Query parameter {name} must be an integer from {low} to {high}, got {text!r}"
-        raise _Reject("INVALID_REQUEST", message)
-    return int(text)
-
-
-def _bool_param(params: Mapping[str, str], name: str) -> bool:
-    """A query parameter holding true or false (default false)."""
-    text = _param(params, name, "false").lower()
-    if text not in ("true", "false"):
-        raise _Reject("INVALID_REQUEST", f"Query parameter {name} must be true or false, got {text!r}")
-    return text == "true"
-
-
-def _labels(params: Mapping[str, str], name: str) -> frozenset[str] | None:
-    """A comma-separated list of DEX labels, or None when absent."""
-    if params.get(name) is None:
-        return None
-    return frozenset(label.strip() for label in _param(params, name).split(",") if label.strip())
-
-
-def parse_request(params: Mapping[str, str]) -> _Request:
-    """Validate GET /quote query parameters the way Jupiter does; raise _Reject (HTTP 400) otherwise."""
-    mints = [_param(params, "inputMint"), _param(params, "outputMint")]
-    for name, mint in zip(("inputMint", "outputMint"), mints, strict=True):
-        if not _MINT_RE.fullmatch(mint):
-            raise _Reject("INVALID_REQUEST", f"Query parameter {name} is not a valid mint address: {mint!r}")
-    if mints[0] == mints[1]:
-        raise _Reject("CIRCULAR_ARBITRAGE_IS_DISABLED", "Input and output mints are not allowed to be equal")
-    for mint in mints:
-        if mint not in TRADABLE_MINTS:
-            raise _Reject("TOKEN_NOT_TRADABLE", f"The token {mint} is not tradable")
-    swap_mode = _param(params, "swapMode", "ExactIn")
-    if swap_mode not in ("ExactIn", "ExactOut"):
-        raise _Reject("INVALID_REQUEST", f"Query parameter swapMode must be ExactIn or ExactOut, got {swap_mode!r}")
-    if params.get("maxAccounts") is not None:
-        _int_param(params, "maxAccounts", 1, 256)  # accepted and validated; the simulator's routes are small anyway
-    _bool_param(params, "restrictIntermediateTokens")  # USDC and SOL are always allowed as intermediates
-    return _Request(
-        input_mint=mints[0],
-        output_mint=mints[1],
-        amount=_int_param(params, "amount", 1, U64_MAX),
-        slippage_bps=_int_param(params, "slippageBps", 0, BPS, "50"),
-        swap_mode=swap_mode,
-        only_direct=_bool_param(params, "onlyDirectRoutes"),
-        dexes=_labels(params, "dexes"),
-        exclude_dexes=_labels(params, "excludeDexes") or frozenset(),
-    )
-
-
-def _hop_pools(req: _Request, input_mint: str, output_mint: str, now_s: float, config: SimConfig) -> list[_Pool]:
+def _hop_pools(req: QuoteRequest, input_mint: str, output_mint: str, now_s: float, config: SimConfig) -> list[_Pool]:
     """The pools of one pair allowed by dexes/excludeDexes, oriented input → output, in POOLS order."""
     pools = [
         _oriented(spec, input_mint, output_mint, now_s, config)
@@ -288,7 +204,7 @@ def _hop_pools(req: _Request, input_mint: str, output_mint: str, now_s: float, c
     return [pool for pool in pools if pool.y > 0 and pool.cap > 0]  # a tiny depth_multiplier can empty a pool
 
 
-def find_path(req: _Request, now_s: float, config: SimConfig) -> list[list[_Pool]]:
+def find_path(req: QuoteRequest, now_s: float, config: SimConfig) -> list[list[_Pool]]:
     """The direct pair if it has pools, else two hops via the first intermediate (USDC, then SOL) that connects."""
     direct = _hop_pools(req, req.input_mint, req.output_mint, now_s, config)
     if direct:
@@ -301,7 +217,7 @@ def find_path(req: _Request, now_s: float, config: SimConfig) -> list[list[_Pool
             second = _hop_pools(req, mid, req.output_mint, now_s, config)
             if first and second:
                 return [first, second]
-    raise _Reject(NO_ROUTE, "Could not find any route")
+    raise Reject(NO_ROUTE, "Could not find any route")
 
 
 def _exact_out(hops: list[list[_Pool]], out_atoms: int) -> tuple[list[list[Leg]], int]:
@@ -314,7 +230,7 @@ def _exact_out(hops: list[list[_Pool]], out_atoms: int) -> tuple[list[list[Leg]]
 
     hi = sum(p.cap for p in hops[0])
     if not enough(hi):
-        raise _Reject(NO_ROUTE, "Could not find any route")
+        raise Reject(NO_ROUTE, "Could not find any route")
     with localcontext(_CTX):
         rate = Decimal(1)
         for pools in hops:
@@ -327,7 +243,7 @@ def _exact_out(hops: list[list[_Pool]], out_atoms: int) -> tuple[list[list[Leg]]
         lo, hi = (lo, mid) if enough(mid) else (mid, hi)
     result = run_route(hops, hi)
     if result is None:
-        raise _Reject(NO_ROUTE, "Could not find any route")
+        raise Reject(NO_ROUTE, "Could not find any route")
     route, out = result
     last = route[-1]
     k = max(range(len(last)), key=lambda i: last[i][2])
@@ -364,7 +280,7 @@ def _step(pool: _Pool, a: int, b: int, percent: int, bps: int) -> dict[str, Any]
 
 
 def _body(
-    req: _Request, route: list[list[Leg]], in_atoms: int, out_atoms: int, now_s: float, config: SimConfig
+    req: QuoteRequest, route: list[list[Leg]], in_atoms: int, out_atoms: int, now_s: float, config: SimConfig
 ) -> dict[str, Any]:
     """The 200 body of GET /swap/v1/quote, field for field as Jupiter sends it."""
     if req.swap_mode == "ExactIn":
@@ -401,11 +317,11 @@ def quote_response(params: Mapping[str, str], now_s: float, config: SimConfig) -
         if req.swap_mode == "ExactIn":
             result = run_route(hops, req.amount)
             if result is None or result[1] == 0:
-                raise _Reject(NO_ROUTE, "Could not find any route")
+                raise Reject(NO_ROUTE, "Could not find any route")
             route, in_atoms, out_atoms = result[0], req.amount, result[1]
         else:
             route, in_atoms = _exact_out(hops, req.amount)
             out_atoms = req.amount
         return 200, _body(req, route, in_atoms, out_atoms, now_s, config)
-    except _Reject as reject:
+    except Reject as reject:
         return 400, {"error": reject.message, "errorCode": reject.code}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE = ["router.py", "otc_engine.py", "tokens.py", "sim_dex.py", "allocator.py", "venue_curves.py", "explanations.py"]
+PURE = ["sim_request.py", "otc_types.py", "router.py", "otc_engine.py", "tokens.py", "sim_dex.py", "allocator.py", "venue_curves.py", "explanations.py"]
 FORBIDDEN = {"flask", "sqlalchemy", "flask_sqlalchemy", "requests", "models", "random", "time"}
 
 

@@ -64,11 +64,13 @@ def rate(mid: Decimal, sell_sol: bool) -> Fraction:
 # --- purity -------------------------------------------------------------------------------------------------------
 
 
-def test_engine_imports_only_stdlib_and_tokens_and_reads_no_clock():
-    tree = ast.parse(Path(oe.__file__).read_text())
+@pytest.mark.parametrize("module", ["otc_engine.py", "otc_types.py"])
+def test_engine_imports_only_stdlib_and_tokens_and_reads_no_clock(module: str):
+    tree = ast.parse((Path(oe.__file__).parent / module).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert imported <= {"__future__", "hashlib", "collections", "dataclasses", "datetime", "decimal", "tokens"}
+    assert imported <= {"__future__", "hashlib", "collections", "dataclasses", "datetime", "decimal", "tokens",
+                        "otc_types"}
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert not attributes & {"now", "utcnow", "today", "time", "monotonic", "random"}
     assert "float" not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
