@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE = ["sim_request.py", "otc_types.py", "router.py", "otc_engine.py", "tokens.py", "sim_dex.py", "allocator.py", "venue_curves.py", "explanations.py"]
+PURE = [
+    "sim_request.py",
+    "otc_types.py",
+    "router.py",
+    "otc_engine.py",
+    "tokens.py",
+    "sim_dex.py",
+    "allocator.py",
+    "venue_curves.py",
+    "explanations.py",
+]
 FORBIDDEN = {"flask", "sqlalchemy", "flask_sqlalchemy", "requests", "models", "random", "time"}
 
 
