@@ -80,17 +80,22 @@ def encode_cursor(sort: str, trade: Trade) -> str:
     return f"{text}~{trade.id}"
 
 
+MAX_BIGINT = 2**63 - 1  # cursor values beyond a BIGINT column are not ours
+
+
 def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     """(value, id) from a cursor; ValueError when it was not made by encode_cursor."""
     text, sep, id_text = cursor.rpartition("~")
-    if not sep or not id_text.isdigit():
+    if not sep or not (id_text.isascii() and id_text.isdigit()) or int(id_text) > MAX_BIGINT:
         raise ValueError("cursor must be the one the previous page linked to")
     if sort == "time":
         value: Any = datetime.fromisoformat(text)
-        if value.tzinfo is None:
-            raise ValueError("cursor time must carry a timezone")
+        if value.tzinfo is None or not 1970 <= value.year <= 9998:
+            raise ValueError("cursor time must carry a timezone and lie between 1970 and 9998")
     else:
         value = int(text)
+        if abs(value) > MAX_BIGINT:
+            raise ValueError("cursor must be the one the previous page linked to")
     return value, int(id_text)
 
 

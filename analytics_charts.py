@@ -75,12 +75,16 @@ def _align(at: datetime, bucket_s: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % bucket_s, UTC)
 
 
+EARLIEST_DATE = date(1970, 1, 1)  # nothing older exists; earlier dates would underflow the 30-day default window
+
+
 def make_window(range_key: str | None, start: date | None, end: date | None, now: datetime,
                 first_trade_at: datetime | None) -> Window:
     """The window of a range key (24h, 7d, 30d, 90d, all) or of inclusive UTC dates start..end."""
     if start or end:
-        if max(start or date.min, end or date.min) >= date.max - timedelta(days=2):
-            raise ValueError("the dates must be before the year 9999")
+        given = [d for d in (start, end) if d]
+        if max(given) >= date.max - timedelta(days=2) or min(given) < EARLIEST_DATE:
+            raise ValueError(f"the dates must be between {EARLIEST_DATE} and 9999-12-29")
         since = datetime.combine(start or (end or now.date()) - timedelta(days=29), datetime.min.time(), UTC)
         until = datetime.combine((end or now.date()) + timedelta(days=1), datetime.min.time(), UTC)
         label = f"{since.date()} to {(until - timedelta(days=1)).date()}"

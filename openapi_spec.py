@@ -100,6 +100,7 @@ def _schemas() -> dict[str, Any]:
                  jupiter_only_in_amount_atoms=_nullable(ATOMS), savings_atoms=_nullable(ATOMS),
                  savings_bps=_nullable(BPS), savings_usd_atoms=ATOMS, notional_usd_atoms=ATOMS,
                  cost_bps=_nullable(BPS), explanation={"type": "string"}, error=_nullable({"type": "string"}),
+                 error_code=_nullable({"type": "string"}), failed_at=_nullable(TIME),
                  user_id=_nullable({"type": "integer"}), latency_ms=_nullable({"type": "integer"}),
                  created_at=TIME, quoted_at=TIME, executed_at=_nullable(TIME), settled_at=_nullable(TIME),
                  options={"type": "array", "items": _ref("VenueOption")})

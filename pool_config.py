@@ -46,10 +46,10 @@ def _decimal(name: str, value: Any) -> Decimal:
         raise PoolConfigError(f"{name} must be a decimal string such as \"12.5\"", name) from None
     if not d.is_finite() or d < 0:
         raise PoolConfigError(f"{name} must be a finite number >= 0", name)
+    if d >= Decimal(10) ** DECIMAL_FIELDS[name]:  # before quantize, which overflows on huge values
+        raise PoolConfigError(f"{name} must be below {10 ** DECIMAL_FIELDS[name]}", name)
     if d != d.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding="ROUND_DOWN"):
         raise PoolConfigError(f"{name} allows at most {DECIMAL_PLACES} decimal places", name)
-    if d >= Decimal(10) ** DECIMAL_FIELDS[name]:
-        raise PoolConfigError(f"{name} must be below {10 ** DECIMAL_FIELDS[name]}", name)
     return d.quantize(Decimal(1).scaleb(-DECIMAL_PLACES))
 
 

@@ -72,7 +72,7 @@ def parse_order(data: Any) -> router.Order:
     if swap_mode not in router.SWAP_MODES:
         raise InputError("swap_mode must be ExactIn or ExactOut", field="swap_mode")
     slippage = data.get("slippage_bps", 50)
-    if isinstance(slippage, str) and slippage.strip().isdigit():
+    if isinstance(slippage, str) and slippage.strip().isascii() and slippage.strip().isdigit():
         slippage = int(slippage)
     if isinstance(slippage, bool) or not isinstance(slippage, int) or not 1 <= slippage <= 5000:
         raise InputError("slippage_bps must be a whole number from 1 to 5000", field="slippage_bps")
@@ -108,7 +108,11 @@ def gather(order: router.Order, now: datetime | None = None, *, with_curves: boo
     """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
     samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
     now = now or utcnow()
-    mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
+    try:
+        mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
+    except jupiter_api.JupiterError as exc:  # live mode prices the mid with a small Jupiter quote
+        raise ServiceError(503, "VENUE_UNAVAILABLE",
+                           f"no reference price: Jupiter is unavailable ({exc.code}); nothing was quoted") from None
     options: list[router.VenueOption] = []
     jq: jupiter_api.JupiterQuote | None = None
     try:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 MAX_ATOMS = 2**63 - 1  # amounts must fit a signed 64-bit BigInteger column
 
@@ -68,12 +68,13 @@ def to_atoms(amount_ui: str | int | Decimal, decimals: int) -> int:
         raise ValueError("amount must be a finite number")
     if value <= 0:
         raise ValueError("amount must be greater than zero")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > decimals and value != value.quantize(Decimal(1).scaleb(-decimals)):
-        raise ValueError(f"amount has more than {decimals} decimal places")
-    if value.adjusted() > 30:
+    if value.adjusted() > 30:  # checked first: larger values would overflow the exact arithmetic below
         raise ValueError("amount is too large")
-    atoms = int(value.scaleb(decimals).to_integral_value(rounding="ROUND_DOWN"))
+    with localcontext() as ctx:
+        ctx.prec = 80
+        if value != value.quantize(Decimal(1).scaleb(-decimals)):
+            raise ValueError(f"amount has more than {decimals} decimal places")
+        atoms = int(value.scaleb(decimals).to_integral_value(rounding="ROUND_DOWN"))
     return check_atoms(atoms)
 
 
@@ -93,7 +94,7 @@ def parse_atoms(text: str | int) -> int:
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise ValueError("amount_atoms must be a string of digits")
     s = text.strip() if isinstance(text, str) else str(text)
-    if not s.isdigit() or len(s) > 20:
+    if not (s.isascii() and s.isdigit()) or len(s) > 20:
         raise ValueError("amount_atoms must be a string of digits")
     return check_atoms(int(s))
 

@@ -212,8 +212,14 @@ def _retotal(trade: Trade) -> None:
         saved, base = trade.jupiter_only_in_amount_atoms - trade.in_amount_atoms, trade.jupiter_only_in_amount_atoms
     else:
         return
+    decided_atoms, decided_usd = trade.savings_atoms, trade.savings_usd_atoms
     trade.savings_atoms = saved
     trade.savings_bps = (Decimal(saved) * 10_000 / base).quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
+    # USD follows the atoms at the rate used when deciding (or, without one, the notional's), rounded toward zero
+    if decided_atoms and decided_usd:
+        trade.savings_usd_atoms = int(Decimal(decided_usd) * saved / decided_atoms)
+    else:
+        trade.savings_usd_atoms = int(Decimal(trade.notional_usd_atoms) * trade.savings_bps / 10_000)
 
 
 def _claim_quote(quote_id: str, trade_id: int, now: datetime, *, check_expiry: bool) -> None:

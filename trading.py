@@ -22,7 +22,7 @@ import services
 import trade_logger
 from models import Quote, Trade, db, utcnow
 from services import Gathered, InputError, ServiceError, parse_order
-from tokens import resolve_token
+from tokens import USDC, USDT, Token, resolve_token
 
 
 def request_hash(body: Any) -> str:
@@ -78,10 +78,9 @@ def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | 
             fee_atoms=(option.fee_atoms or 0) if leg.fee_atoms is None else leg.fee_atoms, cost_bps=leg.cost_bps,
             delay_ms=option.delay_ms if leg.delay_ms is None else leg.delay_ms,
         ))
-    now_s = g.quoted_at.timestamp()
-    notional = market.usd_value_atoms(decision.in_amount_atoms, order.input_token, now_s)
+    notional = _usd_atoms(g, decision.in_amount_atoms, order.input_token)
     saved_token = order.output_token if order.exact_in else order.input_token
-    saved_usd = (market.usd_value_atoms(abs(decision.savings_atoms), saved_token, now_s)
+    saved_usd = (_usd_atoms(g, abs(decision.savings_atoms), saved_token)
                  * (1 if decision.savings_atoms >= 0 else -1)) if decision.savings_atoms else 0
     jupiter = next((o for o in g.options if o.venue == "jupiter" and o.available), None)
     return trade_logger.FillPlan(
@@ -91,6 +90,26 @@ def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | 
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
         latency_ms=int((time.perf_counter() - started) * 1000),
     )
+
+
+def _usd_atoms(g: Gathered, amount_atoms: int, token: Token) -> int:
+    """USD value (USDC atoms, rounded down) of an amount of one of the order's tokens, from the gathered mid.
+
+    Stablecoins count at par; the other side of a stablecoin pair is valued at the mid already gathered, so no
+    further upstream call is made. Other pairs ask the market, and count 0 when no price can be had.
+    """
+    stable = {USDC.mint, USDT.mint}
+    if token.mint in stable:
+        return amount_atoms * 10**USDC.decimals // 10**token.decimals
+    other, per_token = ((g.order.output_token, g.mid_price) if token == g.order.input_token
+                        else (g.order.input_token, 1 / g.mid_price))
+    if other.mint in stable:
+        value = router.mid_value_atoms(amount_atoms, per_token, token, other)
+        return int(value) * 10**USDC.decimals // 10**other.decimals
+    try:
+        return market.usd_value_atoms(amount_atoms, token, g.quoted_at.timestamp())
+    except jupiter_api.JupiterError:
+        return 0
 
 
 def execute_request(body: Any, *, idempotency_key: str | None = None,

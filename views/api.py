@@ -1,7 +1,7 @@
 """JSON API v1 (../shared/API.md): thin handlers that parse, call the service layer and shape the answer."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -140,7 +140,9 @@ def analytics_summary():
         raise services.InputError("since must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z", field="since") from None
     if since_at is not None and since_at.tzinfo is None:
         raise services.InputError("since must carry a timezone, e.g. a trailing Z", field="since")
-    return jsonify(analytics.summary(since_at))
+    if since_at is not None and not 1970 <= since_at.year <= 9998:
+        raise services.InputError("since must be between 1970 and 9998", field="since")
+    return jsonify(analytics.summary(since_at.astimezone(UTC) if since_at else None))
 
 
 @bp.get("/api/v1/openapi.json")

@@ -1,0 +1,41 @@
+"""Rules for odd input found by review: every one is a clear 4xx or an ignored filter, never a 500."""
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"input": "SOL", "output": "USDC", "amount": "10", "slippage_bps": "²"}, "slippage_bps"),
+    ({"input": "USDC", "output": "SOL", "amount": "12345678901234567890123.1234567"}, "amount"),
+    ({"input": "USDC", "output": "SOL", "amount": "1" * 40}, "amount"),
+    ({"input": "SOL", "output": "USDC", "amount_atoms": "²"}, "amount_atoms"),
+    ({"input": "SOL", "output": "USDC", "amount_atoms": "１２"}, "amount_atoms"),  # full-width digits
+])
+def test_unicode_digits_and_huge_amounts_are_a_400_naming_the_field(
+    client: FlaskClient, body: dict, field: str
+) -> None:
+    res = client.post("/api/v1/quotes", json=body)
+    assert res.status_code == 400 and res.get_json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize("value", ["1e50", 10**40])
+def test_pool_changes_far_beyond_the_column_are_refused(client: FlaskClient, value: object) -> None:
+    pool_id = client.get("/api/v1/pools").get_json()["pools"][0]["id"]
+    res = client.patch(f"/api/v1/pools/{pool_id}", json={"base_spread_bps": value})
+    assert res.status_code == 400 and res.get_json()["error"]["field"] == "base_spread_bps"
+
+
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59Z", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"])
+def test_analytics_since_outside_1970_to_9998_is_a_400(client: FlaskClient, since: str) -> None:
+    res = client.get("/api/v1/analytics/summary", query_string={"since": since})
+    assert res.status_code == 400 and res.get_json()["error"]["field"] == "since"
+
+
+@pytest.mark.parametrize("url", [
+    "/trades?to=9999-12-31", "/trades?from=9999-12-31", "/analytics?to=0001-01-01", "/analytics?from=0001-01-01",
+    "/analytics?to=9999-12-31", "/trades?sort=size&cursor=99999999999999999999999~1",
+    "/trades?cursor=0001-01-01T00:00:00%2B01:00~1", "/trades?cursor=2026-01-01T00:00:00%2B00:00~99999999999999999999",
+])
+def test_out_of_range_dates_and_cursors_on_pages_never_500(client: FlaskClient, url: str) -> None:
+    assert client.get(url).status_code in (200, 400)
