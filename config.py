@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -29,6 +30,7 @@ def load_config(instance_path: str) -> dict:
         "JUPITER_SIM_DEPTH": env("JUPITER_SIM_DEPTH", "1"),
         "REDIS_URL": env("REDIS_URL") or None,
         "QUOTE_TTL_MS": int(env("QUOTE_TTL_MS", "15000")),
+        "MAX_COST_BPS": Decimal(env("MAX_COST_BPS", "1000")),
         "JUPITER_DELAY_MS": int(env("JUPITER_DELAY_MS", "800")),
         # execution integrity (issue 6): a trade pending this long was lost by its process; recover it at start-up
         "PENDING_TIMEOUT_S": float(env("PENDING_TIMEOUT_S", "60")),

@@ -102,7 +102,7 @@ def _schemas() -> dict[str, Any]:
                  cost_bps=_nullable(BPS), explanation={"type": "string"}, error=_nullable({"type": "string"}),
                  error_code=_nullable({"type": "string"}), failed_at=_nullable(TIME),
                  user_id=_nullable({"type": "integer"}), latency_ms=_nullable({"type": "integer"}),
-                 created_at=TIME, quoted_at=TIME, executed_at=_nullable(TIME), settled_at=_nullable(TIME),
+                 created_at=TIME, quoted_at=_nullable(TIME), executed_at=_nullable(TIME), settled_at=_nullable(TIME),
                  options={"type": "array", "items": _ref("VenueOption")})
     pool = _obj(["id", "name", "venue", "active", "base_mint", "quote_mint", "base_atoms", "quote_atoms"],
                 id={"type": "integer"}, name={"type": "string"}, venue={"type": "string"},

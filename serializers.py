@@ -112,7 +112,7 @@ def trade_json(t: Trade, detail: bool = False) -> dict[str, Any]:
         "cost_bps": _bps(t.cost_bps), "explanation": t.explanation, "error": t.error,
         "error_code": t.error_code, "failed_at": iso(t.failed_at) or None,
         "user_id": t.user_id, "latency_ms": t.latency_ms,
-        "created_at": iso(t.created_at), "quoted_at": iso(t.quoted_at),
+        "created_at": iso(t.created_at), "quoted_at": iso(t.quoted_at) or None,
         "executed_at": iso(t.executed_at) or None, "settled_at": iso(t.settled_at) or None,
     }
     if detail:

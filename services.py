@@ -213,9 +213,10 @@ def _venues(decision: router.Decision) -> set[str]:
 
 
 def decide(g: Gathered) -> router.Decision:
-    """Run the router (single venue or split); a 503 when Jupiter is down and nothing else serves, 422 otherwise."""
+    """Run the router (single venue or split); 503 when Jupiter is down and nothing else serves, 422 when no
+    venue can fill or the best route costs more than MAX_COST_BPS."""
     try:
-        return _firm_jupiter_leg(g, router.decide(g.order, g.options, g.curves, g.mid_price))
+        decision = _firm_jupiter_leg(g, router.decide(g.order, g.options, g.curves, g.mid_price))
     except router.NoRouteAvailable as exc:
         jupiter_down = any(o.venue == "jupiter" and o.reason and o.reason.startswith(("UPSTREAM", "CIRCUIT"))
                            for o in g.options)
@@ -223,6 +224,12 @@ def decide(g: Gathered) -> router.Decision:
             raise ServiceError(503, "VENUE_UNAVAILABLE",
                                f"Jupiter is unavailable and no OTC pool can fill: {exc}") from None
         raise ServiceError(422, "NO_ROUTE", str(exc)) from None
+    limit_bps = current_app.config["MAX_COST_BPS"]
+    if decision.cost_bps > limit_bps:  # the desk's ceiling: a route this dear is a mistake, not a trade
+        raise ServiceError(422, "COST_LIMIT",
+                           f"the best route costs {decision.cost_bps:.1f} bps all-in, above the desk's limit of "
+                           f"{limit_bps} bps (MAX_COST_BPS); trade a smaller size or split the order over time")
+    return decision
 
 
 def _firm_jupiter_leg(g: Gathered, decision: router.Decision) -> router.Decision:

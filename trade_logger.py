@@ -245,8 +245,11 @@ def record_rejection(plan: FillPlan | None, order: Order, reason: str, now: date
         if plan is not None:
             trade = _trade_row(plan, "rejected", now, plan.legs)
         else:
-            trade = Trade(status="rejected", **_order_fields(order), venue="none", in_amount_atoms=0,
-                          out_amount_atoms=0, explanation="", options=[], created_at=now, **fields)
+            # the order's fixed side keeps the requested amount; the other side was never quoted to a fill
+            requested = {"in_amount_atoms": order.amount_atoms if order.exact_in else 0,
+                         "out_amount_atoms": 0 if order.exact_in else order.amount_atoms}
+            trade = Trade(status="rejected", **_order_fields(order), venue="none", **requested, explanation="",
+                          created_at=now, **{"options": [], **fields})
         trade.error, trade.error_code = reason, code
         trade.legs = []
         db.session.add(trade)

@@ -39,11 +39,12 @@ def execute(order: router.Order, *, idempotency_key: str | None = None, body_has
         decision = services.decide(g)
     except ServiceError as exc:
         exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
+                                                  options=[serializers.option_json(o) for o in g.options],
                                                   idempotency_key=idempotency_key, request_hash=body_hash,
                                                   user_id=user_id)
         raise
     plan = plan_fill(g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
-                 started=started)
+                     started=started)
     return _apply(plan)
 
 
@@ -180,12 +181,14 @@ def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_has
     try:
         checked = guard_slippage(g, decision)
     except ServiceError as exc:
-        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code, quote_id=quote_id,
+        exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
+                                                  options=[serializers.option_json(o) for o in g.options],
+                                                  quote_id=quote_id,
                                                   idempotency_key=idempotency_key, request_hash=body_hash,
                                                   user_id=user_id)
         raise
     plan = plan_fill(g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
-                 started=started, quote_id=quote_id)
+                     started=started, quote_id=quote_id)
     return _apply(execution.with_quoted_terms(plan, row.payload))
 
 

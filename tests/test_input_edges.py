@@ -39,3 +39,22 @@ def test_analytics_since_outside_1970_to_9998_is_a_400(client: FlaskClient, sinc
 ])
 def test_out_of_range_dates_and_cursors_on_pages_never_500(client: FlaskClient, url: str) -> None:
     assert client.get(url).status_code in (200, 400)
+
+
+def test_a_route_dearer_than_the_desks_cost_limit_is_refused_and_moves_nothing(client: FlaskClient) -> None:
+    pools_before = client.get("/api/v1/pools").get_json()
+    res = client.post("/api/v1/trades", json={"input": "SOL", "output": "USDC", "amount": "900000"})
+    assert res.status_code == 422, res.get_json()
+    assert res.get_json()["error"]["code"] == "COST_LIMIT"
+    assert "MAX_COST_BPS" in res.get_json()["error"]["message"]
+    assert client.get("/api/v1/pools").get_json() == pools_before
+
+
+def test_a_refused_trade_keeps_the_order_and_the_venues_it_was_refused_on(client: FlaskClient) -> None:
+    error = client.post("/api/v1/trades", json={"input": "SOL", "output": "USDC", "amount": "900000"}).get_json()
+    trade = client.get(f"/api/v1/trades/{error['error']['trade_id']}").get_json()
+    assert trade["status"] == "rejected" and trade["error_code"] == "COST_LIMIT"
+    assert trade["in_amount_atoms"] == str(900_000 * 10**9)
+    assert {o["venue"] for o in trade["options"]} >= {"jupiter", "otc:sol-usdc"}
+    page = client.get(f"/trades/{trade['id']}").get_data(as_text=True)
+    assert "Asked to sell" in page and "900,000" in page and "not filled" in page
