@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import case, func, select, text
 
+import execution
 import market
 import trade_logger
 from analytics_charts import Window, bucket_of
@@ -82,12 +83,15 @@ def throttle(app: Flask) -> SnapshotThrottle:
 
 
 def maybe_snapshot() -> SystemMetrics | None:
-    """Record a snapshot when this process's throttle is due; never raises (a failure is logged and rolled back)."""
+    """When this process's throttle is due: record a snapshot and recover stale pending trades; never raises."""
     t = throttle(current_app._get_current_object())  # type: ignore[attr-defined]
     if not t.due():
         return None
     try:
-        return t.record(market.jupiter_client().stats(), utcnow(), window_s=int(t.interval_s))
+        row = t.record(market.jupiter_client().stats(), utcnow(), window_s=int(t.interval_s))
+        if row is not None:  # same cadence: finish trades a dead process left pending, without waiting for a restart
+            execution.recover(utcnow(), float(current_app.config["PENDING_TIMEOUT_S"]))
+        return row
     except Exception:
         db.session.rollback()
         current_app.logger.warning("metrics snapshot failed", exc_info=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import allocator
 import explanations
+from otc_types import vol_spread_bps
 from tokens import Token
 from venue_curves import VenueCurve, marginal_bps, price_leg
 
@@ -21,7 +22,6 @@ EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
 SWAP_MODES = (EXACT_IN, EXACT_OUT)
 MIN_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS = 1, 5000
 BPS_PLACES = Decimal("0.0001")
-SECONDS_PER_YEAR = 365 * 24 * 3600
 MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
 MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
 
@@ -142,11 +142,11 @@ def mid_value_atoms(amount_atoms: int, mid_price: Decimal, from_token: Token, to
 
 
 def delay_risk_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
-    """Price risk carried over the execution delay: z·σ·√delay in bps (σ per √second), rounded up."""
-    with localcontext() as ctx:
-        ctx.prec = 40
-        sigma_per_sqrt_s = annual_vol_pct / 100 / Decimal(SECONDS_PER_YEAR).sqrt()
-        return (z * sigma_per_sqrt_s * (Decimal(delay_ms) / 1000).sqrt() * 10_000).quantize(BPS_PLACES, ROUND_CEILING)
+    """Price risk carried over the execution delay: z·σ·√delay in bps (σ per √second), rounded up to 0.0001.
+
+    The same formula the OTC dealers use for their volatility add-on (otc_types.vol_spread_bps).
+    """
+    return vol_spread_bps(annual_vol_pct, z, delay_ms)
 
 
 def priced_option(order: Order, venue: str, in_atoms: int, out_atoms: int, mid_price: Decimal, *,

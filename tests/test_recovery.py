@@ -180,3 +180,13 @@ def test_reconcile_command_passes_and_fails_on_a_pool_that_does_not_add_up(sapp:
         db.session.commit()
     bad = runner.invoke(args=["reconcile"])
     assert bad.exit_code == 1 and "MISMATCH" in bad.output and "reconcile: FAILED" in bad.output
+
+
+def test_a_running_app_recovers_stale_pending_trades_on_its_metrics_cadence(sapp: Flask) -> None:
+    with sapp.app_context():
+        stale_id = trade_logger.reserve(split_plan(sapp, "stale-running"), utcnow() - timedelta(minutes=5)).id
+    sapp.config.update(PENDING_TIMEOUT_S=60, METRICS_SNAPSHOT_S=3600)
+    sapp.extensions.pop("olr_metrics_throttle", None)  # the throttle reads METRICS_SNAPSHOT_S when first used
+    sapp.test_client().get("/api/v1/pools")  # any request: the first snapshot is due at once
+    assert get_trade(sapp, stale_id).status == "failed"
+    assert_reconciles(sapp)
