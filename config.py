@@ -31,6 +31,7 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "QUOTE_TTL_MS": int(env("QUOTE_TTL_MS", "15000")),
         "MAX_COST_BPS": Decimal(env("MAX_COST_BPS", "1000")),
+        **({"METRICS_SNAPSHOT_S": int(snap)} if (snap := env("METRICS_SNAPSHOT_S")) else {}),
         "JUPITER_DELAY_MS": int(env("JUPITER_DELAY_MS", "800")),
         # execution integrity (issue 6): a trade pending this long was lost by its process; recover it at start-up
         "PENDING_TIMEOUT_S": float(env("PENDING_TIMEOUT_S", "60")),
