@@ -40,7 +40,8 @@ test: setup browser lint
 	@$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 bench: setup
-	@$(PY) -m bench $(BENCH_ARGS)
+	@bash scripts/bench-prereqs.sh
+	@time $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

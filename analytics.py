@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, tuple_
 
 from formatting import iso_z
 from models import OTCPool, Trade, TradeLeg, db
@@ -105,10 +105,8 @@ def history_page(query: HistoryQuery, limit: int) -> tuple[list[Trade], str | No
     where = _filters(venue=query.venue, status=query.status, pair=query.pair, since=query.since, until=query.until)
     if query.cursor:
         value, last_id = _decode_cursor(query.sort, query.cursor)
-        if query.descending:
-            where.append(or_(col < value, and_(col == value, Trade.id < last_id)))
-        else:
-            where.append(or_(col > value, and_(col == value, Trade.id > last_id)))
+        key = tuple_(col, Trade.id)  # a row comparison: one range scan of the (sort column, id) index
+        where.append(key < (value, last_id) if query.descending else key > (value, last_id))
     order = (col.desc(), Trade.id.desc()) if query.descending else (col.asc(), Trade.id.asc())
     rows = list(db.session.scalars(select(Trade).where(*where).order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
@@ -127,7 +125,9 @@ def history_rows(query: HistoryQuery, cap: int) -> Iterator[Trade]:
 
 def venues_seen() -> list[str]:
     """Distinct venues in the trades table plus every pool's venue, sorted, for the history filter."""
-    seen = set(db.session.scalars(select(Trade.venue).distinct()))
+    from analytics_rollups import distinct_trade_values
+
+    seen = distinct_trade_values("venue")  # a loose index scan: one probe per venue, not every trade
     seen |= {f"otc:{name}" for name in db.session.scalars(select(OTCPool.name))}
     seen |= {"jupiter"}
     return sorted(seen)
@@ -135,9 +135,10 @@ def venues_seen() -> list[str]:
 
 def pairs_seen() -> list[str]:
     """Distinct pairs traded, sorted; the pools' pairs are always offered."""
+    from analytics_rollups import distinct_trade_values
     from tokens import token_by_mint
 
-    seen = set(db.session.scalars(select(Trade.pair).distinct()))
+    seen = distinct_trade_values("pair")
     for base, quote in db.session.execute(select(OTCPool.base_mint, OTCPool.quote_mint)).all():
         seen.add(f"{token_by_mint(base).symbol}/{token_by_mint(quote).symbol}")
     return sorted(seen)

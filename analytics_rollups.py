@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import Numeric, case, func, select, text, union_all
 from sqlalchemy.sql import Select, Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics_charts import Window
 from models import Trade, db
-from rollups import FINISHED, HOUR_S, TRADE_SUMS, LegRollup, TradeRollup, per_leg, per_trade
+from rollups import FINISHED, HOUR_S, SUM, TRADE_SUMS, LegRollup, TradeRollup, per_leg, per_trade
 
 TRADE_COLS = ("status", "venue", "pair", "input_symbol", "output_symbol", "size_bucket", *TRADE_SUMS,
               "slip_centi_bps_max")
@@ -108,7 +108,7 @@ def summary_parts(since: datetime | None, until: datetime | None) -> dict[str, A
     rows = db.session.execute(
         select(src.c.status, src.c.venue, func.sum(src.c.trades), func.coalesce(func.sum(src.c.volume_usd_atoms), 0),
                func.coalesce(func.sum(src.c.savings_usd_atoms), 0),
-               func.coalesce(func.sum(src.c.otc_volume_usd_atoms), 0))
+               func.coalesce(func.sum(src.c.otc_volume_usd_atoms, type_=SUM), 0))
         .group_by(src.c.status, src.c.venue).order_by(src.c.status, src.c.venue)).all()
     statuses: dict[str, int] = {}
     for status, _, n, *_ in rows:
@@ -140,7 +140,7 @@ def size_rows(w: Window) -> dict[int, tuple[int, int, int, int, Decimal | None]]
     rows = db.session.execute(
         select(src.c.size_bucket, func.sum(src.c.trades), func.sum(src.c.volume_usd_atoms),
                func.sum(src.c.savings_usd_atoms), func.sum(case((src.c.venue != "jupiter", src.c.trades), else_=0)),
-               func.sum(src.c.cost_bps_sum), func.sum(src.c.cost_bps_n))
+               func.sum(src.c.cost_bps_sum, type_=SUM), func.sum(src.c.cost_bps_n))
         .group_by(src.c.size_bucket)).all()
     return {int(i): (int(n), int(vol), int(saved), int(otc), _avg(cost, cost_n))
             for i, n, vol, saved, otc, cost, cost_n in rows}
@@ -151,7 +151,8 @@ def route_mix_rows(w: Window) -> list[tuple[int, str, int, Any]]:
     src = leg_source(w.since, w.until)
     b = _bucket(src, w)
     return [(int(i), v, int(n), vol) for i, v, n, vol in db.session.execute(
-        select(b, src.c.venue, func.sum(src.c.legs), func.coalesce(func.sum(src.c.volume_usd_atoms), 0))
+        select(b, src.c.venue, func.sum(src.c.legs),  # typed as analytics.leg_usd(): SQLite rounds it the same way
+               func.coalesce(func.sum(src.c.volume_usd_atoms, type_=Numeric(38, 0)), 0))
         .group_by(b, src.c.venue)).all()]
 
 
@@ -160,9 +161,9 @@ def slippage_rows(w: Window) -> tuple[dict[int, Decimal], dict[int, tuple[int, D
     src = trade_source(w.since, w.until)
     b = _bucket(src, w)
     rows = db.session.execute(
-        select(b, func.sum(src.c.impact_bps_sum), func.sum(src.c.impact_bps_n), func.sum(src.c.quote_fills),
-               func.sum(src.c.slip_centi_bps_sum), func.sum(src.c.slip_centi_bps_n),
-               func.max(src.c.slip_centi_bps_max)).group_by(b)).all()
+        select(b, func.sum(src.c.impact_bps_sum, type_=SUM), func.sum(src.c.impact_bps_n),
+               func.sum(src.c.quote_fills), func.sum(src.c.slip_centi_bps_sum, type_=SUM),
+               func.sum(src.c.slip_centi_bps_n), func.max(src.c.slip_centi_bps_max, type_=SUM)).group_by(b)).all()
     impact = {int(i): avg for i, total, n, *_ in rows if (avg := _avg(total, n)) is not None}
     realised = {int(i): (int(q), _avg(slip, slip_n), worst) for i, _, _, q, slip, slip_n, worst in rows if q}
     return impact, realised
@@ -177,14 +178,12 @@ def pair_rows(w: Window) -> list[tuple[str, str, str, int, int, int]]:
         .group_by(*keys)).all()]
 
 
-def venues_and_pairs() -> tuple[set[str], set[str]]:
-    """Distinct venues and pairs ever traded (finished trades from the rollups, pending ones live)."""
-    t = TradeRollup.__table__.c
-    venues = set(db.session.scalars(select(t.venue).distinct()))
-    pairs = set(db.session.scalars(select(t.pair).distinct()))
-    for venue, pair in db.session.execute(select(Trade.venue, Trade.pair).where(Trade.status == "pending")
-                                          .distinct()).all():
-        venues.add(venue)
-        pairs.add(pair)
-    return venues, pairs
-
+def distinct_trade_values(column: str) -> set[str]:
+    """Distinct values of an indexed trades column (venue, pair) by a loose index scan: one index probe per value
+    (a recursive CTE, on SQLite and PostgreSQL) instead of reading every trade."""
+    if column not in ("venue", "pair"):
+        raise ValueError("only the indexed trades.venue and trades.pair")
+    sql = (f"WITH RECURSIVE seen(v) AS (SELECT min({column}) FROM trades UNION ALL "
+           f"SELECT (SELECT min({column}) FROM trades WHERE {column} > seen.v) FROM seen WHERE seen.v IS NOT NULL) "
+           "SELECT v FROM seen WHERE v IS NOT NULL")
+    return set(db.session.scalars(text(sql)))

@@ -155,6 +155,8 @@ class Trade(db.Model):
         Index("ix_trades_venue_created", "venue", "created_at"),
         Index("ix_trades_pair_created", "pair", "created_at"),
         Index("ix_trades_status_created", "status", "created_at"),
+        Index("ix_trades_notional_id", "notional_usd_atoms", "id"),  # history sorted by size: keyset (issue 8)
+        Index("ix_trades_savings_id", "savings_usd_atoms", "id"),  # history sorted by savings
     )
 
 

@@ -159,12 +159,17 @@ def per_leg(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
             .where(Trade.status.in_(FINISHED), *where))
 
 
+def _type(col: Any) -> Any:
+    """SUM for a numeric expression (so no result processor rounds it to the expression's scale), else its type."""
+    return SUM if isinstance(col.type, Numeric) else col.type
+
+
 def _grouped(rows: Select[Any], keys: Sequence[str], sums: Sequence[str], with_max: bool) -> Select[Any]:
     """The rollup rows of per-trade/per-leg rows: grouped by keys, summed (and the slippage max), in key order."""
     src = rows.subquery()
-    cols = [src.c[k] for k in keys] + [func.sum(src.c[s]).label(s) for s in sums]
+    cols = [src.c[k] for k in keys] + [func.sum(src.c[s], type_=_type(src.c[s])).label(s) for s in sums]
     if with_max:
-        cols.append(func.max(src.c.slip_centi_bps_max).label("slip_centi_bps_max"))
+        cols.append(func.max(src.c.slip_centi_bps_max, type_=SUM).label("slip_centi_bps_max"))
     return select(*cols).group_by(*[src.c[k] for k in keys]).order_by(*[src.c[k] for k in keys])
 
 
@@ -176,7 +181,8 @@ def _upsert_sql(table: str, keys: tuple[str, ...], sums: tuple[str, ...], with_m
     every execution, which would cost more than the rest of the trade's transaction.
     """
     cols = [*keys, *sums] + (["slip_centi_bps_max"] if with_max else [])
-    sets = [f"{s} = coalesce({table}.{s}, 0) + coalesce(excluded.{s}, 0)" for s in sums]
+    sets = [f"{s} = CASE WHEN excluded.{s} IS NULL THEN {table}.{s} WHEN {table}.{s} IS NULL THEN excluded.{s} "
+            f"ELSE {table}.{s} + excluded.{s} END" for s in sums]  # SUM's NULL rule: NULL only if all are
     if with_max:
         old, new = f"{table}.slip_centi_bps_max", "excluded.slip_centi_bps_max"
         sets.append(f"slip_centi_bps_max = CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} "

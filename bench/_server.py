@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,18 +139,12 @@ def request(server: Server, method: str, path: str, token: str | None = None, bo
 LUA = """
 local bodies = {%(bodies)s}
 local i = 0
-local done = 0
-local limit = %(limit)d
 wrk.method = "%(method)s"
 wrk.headers["Content-Type"] = "application/json"
 %(auth)s
 request = function()
   i = i + 1
   return wrk.format(nil, "%(path)s", nil, bodies[(i %% #bodies) + 1])
-end
-response = function(status, headers, body)
-  done = done + 1
-  if limit > 0 and done >= limit then wrk.thread:stop() end
 end
 """
 
@@ -180,20 +175,29 @@ def _ms(text: str) -> float:
 
 def wrk(server: Server, path: str, *, method: str = "POST", token: str | None = None,
         bodies: list[dict[str, Any]] | None = None, seconds: float = 6, connections: int = 4,
-        limit: int = 0) -> WrkResult:
-    """Drive `path` from one wrk thread for `seconds` (or until `limit` responses with -t1); its figures."""
-    script = LUA % {"bodies": ", ".join(_lua_string(json.dumps(b)) for b in (bodies or [{}])), "limit": limit,
-                    "method": method, "path": path,
-                    "auth": f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""}
+        stop_when: Callable[[], bool] | None = None) -> WrkResult:
+    """Drive `path` from one wrk thread for `seconds`, or until stop_when() (polled twice a second); its figures."""
+    script = LUA % {"bodies": ", ".join(_lua_string(json.dumps(b)) for b in (bodies or [{}])), "method": method,
+                    "path": path, "auth": f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     started = time.perf_counter()
-    out = subprocess.run([WRK, "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", "--latency",
-                          "--timeout", "30s", "-s", f.name, server.base], capture_output=True, text=True,
-                         timeout=seconds + 120)
+    proc = subprocess.Popen([WRK, "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", "--latency",
+                             "--timeout", "30s", "-s", f.name, server.base], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + seconds + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if stop_when is not None and stop_when():
+            proc.send_signal(signal.SIGINT)  # wrk stops and prints what it measured so far
+            break
+        time.sleep(0.5)
+    try:
+        text, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        text, _ = proc.communicate()
     elapsed = time.perf_counter() - started
     Path(f.name).unlink()
-    text = out.stdout
 
     def grab(pattern: str, default: str = "0") -> str:
         found = re.search(pattern, text, re.MULTILINE)

@@ -12,6 +12,7 @@ generated with the same parameters and migration head within REUSE_HOURS is reus
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import queue
 import random
@@ -19,13 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench._common import database_url, recreate_database
+from bench._common import bare_tables, database_url, recreate_database
 
 DATABASE = "olr_bench_scale"
 TRADES, DAYS, SEED, TEMPLATES = 1_000_000, 180, 20261126, 300
@@ -59,8 +60,11 @@ def _code_head() -> str:
 
 
 def _marker(trades: int, days: int, seed: int) -> str:
-    """What the trades table's comment says about the data it holds."""
-    return f"olr-bench-scale v1 trades={trades} days={days} seed={seed} head={_code_head()}"
+    """What the trades table's comment says about the data it holds (a schema change regenerates it)."""
+    from app import MIGRATIONS_DIR
+
+    schema = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(MIGRATIONS_DIR).glob("versions/*.py"))))
+    return f"olr-bench-scale v1 trades={trades} days={days} seed={seed} head={_code_head()} {schema.hexdigest()[:12]}"
 
 
 def reusable(url: str, marker: str) -> bool:
@@ -185,36 +189,6 @@ def _chunks(rng: random.Random, conn: Any, times: list[float]) -> Iterator[tuple
         yield t_lines, l_lines, q_lines
 
 
-@contextmanager
-def _bare_tables(conn: Any, tables: tuple[str, ...] = ("trades", "trade_legs", "quotes")) -> Iterator[None]:
-    """Drop the tables' secondary indexes, unique and foreign-key constraints for the load; rebuild them after.
-
-    Building an index once over a loaded table is several times faster than maintaining it row by row.
-    """
-    cur = conn.cursor()
-    names = list(tables)
-    cur.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
-                "WHERE contype IN ('u', 'f') AND conrelid::regclass::text = ANY(%s) ORDER BY contype", (names,))
-    constraints = cur.fetchall()  # foreign keys first
-    cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname NOT IN "
-                "(SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))", (names,))
-    indexes = cur.fetchall()
-    for table, name, _, _ in constraints:
-        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        cur.execute(f'DROP INDEX "{name}"')
-    conn.commit()
-    try:
-        yield
-    finally:
-        cur.execute("SET maintenance_work_mem = '512MB'")
-        for _, definition in indexes:
-            cur.execute(definition)
-        for table, name, definition, _ in reversed(constraints):
-            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        conn.commit()
-
-
 def replicate(conn: Any, trades: int, seed: int, since_s: float, until_s: float) -> dict[str, int]:
     """COPY trades (with legs and quote rows) until the table holds `trades`; counts written.
 
@@ -281,7 +255,7 @@ def ensure(trades: int = TRADES, days: int = DAYS, seed: int = SEED, log: Any = 
         raw = psycopg2.connect(make_url(url).render_as_string(hide_password=False).replace("+psycopg2", ""))
         step = time.perf_counter()
         raw.cursor().execute("SET synchronous_commit = off")
-        with _bare_tables(raw):
+        with bare_tables(raw, ("trades", "trade_legs", "quotes")):
             counts = replicate(raw, trades, seed, report.since.timestamp(), report.until.timestamp())
             seconds["COPY trades, legs, quotes"] = time.perf_counter() - step
             log(f"copied {counts} in {seconds['COPY trades, legs, quotes']:.0f} s")
