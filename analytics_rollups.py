@@ -62,34 +62,30 @@ def _created(since: datetime | None, until: datetime | None) -> list[ColumnEleme
     return [*([Trade.created_at >= since] if since else []), *([Trade.created_at < until] if until else [])]
 
 
-def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",)) -> Subquery:
-    """Rollup rows of the whole hours and per-trade rows of the partial ones: t_s plus TRADE_COLS."""
+def _source(table: Any, cols: tuple[str, ...], per_row: Any, since: datetime | None, until: datetime | None,
+            statuses: tuple[str, ...]) -> Subquery:
+    """Rollup rows of the whole hours and per-row rows of the partial ones: t_s plus `cols`."""
     span, parts = split(since, until)
     dialect = db.session.get_bind().dialect.name
     selects: list[Select[Any]] = []
     if span is not None:
-        t = TradeRollup.__table__.c
-        selects.append(select(t.hour_s.label("t_s"), *[t[c] for c in TRADE_COLS])
+        t = table.c
+        selects.append(select(t.hour_s.label("t_s"), *[t[c] for c in cols])
                        .where(t.status.in_(statuses), *_hours(t.hour_s, span)))
     for lo, hi in parts:
-        p = per_trade(dialect, Trade.status.in_(statuses), *_created(lo, hi)).subquery()
-        selects.append(select(p.c.t_s, *[p.c[c] for c in TRADE_COLS]))
+        p = per_row(dialect, Trade.status.in_(statuses), *_created(lo, hi)).subquery()
+        selects.append(select(p.c.t_s, *[p.c[c] for c in cols]))
     return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("src")
+
+
+def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",)) -> Subquery:
+    """Trade rollups of the whole hours and per-trade rows of the partial ones: t_s plus TRADE_COLS."""
+    return _source(TradeRollup.__table__, TRADE_COLS, per_trade, since, until, statuses)
 
 
 def leg_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",)) -> Subquery:
-    """Leg rollup rows of the whole hours and per-leg rows of the partial ones: t_s plus LEG_COLS."""
-    span, parts = split(since, until)
-    dialect = db.session.get_bind().dialect.name
-    selects: list[Select[Any]] = []
-    if span is not None:
-        t = LegRollup.__table__.c
-        selects.append(select(t.hour_s.label("t_s"), *[t[c] for c in LEG_COLS])
-                       .where(t.status.in_(statuses), *_hours(t.hour_s, span)))
-    for lo, hi in parts:
-        p = per_leg(dialect, Trade.status.in_(statuses), *_created(lo, hi)).subquery()
-        selects.append(select(p.c.t_s, *[p.c[c] for c in LEG_COLS]))
-    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("src")
+    """Leg rollups of the whole hours and per-leg rows of the partial ones: t_s plus LEG_COLS."""
+    return _source(LegRollup.__table__, LEG_COLS, per_leg, since, until, statuses)
 
 
 def _bucket(src: Subquery, w: Window) -> ColumnElement[int]:

@@ -59,38 +59,35 @@ def list_users() -> None:
         click.echo(f"{u.id:>4}  {u.username:<24} {u.role:<7} {'active' if u.active else 'deactivated'}")
 
 
+def _update(username: str, done: str, **changes: object) -> None:
+    """Apply changes to USERNAME and say what it is now; a clear error and exit 1 otherwise."""
+    try:
+        user = accounts.update_user(accounts.get_user(username), **changes)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    click.echo(f"{user.username} {done.format(user=user)}")
+
+
 @users_cli.command("set-role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(ROLES))
 def set_role(username: str, role: str) -> None:
     """Give USERNAME a new ROLE (takes effect on the user's next request)."""
-    try:
-        user = accounts.update_user(accounts.get_user(username), role=role)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    click.echo(f"{user.username} is now a {user.role}")
+    _update(username, "is now a {user.role}", role=role)
 
 
 @users_cli.command("deactivate")
 @click.argument("username")
 def deactivate(username: str) -> None:
     """Block USERNAME at once: sessions and API tokens stop working."""
-    try:
-        user = accounts.update_user(accounts.get_user(username), active=False)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    click.echo(f"{user.username} is deactivated")
+    _update(username, "is deactivated", active=False)
 
 
 @users_cli.command("activate")
 @click.argument("username")
 def activate(username: str) -> None:
     """Allow a deactivated USERNAME back in."""
-    try:
-        user = accounts.update_user(accounts.get_user(username), active=True)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    click.echo(f"{user.username} is active")
+    _update(username, "is active", active=True)
 
 
 @users_cli.command("set-password")
