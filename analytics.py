@@ -228,10 +228,11 @@ def pools() -> list[OTCPool]:
 
 
 def _pct_text(part: int, whole: int) -> str:
-    """part/whole in percent with one decimal, capped to 0..100 for gauges; '0.0' when whole is 0."""
+    """part/whole in percent with one decimal, never negative and NOT capped: a pool above its target says so
+    (the gauge bar itself is clamped to 0..100 % in static/js); '0.0' when whole is 0."""
     if whole <= 0:
         return "0.0"
-    return f"{min(Decimal(100), max(Decimal(0), Decimal(part * 100) / Decimal(whole))).quantize(Decimal('0.1'))}"
+    return f"{max(Decimal(0), Decimal(part * 100) / Decimal(whole)).quantize(Decimal('0.1'))}"
 
 
 def pool_live(pool: OTCPool, now: datetime) -> dict[str, Any]:
@@ -251,8 +252,9 @@ def pool_live(pool: OTCPool, now: datetime) -> dict[str, Any]:
         "base_pct": _pct_text(inv.base_atoms, pool.target_base_atoms),
         "quote_pct": _pct_text(inv.quote_atoms, pool.target_quote_atoms),
         # how far the more-drawn side is below its target: 0 % = both sides full
-        "utilisation_pct": str(Decimal(100) - min(Decimal(_pct_text(inv.base_atoms, pool.target_base_atoms)),
-                                                  Decimal(_pct_text(inv.quote_atoms, pool.target_quote_atoms)))),
+        "utilisation_pct": str(max(Decimal(0), Decimal(100) - min(
+            Decimal(_pct_text(inv.base_atoms, pool.target_base_atoms)),
+            Decimal(_pct_text(inv.quote_atoms, pool.target_quote_atoms))))),
     }
 
 
