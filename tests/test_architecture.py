@@ -9,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PURE = [
     "sim_request.py",
+    "sim_pools.py",
     "otc_types.py",
     "router.py",
     "otc_engine.py",
