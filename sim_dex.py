@@ -5,7 +5,6 @@ Amounts are integer atoms throughout; Decimal is used only for prices and for th
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
@@ -19,11 +18,9 @@ from tokens import SOL, USDC, token_by_mint
 __all__ = ["POOLS", "PoolSpec", "SimConfig", "quote_response", "reference_price"]
 
 BPS = 10_000
-U64_MAX = 2**64 - 1
 INTERMEDIATE_MINTS = (USDC.mint, SOL.mint)  # tried in this order when a pair has no pool of its own
 ANCHOR_UNIX, ANCHOR_SLOT = 1_760_000_000, 372_000_000  # contextSlot advances 2.5 slots per second from here
 _CTX = Context(prec=34)
-_MINT_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 NO_ROUTE = "COULD_NOT_FIND_ANY_ROUTE"
 
 

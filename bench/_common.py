@@ -66,6 +66,13 @@ def recreate_database(name: str) -> str:
     return database_url(name)
 
 
+def fresh_database(name: str, tmp_dir: str) -> tuple[str, str]:
+    """(backend, URL) of an empty database: PostgreSQL `name` when the server answers, else SQLite in tmp_dir."""
+    if pg_available():
+        return "PostgreSQL", recreate_database(name)
+    return "SQLite", f"sqlite:///{tmp_dir}/{name}.db"
+
+
 def rss_kb(pid: int) -> tuple[int, int]:
     """(resident, peak resident) KiB of a process, from /proc/PID/status."""
     fields = {}
