@@ -13,8 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from config import load_config
 from models import db
+from services.settings import load_config
 
 migrate = Migrate()
 csrf = CSRFProtect()
@@ -32,22 +32,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
-    import auth
-    import security
+    from web import auth, security
 
     auth.init_app(app)  # authentication + the role policy hook (before rate limiting)
     security.init_routing(app)  # bounded <int:> ids, before any route is added
     _register_blueprints(app)
     security.init_app(app)  # security headers, rate limits on registered views
-    import openapi_spec
+    from web import openapi_spec
 
     openapi_spec.init_app(app)  # the spec for the rendered API page
     _register_error_handlers(app)
     _register_filters(app)
-    from cli import register_cli
+    from cli.commands import register_cli
 
     register_cli(app)
-    from market import init_market
+    from services.market import init_market
 
     init_market(app)
     return app
@@ -74,13 +73,13 @@ def _dev_secret(app: Flask) -> str:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach the web pages, the JSON API and the simulated Jupiter endpoint."""
-    from views.admin import bp as admin_bp
-    from views.api import bp as api_bp
-    from views.api_admin import bp as api_admin_bp
-    from views.auth import bp as auth_bp
-    from views.charts import bp as charts_bp
-    from views.sim import bp as sim_bp
-    from views.web import bp as web_bp
+    from web.views.admin import bp as admin_bp
+    from web.views.api import bp as api_bp
+    from web.views.api_admin import bp as api_admin_bp
+    from web.views.auth import bp as auth_bp
+    from web.views.charts import bp as charts_bp
+    from web.views.sim import bp as sim_bp
+    from web.views.web import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
@@ -93,7 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
-        from views.bench import bp as bench_bp
+        from web.views.bench import bp as bench_bp
 
         app.register_blueprint(bench_bp)
         csrf.exempt(bench_bp)
@@ -146,7 +145,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_filters(app: Flask) -> None:
     """Jinja filters for numbers: templates never do arithmetic."""
-    import formatting
+    from web import formatting
 
     formatting.register(app)
 

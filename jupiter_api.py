@@ -15,9 +15,10 @@ from typing import Any
 
 import requests
 
-import sim_dex
-from jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter, StateStore
-from jupiter_wire import (
+from sim import dex
+from sim.dex import SimConfig
+from venues.jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter, StateStore
+from venues.jupiter_wire import (
     BPS,
     OPTION_NAMES,
     SWAP_MODES,
@@ -34,7 +35,6 @@ from jupiter_wire import (
     parse_error,
     parse_quote,
 )
-from sim_dex import SimConfig
 
 __all__ = [
     "CircuitBreaker", "CircuitOpenError", "InvalidRequestError", "JupiterError", "JupiterQuote",
@@ -94,7 +94,7 @@ class SimTransport:
 
     def __call__(self, params: dict[str, str]) -> RawResponse:
         """Answer as Jupiter would, as JSON text."""
-        status, body = sim_dex.quote_response(params, self.clock(), self.config)
+        status, body = dex.quote_response(params, self.clock(), self.config)
         return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(body))
 
 

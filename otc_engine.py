@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, localcontext
 
-import tokens
-from otc_types import (
+from core import tokens
+from core.otc_types import (
     BPS,
     BPS_QUANTUM,
     DECIMAL_CTX,

@@ -20,11 +20,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-import inventory
-import rollups
-from inventory import FillRejected, pool_inventory, pool_params
+from core.router import EXACT_IN, Decision, Order
+from ledger import inventory, rollups
+from ledger.inventory import FillRejected, pool_inventory, pool_params
 from models import Quote, SystemMetrics, Trade, TradeLeg, db
-from router import EXACT_IN, Decision, Order
 
 __all__ = ["DuplicateTrade", "FillPlan", "FillRejected", "LegFill", "QuoteExpired", "fail", "pool_inventory",
            "pool_params", "record_fill", "record_rejection", "reserve", "settle"]

@@ -34,12 +34,12 @@ def prepare_database(url: str) -> str:
     """Migrate and seed the database at `url`, add a trader; that trader's API token."""
     from app import create_app
     from models import User, db
-    from seed import init_database
+    from services.seed import init_database
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RECOVER_ON_START": False})
     with app.app_context():
         init_database()
-        import accounts
+        from services import accounts
 
         user = accounts.user_by_name("bench-trader") or User(username="bench-trader", role="trader", active=True)
         db.session.add(user)

@@ -231,9 +231,9 @@ def ensure(trades: int = TRADES, days: int = DAYS, seed: int = SEED, log: Any = 
     from sqlalchemy.engine import make_url
 
     from app import create_app
-    from demo import simulate
     from models import db
-    from seed import init_database
+    from services.demo import simulate
+    from services.seed import init_database
 
     url, marker = database_url(DATABASE), _marker(trades, days, seed)
     if reusable(url, marker):
@@ -265,7 +265,7 @@ def ensure(trades: int = TRADES, days: int = DAYS, seed: int = SEED, log: Any = 
         raw.cursor().execute("ANALYZE")
         raw.commit()
         step = time.perf_counter()
-        import rollups
+        from ledger import rollups
 
         rows = rollups.rebuild()
         seconds["rollups rebuild"] = time.perf_counter() - step

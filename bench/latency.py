@@ -29,8 +29,8 @@ def main(argv: list[str]) -> int:
     import jupiter_api
     from app import create_app
     from models import db
-    from seed import init_database
-    from sim_price import SimConfig
+    from services.seed import init_database
+    from sim.price import SimConfig
 
     clock = [float(routing.T0_S)]
     client = jupiter_api.JupiterClient(jupiter_api.SimTransport(SimConfig(), clock=lambda: clock[0]))

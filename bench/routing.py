@@ -67,11 +67,9 @@ def _usd(atoms: int, token: object, mid_usd: Decimal) -> Decimal:
 
 def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object) -> Row | None:
     """Gather once, then decide three ways; None when no venue can fill the order."""
-    import cost_curves
-    import market
-    import router
-    import services
-    from tokens import SOL, resolve_token
+    from core import router
+    from core.tokens import SOL, resolve_token
+    from services import cost_curves, market, quoting
 
     size, stable_symbol, sells_sol, exact_in = spec
     stable = resolve_token(stable_symbol)
@@ -83,7 +81,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object)
     order = router.Order(inp, out, amount, router.EXACT_IN if exact_in else router.EXACT_OUT, 50)
     calls0 = client.stats()["calls"]  # type: ignore[attr-defined]
     started = time.perf_counter()
-    g = services.gather(order, now)
+    g = quoting.gather(order, now)
     gather_ms = (time.perf_counter() - started) * 1000
     try:
         started = time.perf_counter()
@@ -205,8 +203,8 @@ def main(argv: list[str]) -> int:
     opts = args.parse_args(argv)
     import jupiter_api
     from app import create_app
-    from seed import init_database
-    from sim_price import SimConfig
+    from services.seed import init_database
+    from sim.price import SimConfig
 
     clock = [float(T0_S)]
     client = jupiter_api.JupiterClient(jupiter_api.SimTransport(SimConfig(), clock=lambda: clock[0]))

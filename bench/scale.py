@@ -31,8 +31,8 @@ DEPTH = 50_000  # history rows skipped before the measured page
 
 def _viewer_token() -> str:
     """A viewer's API token on the current database."""
-    import accounts
     from models import User, db
+    from services import accounts
 
     user = accounts.user_by_name("bench-viewer")
     if user is None:
@@ -44,8 +44,8 @@ def _viewer_token() -> str:
 
 def queries(now: Any) -> list[tuple[str, Callable[[], Any]]]:
     """(label, call) of every analytics-page and dashboard query."""
-    import analytics
-    import analytics_charts as charts
+    from read import analytics
+    from read import series as charts
 
     out: list[tuple[str, Callable[[], Any]]] = []
     for key in WINDOWS:
@@ -106,9 +106,9 @@ def measure_history(runs: int) -> tuple[list[tuple[Any, ...]], str]:
     """Keyset page DEPTH rows deep against OFFSET DEPTH, per sort; and a deep time-sorted cursor for the pages."""
     from sqlalchemy import select
 
-    import analytics
-    from analytics import SORTS, HistoryQuery
     from models import Trade, db
+    from read import analytics
+    from read.analytics import SORTS, HistoryQuery
 
     out, deep = [], ""
     for sort, col in SORTS.items():

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from models import db
-from seed import init_database
+from services.seed import init_database
 
 
 class AdminClient(FlaskClient):
@@ -33,8 +33,8 @@ class AdminClient(FlaskClient):
 
 def make_token(app: Flask, role: str, username: str | None = None) -> str:
     """A bearer token of a new user with `role` (no password: API only); returns the secret."""
-    import accounts
     from models import User
+    from services import accounts
 
     with app.app_context():
         user = User(username=username or f"test-{role}-{secrets.token_hex(3)}", role=role, active=True)

@@ -10,13 +10,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 import jupiter_api
-import reconcile
-import router
-import services
-import sim_dex
 import trade_logger
+from core import router
+from core.tokens import SOL, USDC
+from ledger import reconcile
 from models import OTCPool, Trade, TradeLeg, db, utcnow
-from tokens import SOL, USDC
+from services import quoting
+from sim import dex
 
 SOL_USDC = "sol-usdc"
 
@@ -25,7 +25,7 @@ class ScriptedJupiter:
     """The simulated Jupiter, scriptable: `down` makes every quote fail, `out_factor` scales the amounts it pays."""
 
     def __init__(self, seed: int = 7, depth: str = "1") -> None:
-        config = sim_dex.SimConfig(seed=seed, depth_multiplier=Decimal(depth))
+        config = dex.SimConfig(seed=seed, depth_multiplier=Decimal(depth))
         self.inner = jupiter_api.make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0, sim_config=config)
         self.down = False
         self.out_factor = Decimal(1)
@@ -164,9 +164,9 @@ def race(n: int, call) -> list:
 
 def split_plan(app: Flask, key: str) -> trade_logger.FillPlan:
     """A hand-made plan of two legs: 1,000 SOL to the sol-usdc pool at its quote, 10 SOL to Jupiter."""
-    order = services.parse_order({"input": "SOL", "output": "USDC", "amount": "1010"})
+    order = quoting.parse_order({"input": "SOL", "output": "USDC", "amount": "1010"})
     with app.app_context():
-        g = services.gather(router.Order(SOL, USDC, 1000 * 10**SOL.decimals))
+        g = quoting.gather(router.Order(SOL, USDC, 1000 * 10**SOL.decimals))
         pool_id, otc = g.otc_quotes["otc:sol-usdc"]
         jq = app.extensions["jupiter_client"].quote(SOL.mint, USDC.mint, 10 * 10**SOL.decimals, 50)
     legs = (router.Leg("otc:sol-usdc", otc.in_amount_atoms, otc.out_amount_atoms),

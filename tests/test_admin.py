@@ -6,8 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import accounts
 from models import ApiToken, AuditLog, OTCPool, db
+from services import accounts
 from tests.conftest import client_with_token, make_token
 
 

@@ -18,12 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import allocator
-import cost_curves
 import otc_engine
-import router
-from allocator import Curve, allocate, gain_curve
-from tokens import SOL, USDC
+from core import allocator, router
+from core.allocator import Curve, allocate, gain_curve
+from core.tokens import SOL, USDC
+from services import cost_curves
 
 SPLIT_TOLERANCE_BPS = Fraction(1, 4)  # of the order's value at mid; worst seen in 300 random cases: 0.11 bps
 MID = Decimal(150)

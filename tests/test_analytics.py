@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-import analytics
-import analytics_charts
-import cost_chart
-from analytics import HistoryQuery
+from core.tokens import SOL, USDC, USDT
 from models import OTCPool, Quote, Trade, TradeLeg, db
-from tokens import SOL, USDC, USDT
+from read import analytics, series
+from read.analytics import HistoryQuery
+from services import cost_chart
 
 DAY0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 USD = 10**6
@@ -41,9 +40,9 @@ def add_trade(at: datetime, *, notional_usd: int, saved_usd: int = 0, venue: str
     return trade
 
 
-def daily(days: int = 3) -> analytics_charts.Window:
+def daily(days: int = 3) -> series.Window:
     """A window of `days` whole UTC days from DAY0, one bucket per day."""
-    return analytics_charts.Window(DAY0, DAY0 + timedelta(days=days), 86_400, "test")
+    return series.Window(DAY0, DAY0 + timedelta(days=days), 86_400, "test")
 
 
 def test_savings_are_bucketed_by_day_in_sql_and_cumulated_on_both_backends(any_app: Flask) -> None:
@@ -52,13 +51,13 @@ def test_savings_are_bucketed_by_day_in_sql_and_cumulated_on_both_backends(any_a
         add_trade(DAY0 + timedelta(hours=23, minutes=59), notional_usd=300_000, saved_usd=300)
         add_trade(DAY0 + timedelta(days=2, hours=5), notional_usd=50_000, saved_usd=50)
         add_trade(DAY0 + timedelta(days=2, hours=6), notional_usd=999_000, saved_usd=999, status="rejected")
-        series = analytics_charts.savings_series(daily())
-    assert [p["t"] for p in series] == ["2026-11-02T00:00:00.000Z", "2026-11-03T00:00:00.000Z",
+        points = series.savings_series(daily())
+    assert [p["t"] for p in points] == ["2026-11-02T00:00:00.000Z", "2026-11-03T00:00:00.000Z",
                                         "2026-11-04T00:00:00.000Z"]
-    assert [p["trades"] for p in series] == [2, 0, 1]
-    assert [p["savings_usd_atoms"] for p in series] == [str(400 * USD), "0", str(50 * USD)]
-    assert [p["cumulative_savings_usd_atoms"] for p in series] == [str(400 * USD), str(400 * USD), str(450 * USD)]
-    assert series[0]["savings_bps"] == "10.0"  # 400 / 400,000 USD
+    assert [p["trades"] for p in points] == [2, 0, 1]
+    assert [p["savings_usd_atoms"] for p in points] == [str(400 * USD), "0", str(50 * USD)]
+    assert [p["cumulative_savings_usd_atoms"] for p in points] == [str(400 * USD), str(400 * USD), str(450 * USD)]
+    assert points[0]["savings_bps"] == "10.0"  # 400 / 400,000 USD
 
 
 def test_size_buckets_split_trades_by_usd_notional(any_app: Flask) -> None:
@@ -68,9 +67,9 @@ def test_size_buckets_split_trades_by_usd_notional(any_app: Flask) -> None:
         add_trade(DAY0, notional_usd=2_000_000, saved_usd=3_000, venue="otc:sol-usdc")
         add_trade(DAY0, notional_usd=6_000_000, saved_usd=12_000, venue="split",
                   legs=[("otc:sol-usdc", 30 * 10**12), ("jupiter", 10 * 10**12)])
-        buckets = analytics_charts.size_buckets(daily())
+        buckets = series.size_buckets(daily())
     assert [b["trades"] for b in buckets] == [1, 1, 0, 1, 1]
-    assert [b["bucket"] for b in buckets] == list(analytics_charts.SIZE_LABELS)
+    assert [b["bucket"] for b in buckets] == list(series.SIZE_LABELS)
     assert buckets[3]["savings_bps"] == "15.0" and buckets[4]["savings_bps"] == "20.0"
     assert buckets[3]["otc_share_pct"] == "100.0" and buckets[0]["otc_share_pct"] == "0.0"
 
@@ -80,7 +79,7 @@ def test_route_mix_counts_each_leg_of_a_split_on_its_own_venue(any_app: Flask) -
         add_trade(DAY0 + timedelta(hours=2), notional_usd=1_000_000, venue="split",
                   legs=[("otc:sol-usdc", 75 * 10**9), ("jupiter", 25 * 10**9)])
         add_trade(DAY0 + timedelta(days=1), notional_usd=40_000)
-        mix = analytics_charts.route_mix_series(daily(2))
+        mix = series.route_mix_series(daily(2))
     by_venue = {v["venue"]: v for v in mix["venues"]}
     assert [v["venue"] for v in mix["venues"]] == ["jupiter", "otc:sol-usdc"]
     assert by_venue["otc:sol-usdc"]["volume_usd_atoms"] == [str(750_000 * USD), "0"]
@@ -103,7 +102,7 @@ def test_realised_slippage_compares_each_fill_with_its_firm_quote_on_both_backen
         add_trade(DAY0 + timedelta(hours=2), notional_usd=1_000, out_atoms=2_000_400, quote_id="q_b",
                   price_impact_bps="7.5")  # 2 bps better
         add_trade(DAY0 + timedelta(hours=3), notional_usd=1_000)  # no firm quote: not in the realised figures
-        first = analytics_charts.slippage_series(daily(1))[0]
+        first = series.slippage_series(daily(1))[0]
     assert first["quote_fills"] == 2
     assert first["realised_slippage_bps"] == "4.00"  # (10 + -2) / 2
     assert first["worst_slippage_bps"] == "10.00"
@@ -115,7 +114,7 @@ def test_volume_by_pair_groups_pair_and_direction_largest_first(any_app: Flask) 
         add_trade(DAY0, notional_usd=100, stable=USDT)
         add_trade(DAY0, notional_usd=500, sell_sol=False, saved_usd=1)
         add_trade(DAY0, notional_usd=300)
-        rows = analytics_charts.volume_by_pair(daily())
+        rows = series.volume_by_pair(daily())
     assert [(r["pair"], r["direction"], r["volume_usd_atoms"]) for r in rows] == [
         ("SOL/USDC", "USDC→SOL", str(500 * USD)), ("SOL/USDC", "SOL→USDC", str(300 * USD)),
         ("SOL/USDT", "SOL→USDT", str(100 * USD))]
@@ -126,24 +125,24 @@ def test_volume_by_pair_groups_pair_and_direction_largest_first(any_app: Flask) 
                                                       ("90d", 86_400)])
 def test_windows_pick_a_bucket_width_and_start_on_a_boundary(range_key: str, bucket_s: int) -> None:
     now = datetime(2026, 11, 26, 13, 37, 5, tzinfo=UTC)
-    w = analytics_charts.make_window(range_key, None, None, now, None)
+    w = series.make_window(range_key, None, None, now, None)
     assert w.bucket_s == bucket_s
     assert int(w.since.timestamp()) % bucket_s == 0
-    assert w.until == now and w.buckets() <= analytics_charts.MAX_BUCKETS
+    assert w.until == now and w.buckets() <= series.MAX_BUCKETS
 
 
 def test_a_date_range_covers_whole_utc_days_and_refuses_an_inverted_one() -> None:
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
-    w = analytics_charts.make_window(None, date(2026, 11, 1), date(2026, 11, 3), now, None)
+    w = series.make_window(None, date(2026, 11, 1), date(2026, 11, 3), now, None)
     assert (w.since, w.until, w.bucket_s) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC),
                                               3_600 * 6)
     with pytest.raises(ValueError):
-        analytics_charts.make_window(None, date(2026, 11, 5), date(2026, 11, 3), now, None)
+        series.make_window(None, date(2026, 11, 5), date(2026, 11, 3), now, None)
 
 
 def test_all_time_on_a_year_of_data_stays_under_the_bucket_cap() -> None:
     now = datetime(2026, 11, 26, tzinfo=UTC)
-    w = analytics_charts.make_window("all", None, None, now, now - timedelta(days=3 * 365))
+    w = series.make_window("all", None, None, now, now - timedelta(days=3 * 365))
     assert w.bucket_s == 7 * 86_400 and w.since.weekday() == 0 and w.buckets() < 200
 
 

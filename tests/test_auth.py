@@ -11,9 +11,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-import accounts
 from app import create_app
 from models import AuditLog, OTCPool, Trade, User, db
+from services import accounts
 from tests.conftest import build_app, client_with_token
 
 PASSWORD = "correct horse battery staple"

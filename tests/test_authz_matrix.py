@@ -15,11 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter
 
-import accounts
-import auth
 from app import create_app
 from models import db
+from services import accounts
 from tests.conftest import build_app, client_with_token, make_token
+from web import auth
 
 PUBLIC = auth.PUBLIC
 EXPECTED: dict[str, str] = {

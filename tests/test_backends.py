@@ -11,7 +11,7 @@ def test_migration_creates_every_table_and_seeding_is_idempotent(any_app: Flask)
     with any_app.app_context():
         tables = set(inspect(db.engine).get_table_names())
         assert {"trades", "trade_legs", "quotes", "otc_pools", "system_metrics", "alembic_version"} <= tables
-        from seed import init_database
+        from services.seed import init_database
 
         assert init_database() == 0  # second run adds nothing
         assert db.session.scalar(db.select(db.func.count()).select_from(OTCPool)) == 2

@@ -18,12 +18,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-import market
 import otc_engine
-import router
-import seed
 import trade_logger
+from core import router
+from core.tokens import SOL, USDC
 from models import OTCPool, db, utcnow
+from services import market, seed
 from tests.conftest import build_app
 from tests.integrity_support import (
     Outcome,
@@ -33,7 +33,6 @@ from tests.integrity_support import (
     outcome,
     set_pool,
 )
-from tokens import SOL, USDC
 
 THREADS, TRADE_SOL = 16, 250
 TRADES_PER_THREAD = {"postgresql": 50, "sqlite": 30}  # SQLite serialises all writers: fewer, to keep CI quick

@@ -4,13 +4,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import allocator
-import cost_curves
 import jupiter_api
 import otc_engine
-import router
-from sim_price import SimConfig
-from tokens import SOL, USDC
+from core import allocator, router
+from core.tokens import SOL, USDC
+from services import cost_curves
+from sim.price import SimConfig
 
 NOW_S = 1_767_614_400.0
 NOW = datetime.fromtimestamp(NOW_S, UTC)

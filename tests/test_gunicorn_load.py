@@ -24,13 +24,12 @@ from pathlib import Path
 import pytest
 import requests
 
-import execution
-import market
 import trade_logger
+from core.tokens import SOL, USDC
 from models import db, utcnow
+from services import execution, market
 from tests.conftest import build_app, make_token
 from tests.integrity_support import Outcome, assert_load_invariants, get_trade, outcome, set_pool, split_plan
-from tokens import SOL, USDC
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS, TRADES_PER_THREAD, TRADE_SOL = 4, 16, 10, 250

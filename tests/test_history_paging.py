@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-import analytics
-from analytics import HistoryQuery
+from core.tokens import SOL, USDC
 from models import Trade, db
-from tokens import SOL, USDC
+from read import analytics
+from read.analytics import HistoryQuery
 
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
 

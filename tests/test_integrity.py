@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import execution
 from models import Quote, Trade, db, utcnow
+from services import execution
 from tests.conftest import client_with_token, make_token
 from tests.integrity_support import (
     ScriptedJupiter,

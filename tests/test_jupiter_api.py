@@ -13,6 +13,7 @@ import requests
 import responses
 from responses import matchers
 
+from core.tokens import JUP, SOL, USDC, USDT
 from jupiter_api import (
     CallEvent,
     CircuitBreaker,
@@ -33,8 +34,7 @@ from jupiter_api import (
     parse_error,
     parse_quote,
 )
-from sim_dex import SimConfig
-from tokens import JUP, SOL, USDC, USDT
+from sim.dex import SimConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jupiter"
 BASE = "https://api.jup.ag/swap/v1"

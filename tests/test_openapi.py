@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-import auth
-import openapi_spec
+from web import auth, openapi_spec
 
 SPEC = openapi_spec.spec()
 METHODS = {"get", "post", "put", "patch", "delete"}

@@ -14,8 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import otc_engine as oe
+
+from core.tokens import SOL, USDC, USDT
 from otc_engine import Inventory, OtcQuote, OtcRefusal, PoolParams
-from tokens import SOL, USDC, USDT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 SOL_ATOMS, USD_ATOMS = 10**9, 10**6
@@ -64,13 +67,12 @@ def rate(mid: Decimal, sell_sol: bool) -> Fraction:
 # --- purity -------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["otc_engine.py", "otc_types.py"])
+@pytest.mark.parametrize("module", ["otc_engine.py", "core/otc_types.py"])
 def test_engine_imports_only_stdlib_and_tokens_and_reads_no_clock(module: str):
-    tree = ast.parse((Path(oe.__file__).parent / module).read_text())
+    tree = ast.parse((ROOT / module).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert imported <= {"__future__", "hashlib", "collections", "dataclasses", "datetime", "decimal", "tokens",
-                        "otc_types"}
+    assert imported <= {"__future__", "hashlib", "collections", "dataclasses", "datetime", "decimal", "core"}
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert not attributes & {"now", "utcnow", "today", "time", "monotonic", "random"}
     assert "float" not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

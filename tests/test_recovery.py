@@ -14,12 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import execution
 import trade_logger
+from core.tokens import USDC
 from models import OTCPool, Trade, db, utcnow
+from services import execution
 from tests.conftest import build_app
 from tests.integrity_support import ScriptedJupiter, assert_reconciles, get_trade, pool_atoms, split_plan
-from tokens import USDC
 
 pytest_plugins = ["tests.integrity_fixtures"]  # its fixtures: jupiter, japp, sapp
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,9 @@ KILL_SCRIPT = """
 import pathlib, sys, time
 sys.path.insert(0, {root!r})
 from app import create_app
-import execution, services, trading
+from services import execution
+from services import quoting
+from services import trading
 from tests.integrity_support import ScriptedJupiter
 jupiter = ScriptedJupiter()
 jupiter.down = {jupiter_down!r}
@@ -106,7 +108,7 @@ def stall(plan):
     time.sleep(120)
 execution.execute_legs = stall
 with app.app_context():
-    trading.execute(services.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}}),
+    trading.execute(quoting.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}}),
                      idempotency_key="killed")
 """
 

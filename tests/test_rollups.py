@@ -10,22 +10,19 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-import analytics
-import analytics_charts
-import analytics_rollups
-import rollups
-import services
 import trade_logger
-import trading
-from demo import simulate
+from ledger import rollups
+from ledger.rollups import LegRollup, TradeRollup
 from models import Trade, db, utcnow
-from rollups import LegRollup, TradeRollup
+from read import analytics, rollup_reader, series
+from services import quoting, trading
+from services.demo import simulate
 
 
 def _plan(amount: str = "12") -> trade_logger.FillPlan:
     """A real plan (gather, decide) for a small SOL → USDC order."""
-    g = services.gather(services.parse_order({"input": "SOL", "output": "USDC", "amount": amount}))
-    return trading.plan_fill(g, services.decide(g), idempotency_key=None, body_hash=None, user_id=None,
+    g = quoting.gather(quoting.parse_order({"input": "SOL", "output": "USDC", "amount": amount}))
+    return trading.plan_fill(g, quoting.decide(g), idempotency_key=None, body_hash=None, user_id=None,
                           started=time.perf_counter())
 
 
@@ -116,8 +113,8 @@ def test_analytics_read_from_rollups_equal_the_per_trade_queries(any_app: Flask)
     now, exact = utcnow(), any_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     with any_app.app_context():
         for key in ("24h", "7d", "all"):
-            w = analytics_charts.make_window(key, None, None, now, analytics_charts.first_trade_at())
-            fast, naive = _both_ways(any_app, lambda w=w: analytics_charts.all_series(w))
+            w = series.make_window(key, None, None, now, series.first_trade_at())
+            fast, naive = _both_ways(any_app, lambda w=w: series.all_series(w))
             assert _agree(fast, naive, exact), (key, fast, naive)
         assert sum(p["trades"] for p in fast["savings"]) > 20
         mid_hour = now - timedelta(hours=5, minutes=17, seconds=3)
@@ -149,10 +146,10 @@ def test_rollups_rebuild_command_reports_the_rows_written(app: Flask) -> None:
 
 def test_a_range_inside_one_hour_is_read_per_trade_and_whole_hours_from_rollups() -> None:
     at = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-    assert analytics_rollups.split(at, at + timedelta(hours=3)) == ((int(at.timestamp()),
+    assert rollup_reader.split(at, at + timedelta(hours=3)) == ((int(at.timestamp()),
                                                                      int(at.timestamp()) + 3 * 3600), [])
     inside = (at + timedelta(minutes=5), at + timedelta(minutes=50))
-    assert analytics_rollups.split(*inside) == (None, [inside])
-    span, parts = analytics_rollups.split(at + timedelta(minutes=5), None)
+    assert rollup_reader.split(*inside) == (None, [inside])
+    span, parts = rollup_reader.split(at + timedelta(minutes=5), None)
     assert span == (int(at.timestamp()) + 3600, None)
     assert parts == [(at + timedelta(minutes=5), at + timedelta(hours=1))]

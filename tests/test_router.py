@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-import router
-from router import EXACT_IN, EXACT_OUT, Order, decide, delay_risk_bps, max_in, min_out, priced_option, unavailable
-from tokens import SOL, USDC
+from core import router
+from core.router import EXACT_IN, EXACT_OUT, Order, decide, delay_risk_bps, max_in, min_out, priced_option, unavailable
+from core.tokens import SOL, USDC
 
 MID = Decimal(150)  # USDC per SOL
 

@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import security
+from services import quoting
 from tests.conftest import build_app, client_with_token
+from web import security
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {
@@ -54,12 +55,11 @@ def test_hsts_is_sent_only_over_https(client: FlaskClient) -> None:
 
 def test_unhandled_errors_get_the_headers_and_leak_no_trace_or_sql(app: Flask, client: FlaskClient,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import services
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("SELECT password_hash FROM users -- secret detail")
 
-    monkeypatch.setattr(services, "quote", boom)
+    monkeypatch.setattr(quoting, "quote", boom)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     res = client.post("/api/v1/quotes", json={"input": "SOL", "output": "USDC", "amount": "1"})
     assert res.status_code == 500 and res.headers["X-Frame-Options"] == "DENY"

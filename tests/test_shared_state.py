@@ -18,10 +18,10 @@ import pytest
 import redis
 
 import jupiter_api
-import shared_state
-import sim_dex
 from app import create_app
-from jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter
+from sim import dex
+from venues import shared_state
+from venues.jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,8 +90,9 @@ def test_concurrent_workers_never_overspend_the_shared_bucket(redis_url: str, pr
 PROCESS_SCRIPT = """
 import sys, time
 sys.path.insert(0, {root!r})
-import redis, shared_state
-from jupiter_guards import BucketState, RateLimiter
+import redis
+from venues import shared_state
+from venues.jupiter_guards import BucketState, RateLimiter
 store = shared_state.RedisStore(redis.Redis.from_url({url!r}), {key!r}, BucketState(60))
 limiter = RateLimiter(0.001, burst=60, clock=time.time, store=store)
 print(sum(limiter.try_acquire() == 0.0 for _ in range(40)))
@@ -117,7 +118,7 @@ def test_a_breaker_opened_by_one_worker_is_open_for_every_worker(redis_url: str,
 
 
 def test_clients_built_with_a_redis_store_share_their_breaker(redis_url: str, prefix: str) -> None:
-    config = sim_dex.SimConfig(seed=7)
+    config = dex.SimConfig(seed=7)
 
     def client() -> jupiter_api.JupiterClient:
         return jupiter_api.make_client("live", api_url="http://127.0.0.1:9", api_key=None, timeout_s=1, rps=5,

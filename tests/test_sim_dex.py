@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim_dex
+from core.tokens import JUP, MSOL, SOL, USDC, USDT, Token
 from jupiter_api import parse_quote
-from sim_dex import SimConfig, quote_response, reference_price
-from tokens import JUP, MSOL, SOL, USDC, USDT, Token
+from sim import dex
+from sim.dex import SimConfig, quote_response, reference_price
 
 NOW = 1_760_000_000.0
 CALM = SimConfig(annual_vol_pct=Decimal(0))  # reference prices sit exactly on their anchors (SOL = 150 USDC)
@@ -127,7 +127,7 @@ def test_sim_config_rejects_settings_the_model_cannot_use(kwargs: dict) -> None:
 
 
 def test_simulator_modules_are_pure() -> None:
-    for name in ("sim_dex.py", "sim_price.py"):
+    for name in ("sim/dex.py", "sim/price.py", "sim/pools.py", "sim/request.py"):
         tree = ast.parse((ROOT / name).read_text())
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -164,8 +164,8 @@ def test_depth_multiplier_scales_all_pools() -> None:
 @pytest.mark.parametrize(("inp", "out"), [(SOL, USDC), (USDC, SOL), (SOL, USDT), (USDT, SOL), (USDC, USDT),
                                          (USDT, USDC), (JUP, USDC), (USDC, JUP), (MSOL, SOL), (SOL, MSOL)])
 def test_every_pool_is_centred_on_the_mid_and_never_pays_above_it(inp: Token, out: Token) -> None:
-    req = sim_dex.parse_request({"inputMint": inp.mint, "outputMint": out.mint, "amount": "1"})
-    pools = sim_dex.find_path(req, NOW, DEFAULT)[0]
+    req = dex.parse_request({"inputMint": inp.mint, "outputMint": out.mint, "amount": "1"})
+    pools = dex.find_path(req, NOW, DEFAULT)[0]
     assert len(pools) >= 2 and len({p.spec.label for p in pools}) == len(pools)
     for pool in pools:
         assert abs(pool.mid / mid_atoms(inp, out) - 1) < Decimal("1e-25")
@@ -198,7 +198,7 @@ def test_quote_body_has_exactly_the_fields_of_jupiters_sample() -> None:
 
 
 def test_amm_keys_are_distinct_and_stable() -> None:
-    keys = [pool.amm_key for pool in sim_dex.POOLS]
+    keys = [pool.amm_key for pool in dex.POOLS]
     assert len(set(keys)) == len(keys)
     assert ok(SOL, USDC, 10**9)["routePlan"][0]["swapInfo"]["ammKey"] == "6wqeWmBtjJUet6Pf12BBzhH2EzENS6GZNjaVjtdXhuQt"
 
@@ -358,11 +358,11 @@ def test_no_quote_pays_more_than_the_reference_mid(pair: tuple[Token, Token], fr
 @FAST
 @given(fracs=st.lists(st.floats(0, 1), min_size=4, max_size=4))
 def test_no_other_split_yields_more_than_a_few_atoms_extra(fracs: list[float]) -> None:
-    req = sim_dex.parse_request({"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1"})
-    pools = sim_dex.find_path(req, NOW, DEFAULT)[0]
+    req = dex.parse_request({"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1"})
+    pools = dex.find_path(req, NOW, DEFAULT)[0]
     other = [int(f * min(p.cap, 300_000 * 10**9)) for f, p in zip(fracs, pools, strict=True)]
     if sum(other):
-        best = sum(p.out(a) for p, a in zip(pools, sim_dex.split(pools, sum(other)), strict=True))
+        best = sum(p.out(a) for p, a in zip(pools, dex.split(pools, sum(other)), strict=True))
         assert sum(p.out(a) for p, a in zip(pools, other, strict=True)) <= best + len(pools)
 
 

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 
 import jupiter_api
 import otc_engine
-import trading
+from core.tokens import SOL
 from models import OTCPool, Trade, TradeLeg, db
-from seed import pool_row
-from sim_price import SimConfig
+from services import trading
+from services.seed import pool_row
+from sim.price import SimConfig
 from tests.conftest import build_app
-from tokens import SOL
 
 SELL_25K = {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50}
 SELL_80K = {"input": "SOL", "output": "USDC", "amount": "80000", "slippage_bps": 50}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokens import MAX_ATOMS, SOL, USDC, format_ui, parse_atoms, resolve_token, to_atoms, to_ui
+from core.tokens import MAX_ATOMS, SOL, USDC, format_ui, parse_atoms, resolve_token, to_atoms, to_ui
 
 
 @pytest.mark.parametrize(("text", "decimals", "atoms"), [

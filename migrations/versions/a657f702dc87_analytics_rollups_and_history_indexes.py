@@ -52,7 +52,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('hour_s', 'status', 'venue', 'pair', 'input_symbol', 'output_symbol', 'size_bucket')
     )
     # ### end Alembic commands ###
-    import rollups
+    from ledger import rollups
 
     rollups.backfill(op.get_bind())
 

@@ -108,13 +108,13 @@ def _make_app(db_path: str, demo_trades: int) -> Any:
         "WTF_CSRF_ENABLED": True,
     })
     with app.app_context():
-        import accounts
-        from seed import init_database
+        from services import accounts
+        from services.seed import init_database
 
         init_database()
         accounts.create_user(ADMIN_USER, "admin", ADMIN_PASSWORD)
         if demo_trades:
-            from demo import simulate
+            from services.demo import simulate
 
             simulate(demo_trades, days=DEMO_DAYS, seed=DEMO_SEED)
     return app

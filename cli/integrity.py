@@ -1,0 +1,35 @@
+"""CLI commands of execution integrity: `reconcile` (inventory against trades), `recover` (finish lost trades)."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from models import utcnow
+
+
+def register(app: Flask) -> None:
+    """Attach `reconcile` and `recover` to `flask --app main`."""
+
+    @app.cli.command("reconcile")
+    def reconcile_command() -> None:
+        """Check each pool: inventory = initial + replenished + received − paid; exit 1 on any mismatch."""
+        from ledger import reconcile
+
+        report = reconcile.check(utcnow(), current_app.config.get("PENDING_TIMEOUT_S", 60))
+        for line in reconcile.render(report):
+            click.echo(line)
+        if not report.ok:
+            raise SystemExit(1)
+
+    @app.cli.command("recover")
+    @click.option("--older-than", "older_than_s", type=click.FloatRange(0), default=None,
+                  help="Seconds a trade must have been pending [default: PENDING_TIMEOUT_S, 60].")
+    def recover_command(older_than_s: float | None) -> None:
+        """Finish trades left pending by a lost process: complete OTC-only ones, fail (and release) the rest."""
+        from services import execution
+
+        timeout_s = current_app.config.get("PENDING_TIMEOUT_S", 60) if older_than_s is None else older_than_s
+        done = execution.recover(utcnow(), timeout_s)
+        for trade in done:
+            click.echo(f"trade #{trade.id}: pending -> {trade.status}" + (f" ({trade.error})" if trade.error else ""))
+        click.echo(f"recovered {len(done)} pending trade(s)")

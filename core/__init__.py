@@ -1,0 +1,1 @@
+"""Pure domain: tokens, orders, costs, router, allocator, curves, explanations (stdlib only)."""

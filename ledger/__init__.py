@@ -1,0 +1,1 @@
+"""Tables' writers: inventory moves, rollups, audit, reconcile (imports models and core)."""

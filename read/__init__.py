@@ -1,0 +1,1 @@
+"""Read-only analytics and dashboard queries (imports ledger models and core)."""

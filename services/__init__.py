@@ -1,0 +1,1 @@
+"""Use cases: quoting, trading, execution, market wiring, pools, accounts, monitoring."""

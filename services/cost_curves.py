@@ -1,0 +1,306 @@
+"""Gather each venue's cost curve for an order: Jupiter sampled at a few sizes, OTC pools priced by their engine.
+
+Jupiter: at most 8 quotes per order (the full size, a coarse geometric grid, then two rounds of two around the
+split's cut point), cached for CURVE_CACHE_MS, only as many as the client's rate limiter has headroom for, in
+parallel on the live API. Linear interpolation between
+samples of a concave out(size) never overestimates output (nor underestimates input for ExactOut); the router
+re-quotes a split's Jupiter leg at exactly its size anyway. OTC: ExactIn quotes across the pool's legal input range.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import jupiter_api
+import otc_engine
+from core import router
+from core.curves import OtcBook
+from core.router import EXACT_IN, Order, VenueCurve
+from core.tokens import Token, format_ui
+
+COARSE_SHIFTS = (2, 4, 6)  # first samples besides the full size: order/4, order/16, order/64
+REFINE_ROUNDS, REFINE_SAMPLES = 2, 2  # then around the split's Jupiter cut: at most 1 + 3 + 2·2 = 8 quotes
+OTC_KNOTS = 16  # half spaced evenly, half geometrically over the pool's legal range
+CURVE_CACHE_MS = 2_000  # sampled Jupiter quotes are reused this long (within a quote's lifetime)
+_CACHE_MAX = 512
+
+_cache: dict[tuple[int, str, str, int, str], tuple[float, jupiter_api.JupiterQuote]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple[int, str, str, int, str], now_s: float) -> jupiter_api.JupiterQuote | None:
+    """A sampled quote still within its cache lifetime, or None."""
+    with _cache_lock:
+        hit = _cache.get(key)
+        return hit[1] if hit and hit[0] > now_s else None
+
+
+def _remember(key: tuple[int, str, str, int, str], quote: jupiter_api.JupiterQuote, until_s: float) -> None:
+    """Cache a sampled quote until until_s (monotonic seconds); drops expired entries when full."""
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            now_s = time.monotonic()
+            for stale in [k for k, (exp, _) in _cache.items() if exp <= now_s] or list(_cache)[: _CACHE_MAX // 2]:
+                del _cache[stale]
+        _cache[key] = (until_s, quote)
+
+
+def sample_quotes(client: jupiter_api.JupiterClient, order: Order, sizes: list[int], *, cache_ms: int = CURVE_CACHE_MS,
+                  parallel: bool = False) -> dict[int, jupiter_api.JupiterQuote]:
+    """Jupiter quotes at the given sizes (order's mints and mode): cached ones first, then as many fresh calls as the
+    rate limiter has headroom for (all of them when it has none configured); failed sizes are left out."""
+    now_s, found, missing = time.monotonic(), {}, []
+    for size in sizes:
+        key = (id(client), order.input_token.mint, order.output_token.mint, size, order.swap_mode)
+        hit = _cached(key, now_s)
+        if hit is not None:
+            found[size] = hit
+        else:
+            missing.append(size)
+    if client.limiter is not None:
+        missing = missing[: max(0, int(client.limiter.headroom()))]
+
+    def fetch(size: int) -> tuple[int, jupiter_api.JupiterQuote | None]:
+        try:
+            return size, leg_quote(client, order, size)
+        except jupiter_api.JupiterError:
+            return size, None
+
+    if parallel and len(missing) > 1:
+        with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
+            fetched = list(pool.map(fetch, missing))
+    else:
+        fetched = [fetch(size) for size in missing]
+    until_s = time.monotonic() + cache_ms / 1000
+    for size, quote in fetched:
+        if quote is not None:
+            found[size] = quote
+            _remember((id(client), order.input_token.mint, order.output_token.mint, size, order.swap_mode), quote,
+                      until_s)
+    return found
+
+
+def leg_quote(client: jupiter_api.JupiterClient, order: Order, size_atoms: int) -> jupiter_api.JupiterQuote:
+    """A fresh Jupiter quote for exactly size_atoms of the order's fixed side (never cached)."""
+    return client.quote(order.input_token.mint, order.output_token.mint, size_atoms, order.slippage_bps,
+                        order.swap_mode)
+
+
+def jupiter_curve(client: jupiter_api.JupiterClient, order: Order, full: jupiter_api.JupiterQuote | None,
+                  risk_bps: Decimal, delay_ms: int, *, cut: Callable[[VenueCurve], int | None] | None = None,
+                  sizes: list[int] | None = None, parallel: bool = False,
+                  cache_ms: int = CURVE_CACHE_MS) -> VenueCurve | None:
+    """Jupiter's curve: the full-size quote plus samples at `sizes` (default order/4, /16, /64), then, while `cut`
+    (the curve -> Jupiter's leg in the best split) names a size, a few more samples around it; None without any."""
+    wanted = sizes if sizes is not None else [order.amount_atoms >> k for k in COARSE_SHIFTS]
+    quotes = sample_quotes(client, order, [s for s in wanted if s > 0], cache_ms=cache_ms, parallel=parallel)
+    if full is not None:
+        quotes[order.amount_atoms] = full
+    curve = _curve_of(order, quotes, risk_bps, delay_ms)
+    for _ in range(REFINE_ROUNDS if cut is not None else 0):
+        at = cut(curve) if curve is not None and cut is not None else None
+        if not at:
+            break
+        known = sorted(quotes)
+        lower = max((k for k in known if k < at), default=0)
+        upper = min((k for k in known if k > at), default=None)
+        more = [x for x in (at, (lower + at) // 2, (at + upper) // 2 if upper else 0) if x > 0 and x not in quotes]
+        if not more:
+            break
+        quotes.update(sample_quotes(client, order, more[:REFINE_SAMPLES], cache_ms=cache_ms, parallel=parallel))
+        curve = _curve_of(order, quotes, risk_bps, delay_ms)
+    return curve
+
+
+def _curve_of(order: Order, quotes: dict[int, jupiter_api.JupiterQuote], risk_bps: Decimal,
+              delay_ms: int) -> VenueCurve | None:
+    """The Jupiter curve through the sampled quotes (size -> quote), or None without any."""
+    if not quotes:
+        return None
+    knots = tuple(sorted((size, q.out_amount_atoms if order.exact_in else q.in_amount_atoms)
+                         for size, q in quotes.items()))
+    return VenueCurve("jupiter", knots, 1, knots[-1][0], risk_bps, delay_ms)
+
+
+def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int, int] | None:
+    """The pool's legal ExactIn input sizes [lo, hi] for this direction (inventory, min and max trade size)."""
+    p, now, seed = book.params, book.now, book.jitter_seed
+
+    def quote(amount: int, mode: str) -> otc_engine.OtcQuote | otc_engine.OtcRefusal:
+        return otc_engine.quote_pool(p, book.inventory, book.pool_mid, input_mint, output_mint, amount, mode, now,
+                                     jitter_seed=seed)
+
+    sell_base = input_mint == p.base_mint
+    m_n, m_d = book.pool_mid.as_integer_ratio()
+    b_unit, q_unit = 10**p.base_decimals, 10**p.quote_decimals
+    num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
+    cap = otc_engine.payout_available(p, book.inventory, output_mint) * den // num  # payout at mid within inventory
+    if sell_base:
+        lo, hi = p.min_trade_base_atoms, min(p.max_trade_base_atoms, cap)
+    else:
+        first = quote(p.min_trade_base_atoms, otc_engine.EXACT_OUT)
+        if isinstance(first, otc_engine.OtcRefusal):
+            return None
+        lo, hi = first.in_amount_atoms, cap
+        if isinstance(quote(hi, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
+            top = quote(p.max_trade_base_atoms, otc_engine.EXACT_OUT)
+            hi = min(cap, top.in_amount_atoms) if isinstance(top, otc_engine.OtcQuote) else cap
+            while hi > lo and isinstance(quote(hi, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
+                hi -= max(1, (hi - lo) // 1000)  # steps back over the few atoms the base rounding overshoots
+    if lo > hi or isinstance(quote(lo, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
+        return None
+    return lo, hi
+
+
+def _grid(lo: int, hi: int, count: int) -> list[int]:
+    """About `count` distinct sizes from lo to hi: half evenly spaced, half in geometric steps."""
+    half = max(2, count // 2)
+    even = {lo + (hi - lo) * k // (half - 1) for k in range(half)}
+    ratio = (Decimal(hi) / lo) ** (Decimal(1) / (half - 1)) if lo > 0 else Decimal(1)
+    geometric = {min(hi, max(lo, int(lo * ratio**k))) for k in range(half)}
+    return sorted(even | geometric | {hi})
+
+
+def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, pool_mid: Decimal, order: Order,
+              now: datetime, jitter_seed: int, *, up_to_in_atoms: int | None = None) -> VenueCurve | None:
+    """An OTC pool's curve for the order's direction and mode, exact at its knots; None when it cannot trade.
+
+    up_to_in_atoms bounds the sampled input range (the order's size, when known) to keep knots where they matter.
+    """
+    book = OtcBook(params, inventory, pool_mid, now, jitter_seed)
+    in_mint, out_mint = order.input_token.mint, order.output_token.mint
+    found = _input_range(book, in_mint, out_mint)
+    if found is None:
+        return None
+    lo, hi = found
+    if order.exact_in and order.amount_atoms < lo:
+        return None  # the whole order is below this pool's smallest leg
+    if up_to_in_atoms is not None:
+        hi = max(lo, min(hi, up_to_in_atoms))
+    points: list[tuple[int, int]] = []
+    for x in _grid(lo, hi, OTC_KNOTS):
+        q = otc_engine.quote_pool(params, inventory, pool_mid, in_mint, out_mint, x, otc_engine.EXACT_IN, now,
+                                  jitter_seed=jitter_seed)
+        if isinstance(q, otc_engine.OtcQuote):
+            points.append((x, q.out_amount_atoms))
+    if not points:
+        return None
+    delay = otc_engine.execution_delay_ms(params, jitter_seed)
+    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, delay)
+    if order.exact_in:
+        return VenueCurve(params.venue, tuple(points), points[0][0], points[-1][0], risk, delay, book)
+    knots: list[tuple[int, int]] = []
+    for x, out in points:  # ExactOut: size is the output; the ExactIn input is an upper bound on the least input
+        if not knots or out > knots[-1][0]:
+            knots.append((out, x))
+    if knots[0][0] + 1 > knots[-1][0]:
+        return None
+    return VenueCurve(params.venue, tuple(knots), knots[0][0] + 1, knots[-1][0], risk, delay, book)
+
+
+def cost_vs_size(input_token: Token, output_token: Token, sizes_atoms: list[int], *, swap_mode: str = EXACT_IN,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Each venue's all-in cost (bps) at each size and the router's optimal route (split or single) at each size.
+
+    sizes_atoms are amounts of the input token (ExactIn) or output token (ExactOut); one Jupiter quote per distinct
+    size (cached, rate-limited), the OTC pools priced by their engines. Needs an app context. JSON-ready: atoms and
+    bps as decimal strings, None where a venue cannot fill that size.
+    """
+    from flask import current_app
+
+    from models import OTCPool, db, utcnow
+    from services import market
+    from trade_logger import pool_inventory, pool_params
+    from web.formatting import iso_z
+
+    now = now or utcnow()
+    mid = market.mid_price(input_token, output_token, now.timestamp())
+    sizes = sorted(set(sizes_atoms))
+    biggest = Order(input_token, output_token, sizes[-1], swap_mode)
+    live = current_app.config["JUPITER_MODE"] == "live"
+    jquotes = sample_quotes(market.jupiter_client(), biggest, sizes, parallel=live)
+    delay_ms = current_app.config["JUPITER_DELAY_MS"]
+    jrisk = router.delay_risk_bps(market.JUPITER_ANNUAL_VOL_PCT, market.JUPITER_VOL_Z, delay_ms)
+    books = []
+    for row in db.session.scalars(db.select(OTCPool).order_by(OTCPool.id)):
+        if {row.base_mint, row.quote_mint} == {input_token.mint, output_token.mint}:
+            params = pool_params(row)
+            books.append((params, otc_engine.replenish(params, pool_inventory(row), now),
+                          mid if input_token.mint == row.base_mint else 1 / mid))
+    seed = int(now.timestamp())
+    otc = [c for c in (otc_curve(p, inv, pm, biggest, now, seed) for p, inv, pm in books) if c is not None]
+    rows: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        order = Order(input_token, output_token, size, swap_mode)
+        options = [_jupiter_cost(order, jquotes.get(size), mid, jrisk, delay_ms)]
+        options += [_otc_cost(order, p, inv, pm, mid, now, seed) for p, inv, pm in books]
+        jknots = {s: q for s, q in jquotes.items() if s <= size}
+        curves = [c for c in (_curve_of(order, jknots, jrisk, delay_ms),) if c is not None] + otc
+        try:
+            d = router.decide(order, options, curves, mid)
+            best = (f"{d.cost_bps:.2f}", d.venue, [{"venue": leg.venue, "size_atoms": str(
+                leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms)} for leg in d.legs])
+        except router.NoRouteAvailable:
+            best = (None, None, [])
+        rows[size] = {"options": options, "best": best}
+    venues = [o.venue for o in rows[sizes[0]]["options"]]
+    ordered = [rows[s] for s in sizes_atoms]
+    return {
+        "input_symbol": input_token.symbol, "output_symbol": output_token.symbol, "swap_mode": swap_mode,
+        "size_symbol": (input_token if swap_mode == EXACT_IN else output_token).symbol, "as_of": iso_z(now),
+        "sizes_atoms": [str(s) for s in sizes_atoms],
+        "venues": [{"venue": v, "cost_bps": [_bps_text(r["options"][i]) for r in ordered],
+                    "reason": [r["options"][i].reason for r in ordered]} for i, v in enumerate(venues)],
+        "optimal": {"cost_bps": [r["best"][0] for r in ordered], "route": [r["best"][1] for r in ordered],
+                    "legs": [r["best"][2] for r in ordered]},
+    }
+
+
+def _bps_text(option: router.VenueOption) -> str | None:
+    """An available option's all-in cost as a 2-decimal string, else None."""
+    return f"{option.cost_bps:.2f}" if option.available and option.cost_bps is not None else None
+
+
+def _jupiter_cost(order: Order, q: jupiter_api.JupiterQuote | None, mid: Decimal, risk_bps: Decimal,
+                  delay_ms: int) -> router.VenueOption:
+    """Jupiter's option at this size from its sampled quote (unavailable when it could not quote)."""
+    if q is None:
+        return router.unavailable("jupiter", "Jupiter could not quote this size")
+    return router.priced_option(order, "jupiter", q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk_bps,
+                                delay_ms=delay_ms)
+
+
+def _otc_cost(order: Order, params: otc_engine.PoolParams, inv: otc_engine.Inventory, pool_mid: Decimal, mid: Decimal,
+              now: datetime, seed: int) -> router.VenueOption:
+    """An OTC pool's option at this size, priced by its engine."""
+    q = otc_engine.quote_pool(params, inv, pool_mid, order.input_token.mint, order.output_token.mint,
+                              order.amount_atoms, order.swap_mode, now, jitter_seed=seed)
+    if isinstance(q, otc_engine.OtcRefusal):
+        return router.unavailable(params.venue, q.reason)
+    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
+    return router.priced_option(order, params.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk,
+                                delay_ms=q.execution_delay_ms)
+
+
+def chart_data(pair: str, side: str, sizes_atoms: list[int], now: datetime) -> dict[str, Any]:
+    """cost_chart's provider hook (its shape): sell = ExactIn of SOL sizes for the stablecoin, buy = ExactOut."""
+    from core.tokens import SOL, resolve_token
+    from services.cost_chart import crossover
+
+    stable = resolve_token(pair.split("/")[1])
+    flow = (SOL, stable, EXACT_IN) if side == "sell" else (stable, SOL, router.EXACT_OUT)
+    data = cost_vs_size(flow[0], flow[1], sizes_atoms, swap_mode=flow[2], now=now)
+    one_place = [{**v, "cost_bps": [None if c is None else f"{Decimal(c):.1f}" for c in v["cost_bps"]]}
+                 for v in data["venues"]]
+    best = data["optimal"]
+    sizes_ui = [format_ui(s, SOL.decimals) for s in sizes_atoms]
+    return {"pair": pair, "side": side, "size_unit": "SOL", "sizes_ui": sizes_ui,
+            "venues": one_place, "crossover": crossover({v["venue"]: v["cost_bps"] for v in one_place}),
+            "router": {"cost_bps": [None if c is None else f"{Decimal(c):.1f}" for c in best["cost_bps"]],
+                       "venue": best["route"], "legs": best["legs"]},
+            "source": "cost curves (optimal split)", "at": data["as_of"]}

@@ -1,0 +1,232 @@
+"""Demo data: N realistic trades through the real gather → decide → apply path, back-dated over past days.
+
+`flask --app main simulate --trades N [--days D] [--seed S]` (or `make demo TRADES=N`). Sim mode only: prices
+must be known in the past, and the simulated DEX is a pure function of (seed, time). Each trade happens at a
+back-dated instant `at`: the gather step quotes Jupiter (through a Jupiter client whose clock is the simulated
+one, behind a network model with latency, 429s, 5xx, timeouts and one outage) and the OTC pools at `at`; the
+router decides; the apply step records the fill at `at` plus the decision latency, moving pool inventory.
+About a quarter of the orders go through a stored firm quote executed a few seconds later (slippage-guarded),
+so "realised vs quoted" has data. Metrics snapshots are written over the same period.
+
+Before the first trade, pools whose inventory clock is later than the start are set back to the start (inventory
+unchanged) so replenishment runs over the simulated period. The services module has no `now` parameter on
+quote/execute yet, so this module calls its gather/_decide/_guard_slippage/_plan steps with an explicit clock.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+
+import jupiter_api
+import trade_logger
+from core import router
+from core.tokens import SOL, USDC, USDT, to_atoms
+from models import OTCPool, db, utcnow
+from services import market, monitoring, quoting, trading
+from web import serializers
+
+FIRM_QUOTE_SHARE = 0.25
+SIZE_CLASSES = ((0.55, 1, 500), (0.30, 500, 5_000), (0.15, 5_000, 80_000))  # (share, SOL from, SOL to)
+
+
+class SimClock:
+    """A settable clock in Unix seconds: the Jupiter client, its breaker and the simulator read it."""
+
+    def __init__(self, now_s: float) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        """The simulated time."""
+        return self.now_s
+
+    def advance(self, seconds: float) -> None:
+        """Let simulated time pass (used as the client's sleep, and for network latency)."""
+        self.now_s += max(0.0, seconds)
+
+    def at_least(self, at: datetime) -> None:
+        """Move the clock forward to `at` (never back)."""
+        self.now_s = max(self.now_s, at.timestamp())
+
+
+class NetworkModel:
+    """Wraps the in-process simulator with a network: lognormal latency, some 429/5xx/timeouts, outage windows."""
+
+    def __init__(self, inner: Callable[[dict[str, str]], jupiter_api.RawResponse], clock: SimClock,
+                 rng: random.Random, outages: list[tuple[float, float]]) -> None:
+        self.inner, self.clock, self.rng, self.outages = inner, clock, rng, outages
+
+    def __call__(self, params: dict[str, str]) -> jupiter_api.RawResponse:
+        """One simulated HTTP round trip."""
+        latency_s = 0.14 * math.exp(self.rng.gauss(0, 0.45)) * (4 if self.rng.random() < 0.02 else 1)
+        roll = self.rng.random()
+        if any(start <= self.clock.now_s < end for start, end in self.outages):
+            self.clock.advance(latency_s)
+            return jupiter_api.RawResponse(503, {"Content-Type": "application/json"}, '{"error": "unavailable"}')
+        if roll < 0.004:
+            self.clock.advance(5.0)
+            raise jupiter_api.UpstreamUnavailableError("Jupiter timed out (simulated)", code="UPSTREAM_TIMEOUT")
+        self.clock.advance(latency_s)
+        if roll < 0.02:
+            return jupiter_api.RawResponse(429, {"Retry-After": "1"}, '{"error": "Rate limit exceeded"}')
+        if roll < 0.03:
+            return jupiter_api.RawResponse(502, {}, "Bad Gateway")
+        return self.inner(params)
+
+
+@dataclasses.dataclass
+class SimReport:
+    """What a simulation did: outcomes by kind, metrics snapshots written, the simulated period."""
+
+    outcomes: Counter[str]
+    snapshots: int
+    since: datetime
+    until: datetime
+
+
+def _trade_times(rng: random.Random, n: int, since: datetime, until: datetime) -> list[datetime]:
+    """n instants in [since, until), denser during 12:00–22:00 UTC desk hours, in order."""
+    span_s = (until - since).total_seconds()
+    out: list[datetime] = []
+    while len(out) < n:
+        at = since + timedelta(seconds=rng.random() * span_s)
+        if 12 <= at.hour < 22 or rng.random() < 0.35:
+            out.append(at)
+    return sorted(out)
+
+
+def random_order(rng: random.Random, at: datetime) -> router.Order:
+    """A desk order: SOL/USDC or SOL/USDT, either direction, ExactIn or ExactOut, small to block size."""
+    stable = USDC if rng.random() < 0.65 else USDT
+    roll, size_sol = rng.random(), 1.0
+    for share, low, high in SIZE_CLASSES:
+        if roll < share:
+            size_sol = math.exp(rng.uniform(math.log(low), math.log(high)))
+            break
+        roll -= share
+    sell = rng.random() < 0.55
+    exact_in = rng.random() < 0.8
+    amount_in_sol = sell == exact_in  # the fixed side is SOL: sell ExactIn, or buy ExactOut
+    if amount_in_sol:
+        atoms = to_atoms(f"{size_sol:.2f}", SOL.decimals)
+    else:
+        price = market.mid_price(SOL, stable, at.timestamp())
+        atoms = to_atoms((Decimal(f"{size_sol:.2f}") * price).quantize(Decimal("0.01")), stable.decimals)
+    slippage = 50 if rng.random() < 0.85 else rng.choice((10, 20, 30, 100))
+    pair = (SOL, stable) if sell else (stable, SOL)
+    return router.Order(*pair, max(atoms, 1), router.EXACT_IN if exact_in else router.EXACT_OUT, slippage)
+
+
+def _fill(g: quoting.Gathered, decision: router.Decision, at: datetime, latency_ms: int,
+          quote_id: str | None = None) -> str:
+    """The apply step at `at` + latency: 'filled', or 'rejected' (recorded) when liquidity moved away."""
+    plan = trading.plan_fill(g, decision, idempotency_key=None, body_hash=None, user_id=None,
+                          started=time.perf_counter(), quote_id=quote_id)
+    plan = dataclasses.replace(plan, latency_ms=latency_ms)
+    fill_at = at + timedelta(milliseconds=latency_ms)
+    try:
+        trade_logger.record_fill(plan, fill_at)
+    except trade_logger.FillRejected as exc:
+        trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code=exc.code)
+        return "rejected"
+    except trade_logger.QuoteExpired:
+        return "quote expired"
+    return "filled"
+
+
+def execute_at(order: router.Order, at: datetime, clock: SimClock) -> str:
+    """Gather, decide and apply an order at `at` (trading.execute with an explicit clock)."""
+    started = clock()
+    g = quoting.gather(order, at)
+    try:
+        decision = quoting.decide(g)
+    except quoting.ServiceError as exc:
+        trade_logger.record_rejection(None, order, str(exc), at, code=exc.code)
+        return "rejected"
+    return _fill(g, decision, at, int((clock() - started) * 1000) + 15)
+
+
+def quote_then_execute(order: router.Order, at: datetime, delay_s: float, clock: SimClock) -> str:
+    """Store a firm quote at `at`, execute it `delay_s` later through the slippage guard."""
+    try:
+        row, _ = quoting.quote(order, at)
+    except quoting.ServiceError:
+        return "no route"
+    decision = serializers.decision_from_json(row.payload["decision"])
+    expires_at = row.expires_at
+    exec_at = min(at + timedelta(seconds=delay_s), expires_at - timedelta(seconds=2))
+    clock.at_least(exec_at)
+    started = clock()
+    fresh = quoting.gather(order, exec_at)
+    try:
+        checked = trading.guard_slippage(fresh, decision)
+    except quoting.ServiceError:
+        return "slippage refused"
+    return _fill(fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id)
+
+
+def _sim_client(clock: SimClock, rng: random.Random, outages: list[tuple[float, float]]) -> jupiter_api.JupiterClient:
+    """A Jupiter client on the simulated clock: the in-process DEX behind the network model."""
+    transport = NetworkModel(jupiter_api.SimTransport(current_app.extensions["sim_config"], clock), clock, rng, outages)
+    breaker = jupiter_api.CircuitBreaker(clock=clock)
+    return jupiter_api.JupiterClient(transport, breaker=breaker, clock=clock, sleep=clock.advance)
+
+
+def _rewind_pools(since: datetime) -> None:
+    """Pools whose inventory clock is after `since` start replenishing from `since` (inventory unchanged)."""
+    db.session.execute(update(OTCPool).where(OTCPool.inventory_at > since).values(inventory_at=since)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def simulate(trades: int, days: float = 14, seed: int | None = None,
+             on_trade: Callable[[str], Any] | None = None) -> SimReport:
+    """Run `trades` back-dated trades over the last `days` days; call on_trade(outcome) after each."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["JUPITER_MODE"] != "sim":
+        raise RuntimeError("simulate needs JUPITER_MODE=sim: past prices come from the simulated DEX")
+    if not db.session.scalars(select(OTCPool.id)).first():
+        raise RuntimeError("no OTC pools: run `flask --app main init-db` first")
+    rng = random.Random(seed)
+    until = utcnow() - timedelta(minutes=1)
+    since = until - timedelta(days=days)
+    clock = SimClock(since.timestamp())
+    times = _trade_times(rng, trades, since, until)
+    # one Jupiter outage of 2-4 h, starting just before a trade in the middle third, so some orders meet it
+    outage_at = times[len(times) // 3 + rng.randrange(max(1, len(times) // 3))].timestamp() - 60
+    client = _sim_client(clock, rng, [(outage_at, outage_at + rng.uniform(2, 4) * 3_600)] if days >= 1 else [])
+    interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
+    throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
+    _rewind_pools(since)
+    saved_client, app.extensions["jupiter_client"] = app.extensions["jupiter_client"], client
+    outcomes: Counter[str] = Counter()
+    snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
+    try:
+        for at in times:
+            while next_snapshot <= at:
+                clock.at_least(next_snapshot)
+                snapshots += throttle.record(client.stats(), next_snapshot, interval_s, force=True) is not None
+                next_snapshot += timedelta(seconds=interval_s)
+            clock.at_least(at)
+            order = random_order(rng, at)
+            if rng.random() < FIRM_QUOTE_SHARE:
+                outcome = quote_then_execute(order, at, rng.uniform(1, 12), clock)
+            else:
+                outcome = execute_at(order, at, clock)
+            outcomes[outcome] += 1
+            if on_trade is not None:
+                on_trade(outcome)
+        clock.at_least(until)
+        snapshots += throttle.record(client.stats(), until, interval_s, force=True) is not None
+    finally:
+        app.extensions["jupiter_client"] = saved_client
+    return SimReport(outcomes, snapshots, since, until)

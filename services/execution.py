@@ -1,0 +1,171 @@
+"""Execution of a planned trade: reserve (pending) -> call the venues -> settle (filled) or fail; and recovery.
+
+The Jupiter leg "executes" as a swap at the price of that moment: a fresh Jupiter quote for the leg's amount (the
+simulator's, or the live API's, since we sign no transactions). OTC legs are firm at their reserved price. The trade
+as a whole must still meet the minimum out (ExactIn) or maximum in (ExactOut) the trader accepted, or it fails and
+every reservation is given back.
+
+Recovery: a trade left `pending` by a process that died (crash, worker killed) is finished by `recover()`:
+OTC-only trades are completed at their firm, already reserved prices; a trade with a Jupiter leg is failed and its
+OTC reservations released (we cannot know whether its swap happened). It runs when each gunicorn worker starts
+(gunicorn.conf.py, for trades pending longer than PENDING_TIMEOUT_S) and from `flask --app main recover`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+import jupiter_api
+import trade_logger
+from core import router
+from models import Trade, db, utcnow
+from services import market
+
+log = logging.getLogger(__name__)
+LOST_CODE = "EXECUTION_LOST"
+
+
+class ExecutionFailed(Exception):
+    """The trade was reserved but could not be executed; it is `failed` and nothing moved. `code` is the API code."""
+
+    def __init__(self, code: str, message: str, trade: Trade):
+        self.code, self.trade = code, trade
+        super().__init__(message)
+
+
+def run(plan: trade_logger.FillPlan) -> Trade:
+    """Reserve, execute each leg, then settle: the filled trade, or ExecutionFailed (after releasing everything).
+
+    Raises what reserve() raises (FillRejected, DuplicateTrade, QuoteExpired) when nothing was reserved.
+    """
+    trade = trade_logger.reserve(plan, utcnow())
+    leg_ids = [leg.id for leg in trade.legs]
+    try:
+        fills = execute_legs(plan)
+        breach = limit_breach(plan, fills)
+    except jupiter_api.JupiterError as exc:
+        raise _failed(trade.id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
+                      "every reservation was released and nothing was executed") from None
+    except Exception:
+        trade_logger.fail(trade.id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
+        raise
+    if breach:
+        raise _failed(trade.id, "SLIPPAGE_EXCEEDED", breach)
+    delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
+    done = trade_logger.settle(trade.id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms)
+    if done.status != "filled":
+        raise ExecutionFailed(done.error_code or LOST_CODE, done.error or "the trade was finished elsewhere", done)
+    return done
+
+
+def _failed(trade_id: int, code: str, reason: str) -> ExecutionFailed:
+    """Fail the pending trade (release its reservations) and build the error to raise."""
+    trade = trade_logger.fail(trade_id, code, reason, utcnow())
+    return ExecutionFailed(trade.error_code or code, trade.error or reason, trade)
+
+
+def execute_legs(plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
+    """Each leg's executed (in, out) atoms: OTC legs at their firm amounts, Jupiter legs swapped now."""
+    order, fills = plan.order, []
+    for leg in plan.legs:
+        if leg.venue != "jupiter":
+            fills.append((leg.in_amount_atoms, leg.out_amount_atoms))
+            continue
+        amount = leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms
+        q = market.jupiter_client().quote(order.input_token.mint, order.output_token.mint, amount,
+                                          order.slippage_bps, order.swap_mode)
+        fills.append((leg.in_amount_atoms, q.out_amount_atoms) if order.exact_in
+                     else (q.in_amount_atoms, leg.out_amount_atoms))
+    return fills
+
+
+def limit_breach(plan: trade_logger.FillPlan, fills: list[tuple[int, int]]) -> str | None:
+    """Why the executed fills break the accepted minimum out / maximum in (atoms), or None when they do not."""
+    d = plan.decision
+    total_in, total_out = sum(f[0] for f in fills), sum(f[1] for f in fills)
+    if d.min_out_amount_atoms is not None and total_out < d.min_out_amount_atoms:
+        return (f"the fill came out at {total_out} atoms, below the accepted minimum {d.min_out_amount_atoms}; "
+                "every reservation was released and nothing was executed")
+    if d.max_in_amount_atoms is not None and total_in > d.max_in_amount_atoms:
+        return (f"the fill would cost {total_in} atoms, above the accepted maximum {d.max_in_amount_atoms}; "
+                "every reservation was released and nothing was executed")
+    return None
+
+
+def recover(now: datetime, older_than_s: float) -> list[Trade]:
+    """Finish every trade pending since before now − older_than_s; return them in their final state."""
+    cutoff = now - timedelta(seconds=older_than_s)
+    ids = db.session.scalars(
+        select(Trade.id).where(Trade.status == "pending", Trade.created_at <= cutoff).order_by(Trade.id)
+    ).all()
+    db.session.rollback()  # end the read: each trade is finished in its own transaction
+    done = []
+    for trade_id in ids:
+        trade = db.session.get(Trade, trade_id)
+        if trade is None:
+            continue
+        if any(leg.pool_id is None for leg in trade.legs):
+            done.append(trade_logger.fail(
+                trade_id, LOST_CODE, "the process executing this trade was lost before its Jupiter leg was "
+                "confirmed; every OTC reservation was released and nothing was executed", now))
+        else:
+            done.append(trade_logger.settle(trade_id, {}, now))
+    return done
+
+
+def recover_on_startup(app: Flask) -> None:
+    """Recover trades pending longer than PENDING_TIMEOUT_S, unless RECOVER_ON_START is off; skip an unmigrated DB."""
+    if not app.config.get("RECOVER_ON_START", True):
+        return
+    with app.app_context():
+        try:
+            done = recover(utcnow(), float(app.config.get("PENDING_TIMEOUT_S", 60)))
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            log.info("start-up recovery skipped (database not ready: %s)", type(exc).__name__)
+            return
+        for trade in done:
+            log.warning("recovered pending trade #%s: now %s", trade.id, trade.status)
+
+
+def requote_leg(order: router.Order, leg: router.Leg, fresh: router.VenueOption | None) -> tuple[int, int]:
+    """A Jupiter leg's (in, out) atoms now: the fresh full-order option when the leg is the whole order, else a quote.
+
+    Raises JupiterError when Jupiter cannot quote.
+    """
+    fixed = leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms
+    if fresh is not None and fresh.available and fresh.in_amount_atoms is not None \
+            and fresh.out_amount_atoms is not None \
+            and fixed == (fresh.in_amount_atoms if order.exact_in else fresh.out_amount_atoms):
+        return fresh.in_amount_atoms, fresh.out_amount_atoms
+    q = market.jupiter_client().quote(order.input_token.mint, order.output_token.mint, fixed, order.slippage_bps,
+                                      order.swap_mode)
+    return (fixed, q.out_amount_atoms) if order.exact_in else (q.in_amount_atoms, fixed)
+
+
+def with_quoted_terms(plan: trade_logger.FillPlan, payload: dict[str, Any]) -> trade_logger.FillPlan:
+    """A firm quote's plan, recorded with the options it was decided on and each firm OTC leg's quoted fee and delay."""
+    stored = {o["venue"]: o for o in payload.get("options", []) if o.get("available")}
+    legs = []
+    for leg in plan.legs:
+        opt = stored.get(leg.venue)
+        if leg.venue.startswith("otc:") and opt is not None and (str(leg.in_amount_atoms), str(leg.out_amount_atoms)) \
+                == (opt.get("in_amount_atoms"), opt.get("out_amount_atoms")):
+            leg = replace(leg, fee_atoms=int(opt.get("fee_atoms") or 0), delay_ms=int(opt.get("delay_ms") or 0))
+        legs.append(leg)
+    return replace(plan, legs=tuple(legs), options=list(payload.get("options", plan.options)))
+
+
+def scoped_key(key: str | None, user_id: int | None) -> str | None:
+    """The stored idempotency key: the client's, namespaced by user so two users' keys never meet (≤ 128 chars)."""
+    if not key or user_id is None:
+        return key
+    scoped = f"u{user_id}:{key}"
+    return scoped if len(scoped) <= 128 else f"u{user_id}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"

@@ -1,0 +1,1 @@
+"""The simulated market: reference price, AMM pools, the simulated Jupiter (imports core only)."""

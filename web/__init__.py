@@ -1,0 +1,1 @@
+"""Flask views, forms, auth, security, serializers, OpenAPI (imports everything below)."""

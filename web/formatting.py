@@ -1,0 +1,55 @@
+"""Jinja filters that turn atoms, bps and times into text a trader reads."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask import Flask
+
+from core.tokens import format_ui, token_by_mint
+
+
+def atoms(value: int | None, mint: str, places: int | None = None) -> str:
+    """Atoms of a mint as a human amount with separators, rounded down to `places` decimals."""
+    if value is None:
+        return "—"
+    token = token_by_mint(mint)
+    return format_ui(int(value), token.decimals, places if places is not None else min(token.decimals, 4))
+
+
+def usd(value_atoms: int | None, places: int = 0) -> str:
+    """USD amount from 6-decimal atoms, e.g. $1,234."""
+    if value_atoms is None:
+        return "—"
+    sign = "-" if value_atoms < 0 else ""
+    return f"{sign}${format_ui(abs(int(value_atoms)), 6, places)}" if value_atoms else "$0"
+
+
+def bps(value: Decimal | str | None, places: int = 1) -> str:
+    """Basis points with a fixed number of decimals."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.{places}f} bps"
+
+
+def when(value: datetime | None) -> str:
+    """UTC timestamp as YYYY-MM-DD HH:MM:SS UTC."""
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def iso_z(value: datetime | None) -> str:
+    """ISO 8601 UTC with a Z suffix and milliseconds; naive datetimes are taken as UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def register(app: Flask) -> None:
+    """Install the filters on the app."""
+    app.add_template_filter(atoms, "atoms")
+    app.add_template_filter(usd, "usd")
+    app.add_template_filter(bps, "bps")
+    app.add_template_filter(when, "when")
+    app.add_template_filter(iso_z, "iso")

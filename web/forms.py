@@ -1,0 +1,136 @@
+"""Flask-WTF forms: the trade ticket and the pool editor."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
+
+from core.tokens import TOKENS, format_ui, to_atoms
+
+TOKEN_CHOICES = {t.symbol: t.symbol for t in TOKENS}
+
+
+class TradeTicketForm(FlaskForm):
+    """A trader's order: pair, amount in human units, slippage and swap mode."""
+
+    input = SelectField("You sell", choices=TOKEN_CHOICES, default="SOL", validators=[DataRequired()])
+    output = SelectField("You buy", choices=TOKEN_CHOICES, default="USDC", validators=[DataRequired()])
+    amount = StringField("Amount", validators=[DataRequired(message="Enter an amount.")],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25000"})
+    swap_mode = RadioField("Amount is", choices={"ExactIn": "what I sell", "ExactOut": "what I buy"},
+                           default="ExactIn")
+    slippage_bps = IntegerField("Max slippage", default=50, validators=[
+        InputRequired(message="Enter a slippage in bps."),
+        NumberRange(min=1, max=5000, message="Slippage must be between 1 and 5000 bps.")])
+
+
+class ExecuteForm(FlaskForm):
+    """Executes a stored quote once: `token` is a one-time idempotency token."""
+
+    token = HiddenField(validators=[DataRequired()])
+
+
+def _bps(label: str, minimum: Decimal = Decimal(0), message: str = "must not be negative") -> DecimalField:
+    """A decimal setting with up to 4 places, at least `minimum`."""
+    return DecimalField(label, places=4, validators=[
+        InputRequired(message=f"Enter the {label.lower()}."),
+        NumberRange(min=minimum, message=f"{label} {message}.")], render_kw={"inputmode": "decimal"})
+
+
+def _ms(label: str, minimum: int = 0) -> IntegerField:
+    """Milliseconds from `minimum` to an hour."""
+    return IntegerField(label, validators=[
+        InputRequired(message=f"Enter the {label.lower()} in ms."),
+        NumberRange(min=minimum, max=3_600_000, message=f"{label} must be {minimum} to 3,600,000 ms.")])
+
+
+# pool form field -> (pool column, which token's decimals)
+POOL_AMOUNTS = {"min_trade_base": ("min_trade_base_atoms", "base"), "max_trade_base": ("max_trade_base_atoms", "base"),
+                "target_base": ("target_base_atoms", "base"), "target_quote": ("target_quote_atoms", "quote")}
+
+
+class PoolForm(FlaskForm):
+    """An OTC pool's pricing, limits and timing; amounts in human units of the pool's tokens."""
+
+    base_spread_bps = _bps("Base spread")
+    size_spread_bps = _bps("Size spread")
+    size_exponent = _bps("Size exponent", Decimal("0.0001"), "must be greater than zero")
+    annual_vol_pct = _bps("Annual volatility")
+    vol_z = _bps("Volatility z-score")
+    fee_bps = _bps("Fee")
+    min_trade_base = StringField("Minimum trade", validators=[DataRequired(message="Enter the minimum trade size.")],
+                                 render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    max_trade_base = StringField("Maximum trade", validators=[DataRequired(message="Enter the maximum trade size.")],
+                                 render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    target_base = StringField("Target base inventory", validators=[DataRequired(message="Enter the target.")],
+                              render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    target_quote = StringField("Target quote inventory", validators=[DataRequired(message="Enter the target.")],
+                               render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    replenish_pct_per_hour = _bps("Replenishment")
+    execution_delay_ms = _ms("Execution delay")
+    delay_jitter_ms = _ms("Delay jitter")
+    quote_ttl_ms = _ms("Quote time-to-live", 1)
+    active = BooleanField("Active: quotes and fills")
+
+    def __init__(self, *args: Any, base_decimals: int = 9, quote_decimals: int = 6, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decimals = {"base": base_decimals, "quote": quote_decimals}
+
+    def _atoms(self, name: str) -> int:
+        """A human amount field as atoms (rounded down); ValidationError on bad input."""
+        try:
+            return to_atoms(self[name].data or "", self.decimals[POOL_AMOUNTS[name][1]])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_min_trade_base(self, field: StringField) -> None:
+        """A positive amount with the token's decimals."""
+        self._atoms(field.name)
+
+    def validate_max_trade_base(self, field: StringField) -> None:
+        """A positive amount, not below the minimum trade."""
+        high = self._atoms(field.name)
+        try:
+            low = self._atoms("min_trade_base")
+        except ValidationError:
+            return
+        if low > high:
+            raise ValidationError("The maximum trade must be at least the minimum trade.")
+
+    def validate_target_base(self, field: StringField) -> None:
+        """A positive amount."""
+        self._atoms(field.name)
+
+    def validate_target_quote(self, field: StringField) -> None:
+        """A positive amount."""
+        self._atoms(field.name)
+
+    def fill_from(self, pool: Any) -> None:
+        """Show a pool's current settings (amounts in human units)."""
+        for name in ("base_spread_bps", "size_spread_bps", "size_exponent", "annual_vol_pct", "vol_z", "fee_bps",
+                     "replenish_pct_per_hour", "execution_delay_ms", "delay_jitter_ms", "quote_ttl_ms", "active"):
+            self[name].data = getattr(pool, name)
+        for name, (column, side) in POOL_AMOUNTS.items():
+            self[name].data = format_ui(getattr(pool, column), self.decimals[side], None).replace(",", "")
+
+    def changes(self) -> dict[str, Any]:
+        """The pool_config.parse_changes body: decimals as strings, atoms as strings, ms as ints, active."""
+        body: dict[str, Any] = {name: str(self[name].data) for name in (
+            "base_spread_bps", "size_spread_bps", "size_exponent", "annual_vol_pct", "vol_z", "fee_bps",
+            "replenish_pct_per_hour")}
+        body |= {name: int(self[name].data) for name in ("execution_delay_ms", "delay_jitter_ms", "quote_ttl_ms")}
+        body |= {column: str(self._atoms(name)) for name, (column, _) in POOL_AMOUNTS.items()}
+        body["active"] = bool(self.active.data)
+        return body
+
+    def field_for(self, column: str | None) -> Any:
+        """The form field that edits a pool column (for pool_config's field-level errors), or None."""
+        if column is None:
+            return None
+        for name, (col, _) in POOL_AMOUNTS.items():
+            if col == column:
+                return self[name]
+        return self[column] if column in self._fields else None

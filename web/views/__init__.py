@@ -1,0 +1,1 @@
+"""Blueprints: pages, the JSON API, charts, admin, the simulator's HTTP face."""

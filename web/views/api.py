@@ -1,0 +1,150 @@
+"""JSON API v1 (../shared/API.md): thin handlers that parse, call the service layer and shape the answer."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select, text
+
+from app import api_error
+from models import OTCPool, Trade, db
+from read import analytics
+from services import accounts, market, quoting, trading
+from web import serializers
+
+bp = Blueprint("api", __name__)
+MAX_LIMIT = 500
+TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+
+
+def _json_body() -> Any:
+    """The request's JSON body, or raise InputError when it is not JSON."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise quoting.InputError("the request body must be valid JSON with Content-Type: application/json",
+                                  code="MALFORMED_JSON")
+    return body
+
+
+@bp.errorhandler(quoting.InputError)
+def _input_error(exc: quoting.InputError):
+    """400 with the field at fault."""
+    return api_error(400, exc.code, str(exc), exc.field)
+
+
+@bp.errorhandler(quoting.ServiceError)
+def _service_error(exc: quoting.ServiceError):
+    """The service's status and code; a recorded rejected trade is named."""
+    response, status = api_error(exc.status, exc.code, str(exc))
+    if exc.trade is not None and exc.trade.id:
+        body = response.get_json()
+        body["error"]["trade_id"] = exc.trade.id
+        response = jsonify(body)
+    return response, status
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the app can serve: DB reachability and the Jupiter client's breaker state."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db_state = "ok"
+    except Exception:
+        db.session.rollback()
+        db_state = "down"
+    breaker = market.jupiter_client().stats().get("breaker_state", "closed")
+    jupiter = {"closed": "ok", "half_open": "degraded"}.get(breaker, "down")
+    return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter}), (
+        200 if db_state == "ok" else 503)
+
+
+@bp.post("/api/v1/quotes")
+def create_quote():
+    """Quote an order on every venue and decide the route; nothing is executed."""
+    order = quoting.parse_order(_json_body())
+    _, body = quoting.quote(order)
+    return jsonify(body), 200
+
+
+@bp.post("/api/v1/trades")
+def create_trade():
+    """Execute a fresh order, or a stored quote by `quote_id`."""
+    body = _json_body()
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and not 1 <= len(key) <= 128:
+        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
+    trade, created = trading.execute_request(body, idempotency_key=key, user_id=current_user.id)
+    return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
+
+
+@bp.get("/api/v1/trades")
+def list_trades():
+    """Trades newest first with keyset pagination and filters."""
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise quoting.InputError("limit must be a whole number", field="limit") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise quoting.InputError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    cursor = request.args.get("cursor")
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise quoting.InputError("cursor must be the next_cursor of a previous page", field="cursor")
+    filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
+    if filters.get("status") not in (None, *TRADE_STATUSES):
+        raise quoting.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
+    if request.args.get("trader"):  # username; an unknown one matches no trade
+        trader = accounts.user_by_name(request.args["trader"])
+        filters["user_id"] = trader.id if trader is not None else -1
+    trades = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
+    next_cursor = str(trades[-1].id) if len(trades) == limit else None
+    return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
+
+
+@bp.get("/api/v1/trades/<int:trade_id>")
+def get_trade(trade_id: int):
+    """One trade with its legs and the quotes it was decided on."""
+    trade = db.session.get(Trade, trade_id)
+    if trade is None:
+        return api_error(404, "NOT_FOUND", f"no trade with id {trade_id}")
+    return jsonify(serializers.trade_json(trade, detail=True))
+
+
+@bp.get("/api/v1/pools")
+def list_pools():
+    """Every OTC pool with configuration and stored inventory."""
+    pools = db.session.scalars(select(OTCPool).order_by(OTCPool.id)).all()
+    return jsonify({"pools": [serializers.pool_json(p) for p in pools]})
+
+
+@bp.get("/api/v1/pools/<int:pool_id>")
+def get_pool(pool_id: int):
+    """One OTC pool."""
+    pool = db.session.get(OTCPool, pool_id)
+    if pool is None:
+        return api_error(404, "NOT_FOUND", f"no pool with id {pool_id}")
+    return jsonify(serializers.pool_json(pool))
+
+
+@bp.get("/api/v1/analytics/summary")
+def analytics_summary():
+    """Totals over `?since=` (ISO 8601): trades, volume, savings, route mix."""
+    since = request.args.get("since")
+    try:
+        since_at = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+    except ValueError:
+        raise quoting.InputError("since must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z", field="since") from None
+    if since_at is not None and since_at.tzinfo is None:
+        raise quoting.InputError("since must carry a timezone, e.g. a trailing Z", field="since")
+    if since_at is not None and not 1970 <= since_at.year <= 9998:
+        raise quoting.InputError("since must be between 1970 and 9998", field="since")
+    return jsonify(analytics.summary(since_at.astimezone(UTC) if since_at else None))
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API (openapi_spec.py); public."""
+    from web import openapi_spec
+
+    return jsonify(openapi_spec.spec())

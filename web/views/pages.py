@@ -1,0 +1,156 @@
+"""Helpers of the web pages: query-string parsing for history, CSV rows, and view models for legs and timelines."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, url_for
+
+from core.tokens import format_ui, token_by_mint
+from models import Trade
+from read.analytics import SORTS, HistoryQuery
+from web.formatting import iso_z
+
+STATUSES = ("filled", "rejected", "pending", "failed")
+CSV_COLUMNS = ("id", "created_at", "status", "pair", "input_symbol", "output_symbol", "swap_mode", "venue",
+               "legs", "in_amount", "in_amount_atoms", "out_amount", "out_amount_atoms", "notional_usd",
+               "savings_usd", "savings_bps", "cost_bps", "slippage_bps", "quote_id", "quoted_at", "executed_at",
+               "settled_at", "error")
+
+
+def _date(args: Mapping[str, str], name: str) -> date | None:
+    """A YYYY-MM-DD query parameter, or None (a bad one is flashed and ignored)."""
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        flash(f"Ignored the {name} date {value!r}: use YYYY-MM-DD.", "warning")
+        return None
+    if parsed >= date.max - timedelta(days=1):
+        flash(f"Ignored the {name} date {value!r}: it is too far in the future.", "warning")
+        return None
+    return parsed
+
+
+def history_query(args: Mapping[str, str]) -> HistoryQuery:
+    """The history page's filters, sort and cursor from its query string (unknown values are ignored)."""
+    start, end = _date(args, "from"), _date(args, "to")
+    if start and end and end < start:
+        flash("The end date was before the start date; swapped them.", "warning")
+        start, end = end, start
+    sort = args.get("sort") if args.get("sort") in SORTS else "time"
+    status = args.get("status") if args.get("status") in STATUSES else None
+    return HistoryQuery(
+        venue=(args.get("venue") or "")[:64] or None, status=status, pair=(args.get("pair") or "")[:24] or None,
+        since=datetime.combine(start, datetime.min.time(), UTC) if start else None,
+        until=datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None,
+        sort=sort, descending=args.get("dir") != "asc", cursor=args.get("cursor") or None)
+
+
+def replace_cursor(query: HistoryQuery, cursor: str | None) -> HistoryQuery:
+    """The same query at another page."""
+    return dataclasses.replace(query, cursor=cursor)
+
+
+def history_args(query: HistoryQuery) -> dict[str, str]:
+    """Query-string arguments that reproduce the filters and sort (no cursor), omitting defaults."""
+    args = {"venue": query.venue, "status": query.status, "pair": query.pair,
+            "from": query.since.date().isoformat() if query.since else None,
+            "to": (query.until - timedelta(days=1)).date().isoformat() if query.until else None,
+            "sort": query.sort if query.sort != "time" else None, "dir": None if query.descending else "asc"}
+    return {k: v for k, v in args.items() if v}
+
+
+def sort_url(query: HistoryQuery, key: str) -> str:
+    """The history URL sorted by `key`: descending first, toggled when already sorted by it."""
+    args = history_args(query)
+    args.pop("sort", None)
+    args.pop("dir", None)
+    descending = not query.descending if query.sort == key else True
+    if key != "time":
+        args["sort"] = key
+    if not descending:
+        args["dir"] = "asc"
+    return url_for("web.history", **args)
+
+
+def _ui(atoms: int | None, mint: str) -> str:
+    """A human amount without separators for CSV (every decimal of the token)."""
+    return "" if atoms is None else format_ui(atoms, token_by_mint(mint).decimals, None).replace(",", "")
+
+
+def csv_lines(trades: Iterable[Trade]) -> Iterator[str]:
+    """CSV text of trades, a header line first: human amounts next to exact atoms, times ISO 8601 UTC."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def flush() -> str:
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for t in trades:
+        writer.writerow([
+            t.id, iso_z(t.created_at), t.status, t.pair, t.input_symbol, t.output_symbol, t.swap_mode, t.venue,
+            " + ".join(f"{leg.venue}:{leg.in_amount_atoms}" for leg in t.legs), _ui(t.in_amount_atoms, t.input_mint),
+            t.in_amount_atoms, _ui(t.out_amount_atoms, t.output_mint), t.out_amount_atoms,
+            Decimal(t.notional_usd_atoms).scaleb(-6), Decimal(t.savings_usd_atoms).scaleb(-6),
+            "" if t.savings_bps is None else t.savings_bps, "" if t.cost_bps is None else t.cost_bps, t.slippage_bps,
+            t.quote_id or "", iso_z(t.quoted_at), iso_z(t.executed_at), iso_z(t.settled_at), t.error or ""])
+        yield flush()
+
+
+def legs_view(legs: Iterable[Any], input_mint: str, output_mint: str) -> list[dict[str, Any]]:
+    """Legs (quote JSON dicts or TradeLeg rows) with each one's share of the input, for the stacked bar."""
+    def get(leg: Any, key: str) -> Any:
+        return leg[key] if isinstance(leg, Mapping) else getattr(leg, key)
+
+    rows = [{"venue": get(leg, "venue"), "in_amount_atoms": int(get(leg, "in_amount_atoms")),
+             "out_amount_atoms": int(get(leg, "out_amount_atoms")), "cost_bps": get(leg, "cost_bps")} for leg in legs]
+    total = sum(r["in_amount_atoms"] for r in rows)
+    for r in rows:
+        share = Decimal(r["in_amount_atoms"] * 100) / total if total else Decimal(0)
+        r["pct"] = f"{share.quantize(Decimal('0.1'))}"
+        r["narrow"] = share < 12  # too thin for its label inside the bar (the legend and title still say it)
+        r["kind"] = "jupiter" if r["venue"] == "jupiter" else ("otc" if str(r["venue"]).startswith("otc:") else "other")
+        r["tone"] = venue_tone(str(r["venue"]))
+        r["input_mint"], r["output_mint"] = input_mint, output_mint
+    return rows
+
+
+def timeline(trade: Trade) -> list[dict[str, Any]]:
+    """The trade's timestamps in order, each with milliseconds since it was quoted."""
+    steps = [("Quoted", trade.quoted_at), ("Executed", trade.executed_at), ("Settled", trade.settled_at)]
+    start = trade.quoted_at or trade.created_at
+    out = []
+    for label, at in steps:
+        offset = None if at is None or start is None else int((at - start) / timedelta(milliseconds=1))
+        out.append({"label": label, "at": at, "offset_ms": offset})
+    return out
+
+
+def mid_text(mid: Decimal, input_symbol: str, output_symbol: str) -> str:
+    """The reference mid as a trader reads it: the larger-than-one way round, 4 decimals (display only)."""
+    if mid <= 0:
+        return "—"
+    if mid < 1:
+        return f"{(1 / mid).quantize(Decimal('0.0001')):,} {input_symbol} per {output_symbol}"
+    return f"{mid.quantize(Decimal('0.0001')):,} {output_symbol} per {input_symbol}"
+
+
+def venue_tone(venue: str) -> int:
+    """A stable colour slot 0..3 per venue name (app.js OLR.venueTone computes the same), so a pool keeps its colour.
+
+    The +2 offset gives the default pools the first two slots (otc:sol-usdc purple, otc:sol-usdt pink).
+    """
+    return (sum(map(ord, venue)) + 2) % 4

@@ -1,0 +1,189 @@
+"""Server-rendered pages: gather, decide, apply, redirect (Post/Redirect/Get)."""
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+
+from core.tokens import TOKENS, token_by_mint
+from models import OTCPool, Quote, Trade, db, utcnow
+from read import analytics, series
+from services import cost_chart, monitoring, pool_config, quoting, trading
+from web.forms import ExecuteForm, PoolForm, TradeTicketForm
+from web.views import pages
+from web.views.charts import RangeError, window_from_request
+
+bp = Blueprint("web", __name__)
+PAGE_SIZE = 50
+CSV_MAX_ROWS = 100_000
+
+
+@bp.after_app_request
+def _metrics_snapshot(response: Response) -> Response:
+    """Throttled SystemMetrics snapshot (at most one per METRICS_SNAPSHOT_S per process), so history fills."""
+    if request.endpoint not in (None, "static", "sim.quote"):
+        monitoring.maybe_snapshot()
+    return response
+
+
+@bp.get("/")
+def dashboard():
+    """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
+    return render_template("dashboard.html", data=analytics.dashboard_data(utcnow()),
+                           jupiter=monitoring.live_status()["jupiter"])
+
+
+@bp.route("/trade", methods=["GET", "POST"])
+def trade_ticket():
+    """The trade ticket: validate, quote every venue, then show the comparison."""
+    form = TradeTicketForm()
+    if form.validate_on_submit():
+        data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
+                "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
+        try:
+            quote, _ = quoting.quote(quoting.parse_order(data))
+            return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
+        except quoting.InputError as exc:
+            getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
+        except quoting.ServiceError as exc:
+            flash(str(exc), "danger")
+    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint} for t in TOKENS}
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template("trade_ticket.html", form=form, tokens=tokens), status
+
+
+@bp.get("/quotes/<quote_id>")
+def quote_detail(quote_id: str):
+    """The quote comparison: each venue side by side, the decision, and the execute button."""
+    quote = db.session.get(Quote, quote_id)
+    if quote is None:
+        abort(404, "That quote does not exist.")
+    form = ExecuteForm(token=secrets.token_urlsafe(16))
+    q = quote.payload
+    mid_text = pages.mid_text(Decimal(q["mid_price"]), q["order"]["input_symbol"], q["order"]["output_symbol"])
+    return render_template("quote.html", quote=quote, q=q, form=form, expired=utcnow() >= quote.expires_at,
+                           mid_text=mid_text,
+                           legs=pages.legs_view(q["decision"]["legs"], q["order"]["input_mint"],
+                                                q["order"]["output_mint"]))
+
+
+@bp.post("/quotes/<quote_id>/execute")
+def execute_quote(quote_id: str):
+    """Execute a stored quote once (the form's one-time token makes double-clicks harmless)."""
+    form = ExecuteForm()
+    if not form.validate_on_submit():
+        abort(400, "The execute form was incomplete; reload the quote and try again.")
+    try:
+        trade, _ = trading.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}",
+                                            user_id=current_user.id)
+    except quoting.ServiceError as exc:
+        flash(str(exc), "danger")
+        if exc.trade is not None:
+            return redirect(url_for("web.trade_detail", trade_id=exc.trade.id), code=303)
+        return redirect(url_for("web.quote_detail", quote_id=quote_id), code=303)
+    flash(f"Trade #{trade.id} {trade.status} on {trade.venue}.", "success" if trade.status == "filled" else "info")
+    return redirect(url_for("web.trade_detail", trade_id=trade.id), code=303)
+
+
+@bp.get("/trades/<int:trade_id>")
+def trade_detail(trade_id: int):
+    """One trade: what was filled where, both quotes, the legs and the timeline."""
+    trade = db.session.get(Trade, trade_id)
+    if trade is None:
+        abort(404, f"There is no trade #{trade_id}.")
+    legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
+    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade))
+
+
+@bp.get("/trades")
+def history():
+    """Trade history: filtered, sorted and keyset-paginated server-side (?cursor=)."""
+    query = pages.history_query(request.args)
+    try:
+        trades, next_cursor = analytics.history_page(query, PAGE_SIZE)
+    except ValueError:
+        flash("That page link is no longer valid; showing the first page.", "warning")
+        trades, next_cursor = analytics.history_page(pages.replace_cursor(query, None), PAGE_SIZE)
+    args = pages.history_args(query)
+    return render_template("history.html", trades=trades, query=query, args=args,
+                           next_url=url_for("web.history", **args, cursor=next_cursor) if next_cursor else None,
+                           first_url=url_for("web.history", **args) if query.cursor else None,
+                           csv_url=url_for("web.history_csv", **args), venues=analytics.venues_seen(),
+                           pairs=analytics.pairs_seen(), sort_url=lambda key: pages.sort_url(query, key))
+
+
+@bp.get("/trades.csv")
+def history_csv():
+    """The filtered history as CSV (every matching trade, up to CSV_MAX_ROWS), streamed."""
+    query = pages.replace_cursor(pages.history_query(request.args), None)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    rows = stream_with_context(pages.csv_lines(analytics.history_rows(query, CSV_MAX_ROWS)))
+    disposition = f'attachment; filename="trades-{stamp}.csv"'
+    return Response(rows, mimetype="text/csv", headers={"Content-Disposition": disposition})
+
+
+@bp.get("/analytics", endpoint="analytics")
+def analytics_page():
+    """Analytics over a date range: savings, size buckets, route mix, slippage, cost vs size, volume by pair."""
+    try:
+        window = window_from_request()
+    except RangeError as exc:
+        flash(f"{exc} Showing the last 30 days.", "warning")
+        window = series.make_window(None, None, None, utcnow(), None)
+    return render_template("analytics.html", window=window, series=series.all_series(window),
+                           summary=analytics.summary(window.since, window.until),
+                           range_key=request.args.get("range", "") or ("" if request.args.get("from") else "30d"),
+                           cost_pairs=cost_chart.PAIRS)
+
+
+@bp.get("/pools")
+def pools():
+    """OTC pools: configuration, live inventory against targets, trades and savings."""
+    now = utcnow()
+    return render_template("pools.html", pools=analytics.pools(), stats=analytics.pool_stats(),
+                           live={p.id: analytics.pool_live(p, now) for p in analytics.pools()})
+
+
+@bp.route("/pools/<int:pool_id>/edit", methods=["GET", "POST"])
+def pools_edit(pool_id: int):
+    """Admin: change a pool's configuration (validated, audited); the next quote uses it."""
+    pool = db.session.get(OTCPool, pool_id) or abort(404, f"There is no pool #{pool_id}.")
+    base, quote = token_by_mint(pool.base_mint), token_by_mint(pool.quote_mint)
+    form = PoolForm(base_decimals=base.decimals, quote_decimals=quote.decimals)
+    if request.method == "GET":
+        form.fill_from(pool)
+    elif form.validate_on_submit():
+        try:
+            pool_config.apply_changes(pool.id, pool_config.parse_changes(form.changes()),
+                                      current_user._get_current_object())
+            flash(f"{pool.venue} updated: the next quote uses the new settings.", "success")
+            return redirect(url_for("web.pools", _anchor=f"pool-{pool.id}"), code=303)
+        except pool_config.PoolConfigError as exc:
+            target = form.field_for(exc.field)
+            if target is not None:
+                target.errors.append(str(exc))
+            else:
+                flash(str(exc), "danger")
+    status = 200 if request.method == "GET" else 400
+    return render_template("pool_edit.html", pool=pool, form=form, base=base, quote=quote), status
+
+
+@bp.get("/monitoring", endpoint="monitoring")
+def monitoring_page():
+    """Jupiter latency, errors, breaker state, rate-limit headroom, DB health and the metrics history."""
+    try:
+        window = window_from_request("24h")
+    except RangeError as exc:
+        flash(f"{exc} Showing the last 24 hours.", "warning")
+        window = series.make_window("24h", None, None, utcnow(), None)
+    return render_template("monitoring.html", live=monitoring.live_status(), window=window,
+                           history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
+                           range_key=request.args.get("range", "24h"))
+
+
+@bp.get("/api")
+def api_docs():
+    """The rendered API reference."""
+    return render_template("api_docs.html")
