@@ -120,7 +120,7 @@ def test_no_project_import_hides_inside_a_function() -> None:
 
 def cycles() -> list[list[str]]:
     """Strongly connected components of more than one module in the project import graph (Tarjan)."""
-    graph = {m: sorted({t for t, _, _ in imports(m) if not modules()[t].name == "__init__.py"}) for m in modules()}
+    graph = {m: sorted({t for t, _, _ in imports(m) if modules()[t].name != "__init__.py"}) for m in modules()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import otc_engine as oe
-
 from core.tokens import SOL, USDC, USDT
 from otc_engine import Inventory, OtcQuote, OtcRefusal, PoolParams
 
