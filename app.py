@@ -3,18 +3,38 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+import jupiter_api
+from cli.commands import register_cli
+from core.tokens import Token
 from models import db
-from services.settings import load_config
+from services.market import Market, jupiter_reference
+from services.settings import JupiterMode, Settings, load_config
+from sim import dex
+from sim.price import SimConfig
+from sim.transport import SimTransport
+from venues import shared_state
+from web import auth, formatting, openapi_spec, security
+from web.errors import api_error, is_api_request
+from web.views.admin import bp as admin_bp
+from web.views.api import bp as api_bp
+from web.views.api_admin import bp as api_admin_bp
+from web.views.auth import bp as auth_bp
+from web.views.bench import bp as bench_bp
+from web.views.charts import bp as charts_bp
+from web.views.sim import bp as sim_bp
+from web.views.web import bp as web_bp
 
 migrate = Migrate()
 csrf = CSRFProtect()
@@ -32,24 +52,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
-    from web import auth, security
-
     auth.init_app(app)  # authentication + the role policy hook (before rate limiting)
     security.init_routing(app)  # bounded <int:> ids, before any route is added
     _register_blueprints(app)
     security.init_app(app)  # security headers, rate limits on registered views
-    from web import openapi_spec
-
     openapi_spec.init_app(app)  # the spec for the rendered API page
     _register_error_handlers(app)
-    _register_filters(app)
-    from cli.commands import register_cli
-
+    formatting.register(app)  # Jinja filters for numbers: templates never do arithmetic
     register_cli(app)
-    from services.market import init_market
-
-    init_market(app)
+    app.extensions["market"] = build_market(app)
     return app
+
+
+def build_market(app: Flask) -> Market:
+    """The process's market: settings, the Jupiter client (the simulator's transport in sim mode) and the mid."""
+    cfg = app.config
+    settings = Settings.from_config(cfg)
+    sim_config = SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=Decimal(str(cfg["JUPITER_SIM_DEPTH"])))
+    app.extensions["sim_config"] = sim_config
+    client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
+        settings.jupiter_mode, api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],
+        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=cfg["JUPITER_RPS"], sim_transport=SimTransport(sim_config, time.time),
+        store_for=shared_state.store_factory(cfg.get("REDIS_URL")),  # limiter + breaker shared by all workers
+    )
+    if settings.jupiter_mode is JupiterMode.SIM:
+        def reference(input_token: Token, output_token: Token, now_s: float) -> Decimal:
+            return dex.reference_price(input_token.mint, output_token.mint, now_s, sim_config)
+    else:
+        reference = jupiter_reference(client)
+    return Market(settings, client, reference)
 
 
 def _require_secret_key(app: Flask) -> None:
@@ -73,14 +104,6 @@ def _dev_secret(app: Flask) -> str:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach the web pages, the JSON API and the simulated Jupiter endpoint."""
-    from web.views.admin import bp as admin_bp
-    from web.views.api import bp as api_bp
-    from web.views.api_admin import bp as api_admin_bp
-    from web.views.auth import bp as auth_bp
-    from web.views.charts import bp as charts_bp
-    from web.views.sim import bp as sim_bp
-    from web.views.web import bp as web_bp
-
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sim_bp)
@@ -92,23 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
-        from web.views.bench import bp as bench_bp
-
         app.register_blueprint(bench_bp)
         csrf.exempt(bench_bp)
-
-
-def _wants_json() -> bool:
-    """True for API paths and clients that prefer JSON."""
-    return request.path.startswith(("/api/", "/sim/", "/healthz"))
-
-
-def api_error(status: int, code: str, message: str, field: str | None = None):
-    """The API error shape of API.md with an HTTP status."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    return jsonify({"error": body}), status
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -117,7 +125,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         db.session.rollback()
-        if _wants_json():
+        if is_api_request():
             return api_error(400, "CSRF_FAILED", exc.description)
         return render_template("errors/error.html", code=400, title="Form expired",
                                message="The form was open too long or came from elsewhere. Reload and try again."), 400
@@ -126,7 +134,7 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         db.session.rollback()
         extra = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # e.g. Allow on a 405
-        if _wants_json():
+        if is_api_request():
             code = (exc.name or "error").upper().replace(" ", "_")
             response, status = api_error(exc.code or 500, code, exc.description or exc.name)
             return response, status, extra
@@ -137,17 +145,10 @@ def _register_error_handlers(app: Flask) -> None:
     def unhandled(exc: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if _wants_json():
+        if is_api_request():
             return api_error(500, "INTERNAL", "Something went wrong on our side; the request changed nothing.")
         return render_template("errors/error.html", code=500, title="Something went wrong",
                                message="The error was logged. Nothing was executed."), 500
-
-
-def _register_filters(app: Flask) -> None:
-    """Jinja filters for numbers: templates never do arithmetic."""
-    from web import formatting
-
-    formatting.register(app)
 
 
 @event.listens_for(Engine, "connect")

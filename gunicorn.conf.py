@@ -5,7 +5,7 @@ from typing import Any
 
 
 def post_worker_init(worker: Any) -> None:
-    """Each worker, once booted, finishes the trades a dead predecessor left pending (execution.recover_on_startup)."""
-    from services.execution import recover_on_startup
+    """Each worker, once booted, recovers what a dead predecessor left pending and starts its jobs (cli/worker.py)."""
+    from cli import worker as jobs  # imported by the worker, after the app: gunicorn reads this file first
 
-    recover_on_startup(worker.wsgi)
+    jobs.start(worker.wsgi)

@@ -9,19 +9,18 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from sim import dex
-from sim.dex import SimConfig
+from core.units import SwapMode
+from core.wire import RawResponse
 from venues.jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter, StateStore
 from venues.jupiter_wire import (
     BPS,
     OPTION_NAMES,
-    SWAP_MODES,
     CircuitOpenError,
     InvalidRequestError,
     JupiterError,
@@ -44,15 +43,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 U64_MAX = 2**64 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class RawResponse:
-    """What a transport got back: HTTP status, headers and body text."""
-
-    status: int
-    headers: Mapping[str, str]
-    text: str
 
 
 class HttpTransport:
@@ -83,21 +73,6 @@ class HttpTransport:
     def close(self) -> None:
         """Release the session's pooled connections."""
         self.session.close()
-
-
-class SimTransport:
-    """The in-process simulated DEX behind the same wire format; the clock gives Unix seconds."""
-
-    def __init__(self, config: SimConfig, clock: Callable[[], float] = time.time) -> None:
-        self.config = config
-        self.clock = clock
-
-    def __call__(self, params: dict[str, str]) -> RawResponse:
-        """Answer as Jupiter would, as JSON text."""
-        status, body = dex.quote_response(params, self.clock(), self.config)
-        return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(body))
-
-
 
 
 @dataclass(frozen=True)
@@ -133,7 +108,7 @@ def build_params(input_mint: str, output_mint: str, amount_atoms: int, slippage_
         raise InvalidRequestError("amount_atoms must be an integer from 1 to 2^64-1")
     if isinstance(slippage_bps, bool) or not isinstance(slippage_bps, int) or not 0 <= slippage_bps <= BPS:
         raise InvalidRequestError("slippage_bps must be an integer from 0 to 10000")
-    if swap_mode not in SWAP_MODES:
+    if swap_mode not in tuple(SwapMode):
         raise InvalidRequestError(f"swap_mode must be ExactIn or ExactOut, got {swap_mode!r}")
     params = {"inputMint": input_mint, "outputMint": output_mint, "amount": str(amount_atoms),
               "slippageBps": str(slippage_bps), "swapMode": swap_mode}
@@ -260,9 +235,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def make_client(mode: str, *, api_url: str, api_key: str | None, timeout_s: float, rps: float,
-                sim_config: SimConfig, on_call: Callable[[CallEvent], None] | None = None,
+                sim_transport: Callable[[dict[str, str]], RawResponse] | None = None,
+                on_call: Callable[[CallEvent], None] | None = None,
                 store_for: Callable[[str, Any], StateStore[Any]] | None = None) -> JupiterClient:
-    """"sim": the in-process simulator (no rate limit); "live": HTTP to api_url, rate-limited to rps when rps > 0.
+    """"sim": the simulator's in-process transport (no rate limit); "live": HTTP to api_url, limited to rps if > 0.
 
     store_for(name, initial) shares the breaker's and limiter's state between processes (shared_state: Redis),
     on the wall clock; without it each process has its own, on the monotonic clock.
@@ -270,7 +246,9 @@ def make_client(mode: str, *, api_url: str, api_key: str | None, timeout_s: floa
     clock = time.time if store_for else time.monotonic
     breaker = CircuitBreaker(clock=clock, store=store_for(f"{mode}:breaker", BreakerState()) if store_for else None)
     if mode == "sim":
-        return JupiterClient(SimTransport(sim_config), breaker=breaker, on_call=on_call)
+        if sim_transport is None:
+            raise ValueError("JUPITER_MODE=sim needs the simulator's transport")
+        return JupiterClient(sim_transport, breaker=breaker, on_call=on_call)
     if mode == "live":
         bucket = store_for(f"{mode}:limiter", BucketState(max(1.0, rps))) if store_for and rps > 0 else None
         limiter = RateLimiter(rps, clock=clock, store=bucket) if rps > 0 else None

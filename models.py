@@ -10,6 +10,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from core.venue import Venue
+
 
 class Base(DeclarativeBase):
     """Declarative base for every table."""
@@ -84,7 +86,7 @@ class OTCPool(db.Model):
     @property
     def venue(self) -> str:
         """Venue name used in routes and trades, e.g. otc:sol-usdc."""
-        return f"otc:{self.name}"
+        return str(Venue.otc(self.name))
 
 
 class Quote(db.Model):

@@ -1,7 +1,7 @@
 """OTC dealer pools: pricing, size limits and inventory rules. Pure: stdlib only, no I/O, clock or global randomness.
 
 Amounts are integer atoms, prices and bps Decimal. Every rounding favours the dealer: what the trader receives rounds
-down, what the trader pays rounds up; spreads round up to BPS_QUANTUM and are charged exactly as reported.
+down, what the trader pays rounds up; spreads round up to BPS_PLACES and are charged exactly as reported.
 """
 from __future__ import annotations
 
@@ -13,24 +13,24 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 
 from core import tokens
 from core.otc_types import (
-    BPS,
-    BPS_QUANTUM,
     DECIMAL_CTX,
-    EXACT_IN,
-    EXACT_OUT,
-    SWAP_MODES,
     Inventory,
     OtcQuote,
     OtcRefusal,
     PoolParams,
     as_utc,
-    ceil_div,
     symbol_of,
     vol_spread_bps,
 )
+from core.units import BPS, BPS_PLACES, SwapMode, ceil_div
 
-__all__ = ["BPS", "BPS_QUANTUM", "EXACT_IN", "EXACT_OUT", "SWAP_MODES", "Inventory", "OtcQuote", "OtcRefusal",
-           "PoolParams", "vol_spread_bps"]
+__all__ = [
+    "Inventory",
+    "OtcQuote",
+    "OtcRefusal",
+    "PoolParams",
+    "vol_spread_bps",
+]
 
 
 def execution_delay_ms(params: PoolParams, jitter_seed: int) -> int:
@@ -109,11 +109,11 @@ class _Book:
     vol_bps: Decimal
 
     def size_spread(self, frac: Decimal) -> Decimal:
-        """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_QUANTUM."""
+        """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_PLACES."""
         if frac <= 0 or self.params.size_spread_bps == 0:
             return Decimal(0)
         with localcontext(DECIMAL_CTX):
-            return (self.params.size_spread_bps * frac**self.params.size_exponent).quantize(BPS_QUANTUM, ROUND_CEILING)
+            return (self.params.size_spread_bps * frac**self.params.size_exponent).quantize(BPS_PLACES, ROUND_CEILING)
 
     def price(self, x: int) -> tuple[Decimal, Decimal, int, int]:
         """ExactIn pricing of x input atoms: (size bps, total spread bps, gross out floored, fee in output ceiled)."""
@@ -145,7 +145,7 @@ class _Book:
 def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_mint: str, output_mint: str,
                amount_atoms: int, swap_mode: str, now: datetime, jitter_seed: int = 0) -> OtcQuote | OtcRefusal:
     """Quote amount_atoms (input atoms for ExactIn, output atoms for ExactOut) at mid_price, or refuse it."""
-    if swap_mode not in SWAP_MODES:
+    if swap_mode not in SwapMode.__members__.values():
         raise ValueError(f"swap_mode must be ExactIn or ExactOut: got {swap_mode!r}")
     if isinstance(amount_atoms, bool) or not isinstance(amount_atoms, int):
         raise ValueError("amount_atoms must be an integer")
@@ -158,7 +158,7 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         return OtcRefusal(venue, f"pool trades {symbol_of(params.base_mint)}/{symbol_of(params.quote_mint)} only")
     if amount_atoms <= 0:
         return OtcRefusal(venue, "amount must be greater than zero")
-    sell_base, exact_in = input_mint == params.base_mint, swap_mode == EXACT_IN
+    sell_base, exact_in = input_mint == params.base_mint, swap_mode == SwapMode.EXACT_IN
     if sell_base == exact_in and (refusal := _size_refusal(params, amount_atoms)):
         return refusal  # the base leg is the given amount: check the limits before pricing
     available = payout_available(params, inv, output_mint)

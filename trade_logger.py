@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.router import EXACT_IN, Decision, Order
+from core.orders import Decision, Order
+from core.units import SwapMode
 from ledger import inventory, rollups
 from ledger.inventory import FillRejected, pool_inventory, pool_params
 from models import Quote, SystemMetrics, Trade, TradeLeg, db
@@ -205,9 +206,9 @@ def _retotal(trade: Trade) -> None:
     """Recompute a trade's totals and savings (atoms, bps rounded down) from its legs after execution."""
     trade.in_amount_atoms = sum(leg.in_amount_atoms for leg in trade.legs)
     trade.out_amount_atoms = sum(leg.out_amount_atoms for leg in trade.legs)
-    if trade.swap_mode == EXACT_IN and trade.jupiter_only_out_amount_atoms:
+    if trade.swap_mode == SwapMode.EXACT_IN and trade.jupiter_only_out_amount_atoms:
         saved, base = trade.out_amount_atoms - trade.jupiter_only_out_amount_atoms, trade.jupiter_only_out_amount_atoms
-    elif trade.swap_mode != EXACT_IN and trade.jupiter_only_in_amount_atoms:
+    elif trade.swap_mode != SwapMode.EXACT_IN and trade.jupiter_only_in_amount_atoms:
         saved, base = trade.jupiter_only_in_amount_atoms - trade.in_amount_atoms, trade.jupiter_only_in_amount_atoms
     else:
         return

@@ -31,9 +31,10 @@ def main(argv: list[str]) -> int:
     from models import db
     from services.seed import init_database
     from sim.price import SimConfig
+    from sim.transport import SimTransport
 
     clock = [float(routing.T0_S)]
-    client = jupiter_api.JupiterClient(jupiter_api.SimTransport(SimConfig(), clock=lambda: clock[0]))
+    client = jupiter_api.JupiterClient(SimTransport(SimConfig(), clock=lambda: clock[0]))
     started = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

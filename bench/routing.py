@@ -19,6 +19,9 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+from core import orders
+from core.units import SwapMode
+
 RESULTS = Path(__file__).resolve().parent / "results" / "routing.md"
 ORDERS, SEED, MAX_SOL = 500, 20260105, 200_000
 T0_S = 1_767_614_400  # 2026-01-05 12:00 UTC; order i is routed at T0_S + 37·i seconds
@@ -78,7 +81,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object)
     sol_atoms, stable_atoms = int(size * 10**SOL.decimals), int(size * sol_usd * 10**stable.decimals)
     inp, out = (SOL, stable) if sells_sol else (stable, SOL)
     amount = (sol_atoms if sells_sol else stable_atoms) if exact_in else (stable_atoms if sells_sol else sol_atoms)
-    order = router.Order(inp, out, amount, router.EXACT_IN if exact_in else router.EXACT_OUT, 50)
+    order = orders.Order(inp, out, amount, SwapMode.EXACT_IN if exact_in else SwapMode.EXACT_OUT, 50)
     calls0 = client.stats()["calls"]  # type: ignore[attr-defined]
     started = time.perf_counter()
     g = quoting.gather(order, now)
@@ -90,7 +93,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object)
         started, cpu = time.perf_counter(), time.thread_time()
         d = router.decide(order, g.options, g.curves, g.mid_price)
         decide_ms, decide_cpu_ms = (time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000
-    except router.NoRouteAvailable:
+    except orders.NoRouteAvailable:
         return None
     jleg = next((x for x in d.legs if x.venue == "jupiter"), None)
     if jleg is not None and len(d.legs) > 1:  # firm the Jupiter leg (upstream, untimed), then decide again (timed)
@@ -105,7 +108,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object)
     rate = router.fair_rate(order, g.mid_price)
     risk = {o.venue: o.delay_risk_bps for o in g.options if o.available} | {c.venue: c.risk_bps for c in g.curves}
 
-    def gain(decision: router.Decision) -> Fraction:
+    def gain(decision: orders.Decision) -> Fraction:
         return sum((router.all_in_gain(order, rate, leg.in_amount_atoms, leg.out_amount_atoms, risk[leg.venue])
                     for leg in decision.legs), Fraction(0))
 
@@ -205,9 +208,10 @@ def main(argv: list[str]) -> int:
     from app import create_app
     from services.seed import init_database
     from sim.price import SimConfig
+    from sim.transport import SimTransport
 
     clock = [float(T0_S)]
-    client = jupiter_api.JupiterClient(jupiter_api.SimTransport(SimConfig(), clock=lambda: clock[0]))
+    client = jupiter_api.JupiterClient(SimTransport(SimConfig(), clock=lambda: clock[0]))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "bench",

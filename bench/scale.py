@@ -3,7 +3,7 @@
 `python -m bench.scale [--trades N] [--runs R] [--naive-runs K]` (also run by `make bench`) writes
 bench/results/scale.md. The data: bench/bulkgen.py (N trades over 180 days, shaped like `flask simulate`'s;
 generated in minutes, reused for a few hours). Each query of the analytics page (its chart series and the
-summary over the window) and of the dashboard (today's and all-time summaries, the whole dashboard_data) runs
+summary over the window) and of the dashboard (today's and all-time summaries, the whole dashboard_json) runs
 R times from the hourly rollups (ANALYTICS_ROLLUPS on: p50 and p95), and K times the naive way (the same
 functions with ANALYTICS_ROLLUPS off: per-trade SQL aggregation over the indexed trades table; the best run
 is kept, so the ratio never flatters the rollups). History: keyset pages against OFFSET at the same depth.
@@ -46,6 +46,7 @@ def queries(now: Any) -> list[tuple[str, Callable[[], Any]]]:
     """(label, call) of every analytics-page and dashboard query."""
     from read import analytics
     from read import series as charts
+    from web import serializers
 
     out: list[tuple[str, Callable[[], Any]]] = []
     for key in WINDOWS:
@@ -59,7 +60,7 @@ def queries(now: Any) -> list[tuple[str, Callable[[], Any]]]:
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     out += [("dashboard: summary today", lambda: analytics.summary(today)),
             ("dashboard: summary all time", lambda: analytics.summary()),
-            ("dashboard: dashboard_data (all of it)", lambda: analytics.dashboard_data(now))]
+            ("dashboard: dashboard_json (all of it)", lambda: serializers.dashboard_json(now))]
     return out
 
 
@@ -206,7 +207,7 @@ def report(info: dict[str, Any], q: list, pages: list, hist: list, points: list,
                 f"{worst:.1f} ms ({sum(r[5] == 'met' for r in q)}/{len(q)} met)")]
     for r in q:
         if r[0] in ("analytics 30d: slippage", "analytics all: savings series", "dashboard: summary all time",
-                    "dashboard: dashboard_data (all of it)", "analytics 30d: summary"):
+                    "dashboard: dashboard_json (all of it)", "analytics 30d: summary"):
             summary.append((f"{r[0]} at 1M: rollups p95 vs naive", f"{r[2]} ms vs {r[3]} ms ({r[4]})"))
     summary += [(f"history page {DEPTH:,} deep, sort {h[0]}: keyset p95 vs OFFSET", f"{h[3]} ms vs {h[4]} ms")
                 for h in hist]

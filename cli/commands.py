@@ -4,29 +4,25 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from cli import integrity, users, worker
+from cli.demo import simulate
+from ledger import rollups
+from services.seed import init_database
+
 
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to `flask --app main`."""
-    from cli import users
-
     users.register(app)  # users ..., tokens ... (issue 7)
-    from cli import integrity
-
     integrity.register(app)  # reconcile, recover (issue 6)
-    from ledger import rollups
-
+    worker.register(app)  # jobs tick
     rollups.register_cli(app)  # rollups rebuild (issue 8)
 
     @app.cli.command("init-db")
     def init_db_command() -> None:
         """Apply migrations and seed the default OTC pools (idempotent)."""
-        from services.seed import init_database
-
         created = init_database()
         click.echo(f"database ready; {created} pool(s) seeded")
-        from cli.users import first_admin_hint
-
-        if hint := first_admin_hint():
+        if hint := users.first_admin_hint():
             click.echo(hint)
 
     @app.cli.command("simulate")
@@ -37,8 +33,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--seed", type=int, default=None, help="Random seed, for a reproducible data set.")
     def simulate_command(trades: int, days: float, seed: int | None) -> None:
         """Fill the database with realistic back-dated trades through the real router (demo data, sim mode only)."""
-        from services.demo import simulate
-
         with click.progressbar(length=trades, label="Routing simulated trades", show_pos=True) as bar:
             try:
                 report = simulate(trades, days=days, seed=seed, on_trade=lambda _outcome: bar.update(1))

@@ -4,7 +4,9 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from ledger import reconcile
 from models import utcnow
+from services import execution
 
 
 def register(app: Flask) -> None:
@@ -13,8 +15,6 @@ def register(app: Flask) -> None:
     @app.cli.command("reconcile")
     def reconcile_command() -> None:
         """Check each pool: inventory = initial + replenished + received − paid; exit 1 on any mismatch."""
-        from ledger import reconcile
-
         report = reconcile.check(utcnow(), current_app.config.get("PENDING_TIMEOUT_S", 60))
         for line in reconcile.render(report):
             click.echo(line)
@@ -26,8 +26,6 @@ def register(app: Flask) -> None:
                   help="Seconds a trade must have been pending [default: PENDING_TIMEOUT_S, 60].")
     def recover_command(older_than_s: float | None) -> None:
         """Finish trades left pending by a lost process: complete OTC-only ones, fail (and release) the rest."""
-        from services import execution
-
         timeout_s = current_app.config.get("PENDING_TIMEOUT_S", 60) if older_than_s is None else older_than_s
         done = execution.recover(utcnow(), timeout_s)
         for trade in done:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import otc_engine
 from core import allocator
+from core.units import SwapMode
 
 BPS_PLACES = Decimal("0.0001")
 
@@ -53,7 +54,7 @@ def price_leg(curve: VenueCurve, line: allocator.Curve, size: int, input_mint: s
     if curve.book is not None:
         return _otc_leg(curve.book, size, input_mint, output_mint, swap_mode)
     other = allocator.other_at(line, size)
-    if swap_mode == otc_engine.EXACT_IN:
+    if swap_mode == SwapMode.EXACT_IN:
         return size, other.numerator // other.denominator, None, curve.delay_ms
     return -(-other.numerator // other.denominator), size, None, curve.delay_ms
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from core.orders import Decision, Leg, Order, VenueOption
 from core.tokens import format_ui
-
-if TYPE_CHECKING:
-    from core.router import Decision, Leg, Order, VenueOption
+from core.venue import JUPITER
 
 
 def _refused(options: Sequence[VenueOption], used: set[str]) -> str:
@@ -49,6 +47,6 @@ def split(order: Order, d: Decision, options: Sequence[VenueOption]) -> str:
     text = f"split {format_ui(order.amount_atoms, dec, None)} {unit}: {legs}; {d.cost_bps:.1f} bps all-in"
     if d.best_single_venue is not None:
         text += ", " + versus(d.split_gain_atoms, d.split_gain_bps, f"{d.best_single_venue} alone")
-    if d.savings_atoms is not None and d.best_single_venue != "jupiter":  # else it was just said
+    if d.savings_atoms is not None and d.best_single_venue != JUPITER:  # else it was just said
         text += ", " + versus(d.savings_atoms, d.savings_bps, "Jupiter only")
     return text + _refused(options, {leg.venue for leg in d.legs})

@@ -9,18 +9,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
 from core import tokens
+from core.units import BPS, BPS_PLACES, SECONDS_PER_YEAR
+from core.venue import Venue
 
-EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
-SWAP_MODES = (EXACT_IN, EXACT_OUT)
-BPS = 10_000
-SECONDS_PER_YEAR = 365 * 24 * 3600
-BPS_QUANTUM = Decimal("0.0001")  # spreads are rounded UP to this (matches the Numeric(12, 4) bps columns)
 DECIMAL_CTX = Context(prec=50)
 
-
-def ceil_div(a: int, b: int) -> int:
-    """Exact integer division rounded up (b > 0)."""
-    return -(-a // b)
 
 
 def checked_decimal(name: str, value: object, *, positive: bool = False) -> Decimal:
@@ -108,7 +101,7 @@ class PoolParams:
     @property
     def venue(self) -> str:
         """Venue name used in quotes and trade records, e.g. 'otc:sol-usdc'."""
-        return f"otc:{self.name}"
+        return str(Venue.otc(self.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,4 +156,4 @@ def vol_spread_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decima
     vol, z_ = checked_decimal("annual_vol_pct", annual_vol_pct), checked_decimal("vol_z", z)
     with localcontext(DECIMAL_CTX):
         years = Decimal(checked_atoms("delay_ms", delay_ms)) / (1000 * SECONDS_PER_YEAR)
-        return (z_ * vol * 100 * years.sqrt()).quantize(BPS_QUANTUM, rounding=ROUND_CEILING)
+        return (z_ * vol * 100 * years.sqrt()).quantize(BPS_PLACES, rounding=ROUND_CEILING)

@@ -7,130 +7,20 @@ best single venue; OTC legs are re-priced exactly by the pool engine, a Jupiter 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from dataclasses import replace
+from decimal import ROUND_CEILING, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
 from core import allocator, explanations
 from core.curves import VenueCurve, marginal_bps, price_leg
+from core.orders import Decision, Leg, NoRouteAvailable, Order, VenueOption
 from core.otc_types import vol_spread_bps
 from core.tokens import Token
+from core.units import BPS, BPS_PLACES, bps_of, max_in, min_out, saved_atoms
 
-EXACT_IN, EXACT_OUT = "ExactIn", "ExactOut"
-SWAP_MODES = (EXACT_IN, EXACT_OUT)
-MIN_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS = 1, 5000
-BPS_PLACES = Decimal("0.0001")
 MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
 MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
-
-
-class NoRouteAvailable(Exception):
-    """No venue can fill the order; `reasons` maps venue to why."""
-
-    def __init__(self, reasons: dict[str, str]):
-        self.reasons = reasons
-        detail = "; ".join(f"{venue}: {why}" for venue, why in reasons.items()) or "no venue quoted"
-        super().__init__(f"no venue can fill this order ({detail})")
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """A validated order: `amount_atoms` is input (ExactIn) or output (ExactOut) atoms."""
-
-    input_token: Token
-    output_token: Token
-    amount_atoms: int
-    swap_mode: str = EXACT_IN
-    slippage_bps: int = 50
-
-    def __post_init__(self) -> None:
-        """Fail fast on orders no venue should see."""
-        if self.input_token == self.output_token:
-            raise ValueError("input and output tokens must differ")
-        if self.swap_mode not in SWAP_MODES:
-            raise ValueError("swap_mode must be ExactIn or ExactOut")
-        if not MIN_SLIPPAGE_BPS <= self.slippage_bps <= MAX_SLIPPAGE_BPS:
-            raise ValueError(f"slippage_bps must be between {MIN_SLIPPAGE_BPS} and {MAX_SLIPPAGE_BPS}")
-        if self.amount_atoms <= 0:
-            raise ValueError("amount must be greater than zero")
-
-    @property
-    def exact_in(self) -> bool:
-        """True when the input amount is fixed."""
-        return self.swap_mode == EXACT_IN
-
-    @property
-    def amount_token(self) -> Token:
-        """The token `amount_atoms` is counted in."""
-        return self.input_token if self.exact_in else self.output_token
-
-    @property
-    def pair(self) -> str:
-        """Display pair, base first when SOL is involved, e.g. SOL/USDC."""
-        a, b = self.input_token.symbol, self.output_token.symbol
-        return f"{b}/{a}" if b == "SOL" else f"{a}/{b}"
-
-
-@dataclass(frozen=True, slots=True)
-class VenueOption:
-    """One venue's answer for an order: amounts in atoms and a cost breakdown in bps vs mid."""
-
-    venue: str
-    available: bool
-    in_amount_atoms: int | None = None
-    out_amount_atoms: int | None = None
-    price_impact_bps: Decimal | None = None
-    spread_bps: Decimal | None = None
-    fee_atoms: int | None = None
-    fee_bps: Decimal | None = None
-    delay_ms: int = 0
-    execution_cost_bps: Decimal | None = None
-    delay_risk_bps: Decimal | None = None
-    cost_bps: Decimal | None = None
-    reason: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Leg:
-    """The part of the order one venue fills, in atoms."""
-
-    venue: str
-    in_amount_atoms: int
-    out_amount_atoms: int
-    cost_bps: Decimal | None = None
-    marginal_cost_bps: Decimal | None = None  # all-in cost of the leg's last atom (split legs: the cut point)
-    fee_atoms: int | None = None  # None: take the venue option's fee
-    delay_ms: int | None = None  # None: take the venue option's delay
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The chosen route with its guard amount, the Jupiter-only baseline and the savings."""
-
-    legs: tuple[Leg, ...]
-    in_amount_atoms: int
-    out_amount_atoms: int
-    cost_bps: Decimal
-    min_out_amount_atoms: int | None
-    max_in_amount_atoms: int | None
-    jupiter_only_in_amount_atoms: int | None
-    jupiter_only_out_amount_atoms: int | None
-    savings_atoms: int | None
-    savings_bps: Decimal | None
-    explanation: str
-    best_single_venue: str | None = None
-    best_single_in_amount_atoms: int | None = None
-    best_single_out_amount_atoms: int | None = None
-    best_single_cost_bps: Decimal | None = None
-    split_gain_atoms: int | None = None  # a split's extra output (ExactIn) or input spared (ExactOut) vs best single
-    split_gain_bps: Decimal | None = None
-
-    @property
-    def venue(self) -> str:
-        """The venue of a single-leg route, or 'split'."""
-        return self.legs[0].venue if len(self.legs) == 1 else "split"
 
 
 def mid_value_atoms(amount_atoms: int, mid_price: Decimal, from_token: Token, to_token: Token) -> Decimal:
@@ -159,29 +49,19 @@ def priced_option(order: Order, venue: str, in_atoms: int, out_atoms: int, mid_p
         ctx.prec = 60
         if order.exact_in:
             fair = mid_value_atoms(in_atoms, mid_price, order.input_token, order.output_token)
-            execution = (fair - out_atoms) / fair * 10_000
+            execution = (fair - out_atoms) / fair * BPS
         else:
             fair = Decimal(out_atoms) / mid_value_atoms(1, mid_price, order.input_token, order.output_token)
-            execution = (Decimal(in_atoms) - fair) / fair * 10_000
+            execution = (Decimal(in_atoms) - fair) / fair * BPS
         execution = execution.quantize(BPS_PLACES, rounding=ROUND_CEILING)
     return VenueOption(venue=venue, available=True, in_amount_atoms=in_atoms, out_amount_atoms=out_atoms,
                        delay_ms=delay_ms, execution_cost_bps=execution, delay_risk_bps=risk_bps,
                        cost_bps=execution + risk_bps, **extra)
 
 
-def unavailable(venue: str, reason: str) -> VenueOption:
-    """A venue that cannot serve this order, with the reason a trader reads."""
-    return VenueOption(venue=venue, available=False, reason=reason)
-
-
-def min_out(out_atoms: int, slippage_bps: int) -> int:
-    """Least output accepted: out·(10000 − slippage)/10000, rounded down."""
-    return out_atoms * (10_000 - slippage_bps) // 10_000
-
-
-def max_in(in_atoms: int, slippage_bps: int) -> int:
-    """Most input accepted: in·(10000 + slippage)/10000, rounded up."""
-    return -(-in_atoms * (10_000 + slippage_bps) // 10_000)
+def unavailable(venue: str, reason: str, *, down: bool = False) -> VenueOption:
+    """A venue that cannot serve this order, with the reason a trader reads; `down` when the venue itself failed."""
+    return VenueOption(venue=venue, available=False, reason=reason, down=down)
 
 
 def _rank(option: VenueOption) -> tuple[Decimal, int, int, int, str]:
@@ -191,20 +71,15 @@ def _rank(option: VenueOption) -> tuple[Decimal, int, int, int, str]:
 
 
 def savings(
-    order: Order, in_atoms: int, out_atoms: int, jupiter: VenueOption | None
+    order: Order, in_atoms: int, out_atoms: int, baseline: VenueOption | None
 ) -> tuple[int | None, Decimal | None]:
-    """Savings vs the Jupiter-only route: extra output (ExactIn) or input spared (ExactOut), atoms and bps."""
-    if jupiter is None or not jupiter.available:
+    """Savings vs a baseline route (Jupiter-only, best single): extra output (ExactIn) or input spared (ExactOut)."""
+    if baseline is None or not baseline.available:
         return None, None
-    assert jupiter.in_amount_atoms is not None and jupiter.out_amount_atoms is not None
-    if order.exact_in:
-        saved, base = out_atoms - jupiter.out_amount_atoms, jupiter.out_amount_atoms
-    else:
-        saved, base = jupiter.in_amount_atoms - in_atoms, jupiter.in_amount_atoms
-    with localcontext() as ctx:
-        ctx.prec = 40
-        saved_bps = (Decimal(saved) * 10_000 / base).quantize(BPS_PLACES, rounding=ROUND_FLOOR)
-    return saved, saved_bps
+    assert baseline.in_amount_atoms is not None and baseline.out_amount_atoms is not None
+    saved, base = saved_atoms(order.swap_mode, in_atoms, out_atoms, baseline.in_amount_atoms,
+                              baseline.out_amount_atoms)
+    return saved, bps_of(saved, base)
 
 
 def decide(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve] = (),
@@ -260,14 +135,14 @@ def fair_rate(order: Order, mid_price: Decimal) -> Fraction:
 def all_in_gain(order: Order, rate: Fraction, in_atoms: int, out_atoms: int, risk_bps: Decimal) -> Fraction:
     """What a fill is worth to the trader in other-side atoms: output (ExactIn) or −input, minus its risk charge."""
     size, other = (in_atoms, out_atoms) if order.exact_in else (out_atoms, -in_atoms)
-    return other - rate * Fraction(risk_bps) * size / 10_000
+    return other - rate * Fraction(risk_bps) * size / BPS
 
 
 def allocate(order: Order, curves: Sequence[VenueCurve], mid_price: Decimal
              ) -> tuple[list[VenueCurve], list[allocator.Curve], allocator.Allocation | None]:
     """The optimal cut of the order over the curves (sorted by venue) at all-in cost, legs of at least MIN_LEG_PCT."""
     rate, ordered = fair_rate(order, mid_price), sorted(curves, key=lambda c: c.venue)
-    plain = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / 10_000)
+    plain = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / BPS)
              for c in ordered]
     return ordered, plain, allocator.allocate(plain, order.amount_atoms, maximize=order.exact_in,
                                               min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100))
@@ -298,7 +173,7 @@ def _split(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueC
     if best is not None:
         assert best.in_amount_atoms is not None and best.out_amount_atoms is not None
         floor = all_in_gain(order, rate, best.in_amount_atoms, best.out_amount_atoms, best.delay_risk_bps or Decimal(0))
-        if gain <= floor + rate * order.amount_atoms * Fraction(MIN_SPLIT_GAIN_BPS) / 10_000:
+        if gain <= floor + rate * order.amount_atoms * Fraction(MIN_SPLIT_GAIN_BPS) / BPS:
             return None
     legs.sort(key=lambda leg: (-(leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms), leg.venue))
     in_atoms, out_atoms = sum(leg.in_amount_atoms for leg in legs), sum(leg.out_amount_atoms for leg in legs)

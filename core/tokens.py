@@ -16,6 +16,11 @@ class Token:
     decimals: int
     name: str = ""
 
+    @property
+    def stable(self) -> bool:
+        """True for a USD stablecoin (valued at par)."""
+        return self.mint in STABLECOINS
+
 
 SOL = Token("SOL", "So11111111111111111111111111111111111111112", 9, "Wrapped SOL")
 USDC = Token("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6, "USD Coin")

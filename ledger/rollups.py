@@ -45,6 +45,8 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from models import Quote, Trade, TradeLeg, db
 
 FINISHED = ("filled", "rejected", "failed")
+# Trade-size buckets by USD notional (whole USD): lower edges, each bucket up to the next edge.
+SIZE_EDGES_USD = (0, 10_000, 100_000, 1_000_000, 5_000_000)
 HOUR_S = 3_600
 SUM = Numeric()  # unconstrained NUMERIC: sums of bps (4 decimals) and slippage fractions stay exact on PostgreSQL
 
@@ -103,16 +105,13 @@ def epoch_s(col: Any, dialect: str) -> ColumnElement[int]:
 
 
 def leg_usd() -> ColumnElement[Any]:
-    """A leg's share of its trade's USD notional, by input atoms: the expression the analytics read side uses."""
-    from read.analytics import leg_usd as expression
-
-    return expression()
+    """A leg's share of its trade's USD notional, by input atoms (SQL number; display precision); analytics reads it."""
+    return cast(Trade.notional_usd_atoms, Numeric(38, 0)) * TradeLeg.in_amount_atoms / func.nullif(
+        Trade.in_amount_atoms, 0)
 
 
 def size_bucket() -> ColumnElement[int]:
-    """Index of the trade's USD-notional bucket (analytics_charts.SIZE_EDGES_USD: lower edges, in whole USD)."""
-    from read.series import SIZE_EDGES_USD
-
+    """Index of the trade's USD-notional bucket (SIZE_EDGES_USD: lower edges, in whole USD)."""
     edges = [e * 10**6 for e in SIZE_EDGES_USD]
     return case(*[(Trade.notional_usd_atoms < edge, i - 1) for i, edge in enumerate(edges) if i > 0],
                 else_=len(edges) - 1)
@@ -192,9 +191,9 @@ def _upsert_sql(table: str, keys: tuple[str, ...], sums: tuple[str, ...], with_m
 
 
 def _driver_value(value: Any, dialect: str) -> Any:
-    """A summed value as the driver takes it (sqlite3 has no Decimal: integral ones as int, others as float)."""
+    """A summed value as the driver takes it (sqlite3 has no Decimal: integral ones as int, others as exact text)."""
     if dialect == "sqlite" and isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value == value.to_integral_value() else str(value)  # NUMERIC affinity: exact text
     return value
 
 

@@ -12,8 +12,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, tuple_
 
+import otc_engine
+import trade_logger
+from core.tokens import token_by_mint
+from core.units import bps_text, iso_z
+from core.venue import JUPITER, Venue
+from ledger.rollups import leg_usd
 from models import OTCPool, Trade, TradeLeg, db
-from web.formatting import iso_z
+from read import rollup_reader
+from read.rollup_reader import distinct_trade_values
 
 # History sort keys: column a trader sorts by → the Trade column behind it (ties broken by id).
 SORTS: dict[str, Any] = {
@@ -125,36 +132,22 @@ def history_rows(query: HistoryQuery, cap: int) -> Iterator[Trade]:
 
 def venues_seen() -> list[str]:
     """Distinct venues in the trades table plus every pool's venue, sorted, for the history filter."""
-    from read.rollup_reader import distinct_trade_values
-
     seen = distinct_trade_values("venue")  # a loose index scan: one probe per venue, not every trade
-    seen |= {f"otc:{name}" for name in db.session.scalars(select(OTCPool.name))}
-    seen |= {"jupiter"}
+    seen |= {str(Venue.otc(name)) for name in db.session.scalars(select(OTCPool.name))}
+    seen |= {JUPITER}
     return sorted(seen)
 
 
 def pairs_seen() -> list[str]:
     """Distinct pairs traded, sorted; the pools' pairs are always offered."""
-    from core.tokens import token_by_mint
-    from read.rollup_reader import distinct_trade_values
-
     seen = distinct_trade_values("pair")
     for base, quote in db.session.execute(select(OTCPool.base_mint, OTCPool.quote_mint)).all():
         seen.add(f"{token_by_mint(base).symbol}/{token_by_mint(quote).symbol}")
     return sorted(seen)
 
 
-def bps_text(numerator: int, denominator: int) -> str:
-    """numerator/denominator in bps, one decimal (half-even), exact integer arithmetic; '0.0' when empty."""
-    if not denominator:
-        return "0.0"
-    return f"{(Decimal(numerator * 10_000) / Decimal(denominator)).quantize(Decimal('0.1'))}"
-
-
 def summary(since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """Totals of filled trades over [since, until): count, USD volume and savings, route mix; one SQL pass each."""
-    from read import rollup_reader
-
     if rollup_reader.enabled():  # hourly rollups (issue 8); the per-trade queries below are the reference
         parts = rollup_reader.summary_parts(since, until)
         count, volume, saved, otc_count = parts["count"], parts["volume"], parts["saved"], parts["otc_count"]
@@ -165,7 +158,7 @@ def summary(since: datetime | None = None, until: datetime | None = None) -> dic
         row = db.session.execute(
             select(func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
                    func.coalesce(func.sum(Trade.savings_usd_atoms), 0),
-                   func.sum(case((Trade.venue != "jupiter", 1), else_=0)))
+                   func.sum(case((Trade.venue != JUPITER, 1), else_=0)))
             .where(*where)
         ).one()
         count, volume, saved, otc_count = int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
@@ -190,12 +183,6 @@ def summary(since: datetime | None = None, until: datetime | None = None) -> dic
                                  if volume else "0.0"),
         "route_mix": [{"venue": v, "trades": int(n), "volume_usd_atoms": str(int(vol))} for v, n, vol in mix],
     }
-
-
-def leg_usd() -> Any:
-    """A leg's share of its trade's USD notional, by input atoms (SQL number; display precision)."""
-    return cast(Trade.notional_usd_atoms, Numeric(38, 0)) * TradeLeg.in_amount_atoms / func.nullif(
-        Trade.in_amount_atoms, 0)
 
 
 def pool_stats() -> dict[int, dict[str, Any]]:
@@ -237,10 +224,6 @@ def _pct_text(part: int, whole: int) -> str:
 
 def pool_live(pool: OTCPool, now: datetime) -> dict[str, Any]:
     """A pool's inventory replenished to `now` (what the next quote sees) against its targets, in atoms and %."""
-    import otc_engine
-    import trade_logger
-    from core.tokens import token_by_mint
-
     inv = otc_engine.replenish(trade_logger.pool_params(pool), trade_logger.pool_inventory(pool), now)
     base, quote = token_by_mint(pool.base_mint), token_by_mint(pool.quote_mint)
     return {
@@ -255,18 +238,4 @@ def pool_live(pool: OTCPool, now: datetime) -> dict[str, Any]:
         "utilisation_pct": str(max(Decimal(0), Decimal(100) - min(
             Decimal(_pct_text(inv.base_atoms, pool.target_base_atoms)),
             Decimal(_pct_text(inv.quote_atoms, pool.target_quote_atoms))))),
-    }
-
-
-def dashboard_data(now: datetime) -> dict[str, Any]:
-    """Everything the dashboard shows: today's and all-time totals, the latest trades, live pool inventory."""
-    from core.tokens import TOKENS
-    from web import serializers
-
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return {
-        "at": iso_z(now), "today": summary(today), "all_time": summary(),
-        "trades": [serializers.trade_json(t) for t in trade_page(limit=12)],
-        "pools": [pool_live(p, now) for p in pools()],
-        "tokens": {t.mint: {"symbol": t.symbol, "decimals": t.decimals} for t in TOKENS},
     }

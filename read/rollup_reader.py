@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.rollups import FINISHED, HOUR_S, SUM, TRADE_SUMS, LegRollup, TradeRollup, per_leg, per_trade
 from models import Trade, db
-from read.series import Window
+from read.window import Window
 
 TRADE_COLS = ("status", "venue", "pair", "input_symbol", "output_symbol", "size_bucket", *TRADE_SUMS,
               "slip_centi_bps_max")

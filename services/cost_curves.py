@@ -18,10 +18,15 @@ from typing import Any
 
 import jupiter_api
 import otc_engine
-from core import router
+from core import orders, router
 from core.curves import OtcBook
-from core.router import EXACT_IN, Order, VenueCurve
-from core.tokens import Token, format_ui
+from core.orders import Order
+from core.router import VenueCurve
+from core.tokens import Token
+from core.units import SwapMode, iso_z, pool_mid
+from ledger.pools import pair_pools
+from models import utcnow
+from services.market import Market
 
 COARSE_SHIFTS = (2, 4, 6)  # first samples besides the full size: order/4, order/16, order/64
 REFINE_ROUNDS, REFINE_SAMPLES = 2, 2  # then around the split's Jupiter cut: at most 1 + 3 + 2·2 = 8 quotes
@@ -143,16 +148,16 @@ def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int,
     if sell_base:
         lo, hi = p.min_trade_base_atoms, min(p.max_trade_base_atoms, cap)
     else:
-        first = quote(p.min_trade_base_atoms, otc_engine.EXACT_OUT)
+        first = quote(p.min_trade_base_atoms, SwapMode.EXACT_OUT)
         if isinstance(first, otc_engine.OtcRefusal):
             return None
         lo, hi = first.in_amount_atoms, cap
-        if isinstance(quote(hi, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
-            top = quote(p.max_trade_base_atoms, otc_engine.EXACT_OUT)
+        if isinstance(quote(hi, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
+            top = quote(p.max_trade_base_atoms, SwapMode.EXACT_OUT)
             hi = min(cap, top.in_amount_atoms) if isinstance(top, otc_engine.OtcQuote) else cap
-            while hi > lo and isinstance(quote(hi, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
+            while hi > lo and isinstance(quote(hi, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
                 hi -= max(1, (hi - lo) // 1000)  # steps back over the few atoms the base rounding overshoots
-    if lo > hi or isinstance(quote(lo, otc_engine.EXACT_IN), otc_engine.OtcRefusal):
+    if lo > hi or isinstance(quote(lo, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
         return None
     return lo, hi
 
@@ -184,7 +189,7 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
         hi = max(lo, min(hi, up_to_in_atoms))
     points: list[tuple[int, int]] = []
     for x in _grid(lo, hi, OTC_KNOTS):
-        q = otc_engine.quote_pool(params, inventory, pool_mid, in_mint, out_mint, x, otc_engine.EXACT_IN, now,
+        q = otc_engine.quote_pool(params, inventory, pool_mid, in_mint, out_mint, x, SwapMode.EXACT_IN, now,
                                   jitter_seed=jitter_seed)
         if isinstance(q, otc_engine.OtcQuote):
             points.append((x, q.out_amount_atoms))
@@ -203,35 +208,23 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
     return VenueCurve(params.venue, tuple(knots), knots[0][0] + 1, knots[-1][0], risk, delay, book)
 
 
-def cost_vs_size(input_token: Token, output_token: Token, sizes_atoms: list[int], *, swap_mode: str = EXACT_IN,
-                 now: datetime | None = None) -> dict[str, Any]:
+def cost_vs_size(market: Market, input_token: Token, output_token: Token, sizes_atoms: list[int], *,
+                 swap_mode: SwapMode = SwapMode.EXACT_IN, now: datetime | None = None) -> dict[str, Any]:
     """Each venue's all-in cost (bps) at each size and the router's optimal route (split or single) at each size.
 
     sizes_atoms are amounts of the input token (ExactIn) or output token (ExactOut); one Jupiter quote per distinct
     size (cached, rate-limited), the OTC pools priced by their engines. Needs an app context. JSON-ready: atoms and
     bps as decimal strings, None where a venue cannot fill that size.
     """
-    from flask import current_app
-
-    from models import OTCPool, db, utcnow
-    from services import market
-    from trade_logger import pool_inventory, pool_params
-    from web.formatting import iso_z
-
     now = now or utcnow()
+    pools = pair_pools(input_token.mint, output_token.mint)
     mid = market.mid_price(input_token, output_token, now.timestamp())
     sizes = sorted(set(sizes_atoms))
     biggest = Order(input_token, output_token, sizes[-1], swap_mode)
-    live = current_app.config["JUPITER_MODE"] == "live"
-    jquotes = sample_quotes(market.jupiter_client(), biggest, sizes, parallel=live)
-    delay_ms = current_app.config["JUPITER_DELAY_MS"]
-    jrisk = router.delay_risk_bps(market.JUPITER_ANNUAL_VOL_PCT, market.JUPITER_VOL_Z, delay_ms)
-    books = []
-    for row in db.session.scalars(db.select(OTCPool).order_by(OTCPool.id)):
-        if {row.base_mint, row.quote_mint} == {input_token.mint, output_token.mint}:
-            params = pool_params(row)
-            books.append((params, otc_engine.replenish(params, pool_inventory(row), now),
-                          mid if input_token.mint == row.base_mint else 1 / mid))
+    jquotes = sample_quotes(market.jupiter, biggest, sizes, parallel=market.settings.jupiter_mode == "live")
+    delay_ms, jrisk = market.settings.jupiter_delay_ms, market.jupiter_risk_bps()
+    books = [(p.params, otc_engine.replenish(p.params, p.inventory, now), pool_mid(mid, p.sells_base(input_token.mint)))
+             for p in pools]
     seed = int(now.timestamp())
     otc = [c for c in (otc_curve(p, inv, pm, biggest, now, seed) for p, inv, pm in books) if c is not None]
     rows: dict[int, dict[str, Any]] = {}
@@ -245,14 +238,14 @@ def cost_vs_size(input_token: Token, output_token: Token, sizes_atoms: list[int]
             d = router.decide(order, options, curves, mid)
             best = (f"{d.cost_bps:.2f}", d.venue, [{"venue": leg.venue, "size_atoms": str(
                 leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms)} for leg in d.legs])
-        except router.NoRouteAvailable:
+        except orders.NoRouteAvailable:
             best = (None, None, [])
         rows[size] = {"options": options, "best": best}
     venues = [o.venue for o in rows[sizes[0]]["options"]]
     ordered = [rows[s] for s in sizes_atoms]
     return {
         "input_symbol": input_token.symbol, "output_symbol": output_token.symbol, "swap_mode": swap_mode,
-        "size_symbol": (input_token if swap_mode == EXACT_IN else output_token).symbol, "as_of": iso_z(now),
+        "size_symbol": (input_token if swap_mode == SwapMode.EXACT_IN else output_token).symbol, "as_of": iso_z(now),
         "sizes_atoms": [str(s) for s in sizes_atoms],
         "venues": [{"venue": v, "cost_bps": [_bps_text(r["options"][i]) for r in ordered],
                     "reason": [r["options"][i].reason for r in ordered]} for i, v in enumerate(venues)],
@@ -261,13 +254,13 @@ def cost_vs_size(input_token: Token, output_token: Token, sizes_atoms: list[int]
     }
 
 
-def _bps_text(option: router.VenueOption) -> str | None:
+def _bps_text(option: orders.VenueOption) -> str | None:
     """An available option's all-in cost as a 2-decimal string, else None."""
     return f"{option.cost_bps:.2f}" if option.available and option.cost_bps is not None else None
 
 
 def _jupiter_cost(order: Order, q: jupiter_api.JupiterQuote | None, mid: Decimal, risk_bps: Decimal,
-                  delay_ms: int) -> router.VenueOption:
+                  delay_ms: int) -> orders.VenueOption:
     """Jupiter's option at this size from its sampled quote (unavailable when it could not quote)."""
     if q is None:
         return router.unavailable("jupiter", "Jupiter could not quote this size")
@@ -276,7 +269,7 @@ def _jupiter_cost(order: Order, q: jupiter_api.JupiterQuote | None, mid: Decimal
 
 
 def _otc_cost(order: Order, params: otc_engine.PoolParams, inv: otc_engine.Inventory, pool_mid: Decimal, mid: Decimal,
-              now: datetime, seed: int) -> router.VenueOption:
+              now: datetime, seed: int) -> orders.VenueOption:
     """An OTC pool's option at this size, priced by its engine."""
     q = otc_engine.quote_pool(params, inv, pool_mid, order.input_token.mint, order.output_token.mint,
                               order.amount_atoms, order.swap_mode, now, jitter_seed=seed)
@@ -285,22 +278,3 @@ def _otc_cost(order: Order, params: otc_engine.PoolParams, inv: otc_engine.Inven
     risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
     return router.priced_option(order, params.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk,
                                 delay_ms=q.execution_delay_ms)
-
-
-def chart_data(pair: str, side: str, sizes_atoms: list[int], now: datetime) -> dict[str, Any]:
-    """cost_chart's provider hook (its shape): sell = ExactIn of SOL sizes for the stablecoin, buy = ExactOut."""
-    from core.tokens import SOL, resolve_token
-    from services.cost_chart import crossover
-
-    stable = resolve_token(pair.split("/")[1])
-    flow = (SOL, stable, EXACT_IN) if side == "sell" else (stable, SOL, router.EXACT_OUT)
-    data = cost_vs_size(flow[0], flow[1], sizes_atoms, swap_mode=flow[2], now=now)
-    one_place = [{**v, "cost_bps": [None if c is None else f"{Decimal(c):.1f}" for c in v["cost_bps"]]}
-                 for v in data["venues"]]
-    best = data["optimal"]
-    sizes_ui = [format_ui(s, SOL.decimals) for s in sizes_atoms]
-    return {"pair": pair, "side": side, "size_unit": "SOL", "sizes_ui": sizes_ui,
-            "venues": one_place, "crossover": crossover({v["venue"]: v["cost_bps"] for v in one_place}),
-            "router": {"cost_bps": [None if c is None else f"{Decimal(c):.1f}" for c in best["cost_bps"]],
-                       "venue": best["route"], "legs": best["legs"]},
-            "source": "cost curves (optimal split)", "at": data["as_of"]}

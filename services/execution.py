@@ -7,8 +7,8 @@ every reservation is given back.
 
 Recovery: a trade left `pending` by a process that died (crash, worker killed) is finished by `recover()`:
 OTC-only trades are completed at their firm, already reserved prices; a trade with a Jupiter leg is failed and its
-OTC reservations released (we cannot know whether its swap happened). It runs when each gunicorn worker starts
-(gunicorn.conf.py, for trades pending longer than PENDING_TIMEOUT_S) and from `flask --app main recover`.
+OTC reservations released (we cannot know whether its swap happened). Its entry points: each gunicorn worker at
+start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S) and `flask ... recover`.
 """
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 import jupiter_api
 import trade_logger
-from core import router
+from core import orders
+from core.venue import JUPITER, is_otc
 from models import Trade, db, utcnow
-from services import market
+from services.market import Market
 
 log = logging.getLogger(__name__)
 LOST_CODE = "EXECUTION_LOST"
@@ -40,7 +39,7 @@ class ExecutionFailed(Exception):
         super().__init__(message)
 
 
-def run(plan: trade_logger.FillPlan) -> Trade:
+def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     """Reserve, execute each leg, then settle: the filled trade, or ExecutionFailed (after releasing everything).
 
     Raises what reserve() raises (FillRejected, DuplicateTrade, QuoteExpired) when nothing was reserved.
@@ -48,7 +47,7 @@ def run(plan: trade_logger.FillPlan) -> Trade:
     trade = trade_logger.reserve(plan, utcnow())
     leg_ids = [leg.id for leg in trade.legs]
     try:
-        fills = execute_legs(plan)
+        fills = execute_legs(market, plan)
         breach = limit_breach(plan, fills)
     except jupiter_api.JupiterError as exc:
         raise _failed(trade.id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
@@ -71,16 +70,15 @@ def _failed(trade_id: int, code: str, reason: str) -> ExecutionFailed:
     return ExecutionFailed(trade.error_code or code, trade.error or reason, trade)
 
 
-def execute_legs(plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
+def execute_legs(market: Market, plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
     """Each leg's executed (in, out) atoms: OTC legs at their firm amounts, Jupiter legs swapped now."""
     order, fills = plan.order, []
     for leg in plan.legs:
-        if leg.venue != "jupiter":
+        if leg.venue != JUPITER:
             fills.append((leg.in_amount_atoms, leg.out_amount_atoms))
             continue
         amount = leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms
-        q = market.jupiter_client().quote(order.input_token.mint, order.output_token.mint, amount,
-                                          order.slippage_bps, order.swap_mode)
+        q = market.leg_quote(order, amount)
         fills.append((leg.in_amount_atoms, q.out_amount_atoms) if order.exact_in
                      else (q.in_amount_atoms, leg.out_amount_atoms))
     return fills
@@ -120,22 +118,8 @@ def recover(now: datetime, older_than_s: float) -> list[Trade]:
     return done
 
 
-def recover_on_startup(app: Flask) -> None:
-    """Recover trades pending longer than PENDING_TIMEOUT_S, unless RECOVER_ON_START is off; skip an unmigrated DB."""
-    if not app.config.get("RECOVER_ON_START", True):
-        return
-    with app.app_context():
-        try:
-            done = recover(utcnow(), float(app.config.get("PENDING_TIMEOUT_S", 60)))
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            log.info("start-up recovery skipped (database not ready: %s)", type(exc).__name__)
-            return
-        for trade in done:
-            log.warning("recovered pending trade #%s: now %s", trade.id, trade.status)
-
-
-def requote_leg(order: router.Order, leg: router.Leg, fresh: router.VenueOption | None) -> tuple[int, int]:
+def requote_leg(market: Market, order: orders.Order, leg: orders.Leg,
+                fresh: orders.VenueOption | None) -> tuple[int, int]:
     """A Jupiter leg's (in, out) atoms now: the fresh full-order option when the leg is the whole order, else a quote.
 
     Raises JupiterError when Jupiter cannot quote.
@@ -145,8 +129,7 @@ def requote_leg(order: router.Order, leg: router.Leg, fresh: router.VenueOption 
             and fresh.out_amount_atoms is not None \
             and fixed == (fresh.in_amount_atoms if order.exact_in else fresh.out_amount_atoms):
         return fresh.in_amount_atoms, fresh.out_amount_atoms
-    q = market.jupiter_client().quote(order.input_token.mint, order.output_token.mint, fixed, order.slippage_bps,
-                                      order.swap_mode)
+    q = market.leg_quote(order, fixed)
     return (fixed, q.out_amount_atoms) if order.exact_in else (q.in_amount_atoms, fixed)
 
 
@@ -156,7 +139,7 @@ def with_quoted_terms(plan: trade_logger.FillPlan, payload: dict[str, Any]) -> t
     legs = []
     for leg in plan.legs:
         opt = stored.get(leg.venue)
-        if leg.venue.startswith("otc:") and opt is not None and (str(leg.in_amount_atoms), str(leg.out_amount_atoms)) \
+        if is_otc(leg.venue) and opt is not None and (str(leg.in_amount_atoms), str(leg.out_amount_atoms)) \
                 == (opt.get("in_amount_atoms"), opt.get("out_amount_atoms")):
             leg = replace(leg, fee_atoms=int(opt.get("fee_atoms") or 0), delay_ms=int(opt.get("delay_ms") or 0))
         legs.append(leg)

@@ -1,56 +1,59 @@
-"""Market data wiring: the per-process Jupiter client (sim or live) and reference mid prices."""
+"""The market a service prices against: settings, the Jupiter client and an independent reference price.
+
+Built once per process by the composition root (app.create_app) and passed to every service call, so the services
+never read a Flask global and run the same from a request, a CLI command or a job.
+"""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Flask, current_app
-
 import jupiter_api
+from core import router
+from core.orders import Order
 from core.tokens import USDC, Token
-from sim import dex
-from venues import shared_state
+from services.settings import Settings
 
-# Delay-risk charge settings for the Jupiter leg (on-chain inclusion time); OTC pools carry their own.
-JUPITER_ANNUAL_VOL_PCT = Decimal(80)
-JUPITER_VOL_Z = Decimal(1)
+# reference(input, output, unix seconds) -> output tokens per input token (human units)
+Reference = Callable[[Token, Token, float], Decimal]
 
 
-def init_market(app: Flask) -> None:
-    """Create the simulator config and the Jupiter client for this process from the app config."""
-    cfg = app.config
-    depth = Decimal(str(cfg["JUPITER_SIM_DEPTH"]))
-    sim_config = dex.SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=depth)
-    app.extensions["sim_config"] = sim_config
-    client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
-        cfg["JUPITER_MODE"], api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],
-        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=cfg["JUPITER_RPS"], sim_config=sim_config,
-        store_for=shared_state.store_factory(cfg.get("REDIS_URL")),  # limiter + breaker shared by all workers
-    )
-    app.extensions["jupiter_client"] = client
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one market per process
+class Market:
+    """Settings, the per-process Jupiter client and the reference mid source."""
+
+    settings: Settings
+    jupiter: jupiter_api.JupiterClient
+    reference: Reference
+
+    def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
+        """Reference mid, output tokens per input token (human units), at now_s (default: the clock)."""
+        return self.reference(input_token, output_token, time.time() if now_s is None else now_s)
+
+    def usd_value_atoms(self, amount_atoms: int, token: Token, now_s: float | None = None) -> int:
+        """Value of an amount in USD with 6 decimals (USDC atoms), rounded down; stablecoins at par."""
+        if token.stable:
+            return amount_atoms * 10**USDC.decimals // 10**token.decimals
+        price = self.mid_price(token, USDC, now_s)
+        return int(Decimal(amount_atoms) * price * Decimal(1).scaleb(USDC.decimals - token.decimals))
+
+    def jupiter_risk_bps(self) -> Decimal:
+        """The timing-risk charge of a Jupiter leg over its inclusion delay (bps, rounded up)."""
+        s = self.settings
+        return router.delay_risk_bps(s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
+
+    def leg_quote(self, order: Order, size_atoms: int) -> jupiter_api.JupiterQuote:
+        """A fresh Jupiter quote for exactly size_atoms of the order's fixed side (never cached)."""
+        return self.jupiter.quote(order.input_token.mint, order.output_token.mint, size_atoms, order.slippage_bps,
+                                  order.swap_mode)
 
 
-def jupiter_client() -> jupiter_api.JupiterClient:
-    """The current app's Jupiter client."""
-    return current_app.extensions["jupiter_client"]
+def jupiter_reference(client: jupiter_api.JupiterClient) -> Reference:
+    """Live mode's reference mid until an independent price source lands: a small 1-unit Jupiter quote."""
+    def reference(input_token: Token, output_token: Token, now_s: float) -> Decimal:
+        quote = client.quote(input_token.mint, output_token.mint, 10**input_token.decimals, 50)
+        return Decimal(quote.out_amount_atoms).scaleb(-output_token.decimals)
 
-
-def mid_price(input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
-    """Reference mid, output tokens per input token (human units).
-
-    Sim mode reads the simulator's reference walk; live mode prices a small 1-unit Jupiter quote.
-    """
-    now_s = time.time() if now_s is None else now_s
-    if current_app.config["JUPITER_MODE"] == "sim":
-        return dex.reference_price(input_token.mint, output_token.mint, now_s, current_app.extensions["sim_config"])
-    probe_atoms = 10 ** input_token.decimals
-    quote = jupiter_client().quote(input_token.mint, output_token.mint, probe_atoms, 50)
-    return Decimal(quote.out_amount_atoms).scaleb(-output_token.decimals)
-
-
-def usd_value_atoms(amount_atoms: int, token: Token, now_s: float | None = None) -> int:
-    """Value of an amount in USD with 6 decimals (USDC atoms), rounded down; stablecoins at par."""
-    if token.symbol in ("USDC", "USDT"):
-        return amount_atoms * 10**6 // 10**token.decimals
-    price = mid_price(token, USDC, now_s)
-    return int(Decimal(amount_atoms) * price * Decimal(1).scaleb(USDC.decimals - token.decimals))
+    return reference

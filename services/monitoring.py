@@ -3,26 +3,27 @@
 The client's counters are cumulative per process; each snapshot stores what happened since the previous snapshot
 of the same process (calls, errors by code, retries, the latencies of the new calls), so rows written by several
 gunicorn workers add up. A process writes at most one snapshot per METRICS_SNAPSHOT_S seconds (default 60;
-0 disables; disabled by default under TESTING).
+0 disables; disabled by default under TESTING). The worker's jobs (cli/worker.py) take them, never a request.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import case, func, select, text
 
 import trade_logger
+from core.units import iso_z
 from models import Quote, SystemMetrics, Trade, db, utcnow
-from read.series import Window, bucket_of
-from services import execution, market
-from web.formatting import iso_z
+from read.window import Window, bucket_of
+from services.market import Market
 
 DEFAULT_SNAPSHOT_S = 60
+log = logging.getLogger(__name__)
 ERRORS_ROW_CAP = 5_000  # rows read to total errors by kind over a window (JSON column, summed here)
 
 
@@ -72,39 +73,26 @@ class SnapshotThrottle:
             self._lock.release()
 
 
-def throttle(app: Flask) -> SnapshotThrottle:
-    """This app's throttle, created on first use from METRICS_SNAPSHOT_S."""
-    found = app.extensions.get("olr_metrics_throttle")
-    if found is None:
-        interval = app.config.get("METRICS_SNAPSHOT_S", 0 if app.testing else DEFAULT_SNAPSHOT_S)
-        found = app.extensions.setdefault("olr_metrics_throttle", SnapshotThrottle(float(interval)))
-    return found
-
-
-def maybe_snapshot() -> SystemMetrics | None:
-    """When this process's throttle is due: record a snapshot and recover stale pending trades; never raises."""
-    t = throttle(current_app._get_current_object())  # type: ignore[attr-defined]
-    if not t.due():
+def snapshot(market: Market, throttle: SnapshotThrottle, now: datetime) -> SystemMetrics | None:
+    """When the throttle is due: record this process's window of Jupiter counters; never raises (logged)."""
+    if not throttle.due():
         return None
     try:
-        row = t.record(market.jupiter_client().stats(), utcnow(), window_s=int(t.interval_s))
-        if row is not None:  # same cadence: finish trades a dead process left pending, without waiting for a restart
-            execution.recover(utcnow(), float(current_app.config["PENDING_TIMEOUT_S"]))
-        return row
+        return throttle.record(market.jupiter.stats(), now, window_s=int(throttle.interval_s))
     except Exception:
         db.session.rollback()
-        current_app.logger.warning("metrics snapshot failed", exc_info=True)
+        log.warning("metrics snapshot failed", exc_info=True)
         return None
 
 
-def live_status() -> dict[str, Any]:
+def live_status(market: Market) -> dict[str, Any]:
     """This process's Jupiter client counters right now, plus DB health."""
-    stats = market.jupiter_client().stats()
+    stats = market.jupiter.stats()
     jupiter = {k: stats.get(k) for k in ("calls", "ok", "errors", "retries", "latency_ms_p50", "latency_ms_p95",
                                          "breaker_state", "limiter_headroom")}
     jupiter["errors_total"] = sum((stats.get("errors") or {}).values())
     return {"jupiter": jupiter,
-            "jupiter_mode": current_app.config.get("JUPITER_MODE"), "db": db_health(), "at": iso_z(utcnow())}
+            "jupiter_mode": str(market.settings.jupiter_mode), "db": db_health(), "at": iso_z(utcnow())}
 
 
 def db_health() -> dict[str, Any]:

@@ -12,50 +12,38 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select
-
 import jupiter_api
 import otc_engine
 import trade_logger
-from core import router
+from core import codec, orders, router
+from core.curves import VenueCurve
 from core.tokens import parse_atoms, resolve_token, to_atoms
-from models import OTCPool, Quote, Trade, db, utcnow
-from services import cost_curves, market
-from web import serializers
+from core.units import BPS, BPS_PLACES, SwapMode, iso_z, pool_mid
+from core.venue import JUPITER
+from ledger.pools import pair_pools
+from models import Quote, utcnow
+from services import cost_curves
+from services.errors import InputError, ServiceError
+from services.market import Market
 
-
-class InputError(ValueError):
-    """Invalid client input: API code, message and the field at fault."""
-
-    def __init__(self, message: str, field: str | None = None, code: str = "INVALID_INPUT"):
-        self.field, self.code = field, code
-        super().__init__(message)
-
-
-class ServiceError(Exception):
-    """A request that was valid but cannot be served: HTTP status, API code and message."""
-
-    def __init__(self, status: int, code: str, message: str, trade: Trade | None = None):
-        self.status, self.code, self.trade = status, code, trade
-        super().__init__(message)
+__all__ = ["Gathered", "InputError", "ServiceError", "decide", "gather", "parse_order", "quote"]
 
 
 @dataclass(frozen=True, slots=True)
 class Gathered:
     """What the gather step saw: every venue's option, the OTC quotes behind them and the mid."""
 
-    order: router.Order
-    options: tuple[router.VenueOption, ...]
+    order: orders.Order
+    options: tuple[orders.VenueOption, ...]
     otc_quotes: dict[str, tuple[int, otc_engine.OtcQuote]]
     mid_price: Decimal
     quoted_at: datetime
     jupiter_quote: jupiter_api.JupiterQuote | None
-    curves: tuple[router.VenueCurve, ...] = ()  # each venue's cost curve, for a split
+    curves: tuple[VenueCurve, ...] = ()  # each venue's cost curve, for a split
     pool_ids: dict[str, int] = field(default_factory=dict)  # OTC venue -> pool row id, for every pool of the pair
 
 
-def parse_order(data: Any) -> router.Order:
+def parse_order(data: Any) -> orders.Order:
     """Validate an order body (API.md) into an Order; raise InputError naming the field."""
     if not isinstance(data, Mapping):
         raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
@@ -67,17 +55,18 @@ def parse_order(data: Any) -> router.Order:
             raise InputError(f"{name}: {exc}", field=name, code="UNKNOWN_TOKEN") from None
     if tokens["input"] == tokens["output"]:
         raise InputError("input and output must be different tokens", field="output", code="SAME_TOKEN")
-    swap_mode = data.get("swap_mode", router.EXACT_IN)
-    if swap_mode not in router.SWAP_MODES:
-        raise InputError("swap_mode must be ExactIn or ExactOut", field="swap_mode")
+    try:
+        swap_mode = SwapMode.parse(data.get("swap_mode", SwapMode.EXACT_IN))
+    except ValueError as exc:
+        raise InputError(str(exc), field="swap_mode") from None
     slippage = data.get("slippage_bps", 50)
     if isinstance(slippage, str) and slippage.strip().isascii() and slippage.strip().isdigit():
         slippage = int(slippage)
     if isinstance(slippage, bool) or not isinstance(slippage, int) or not 1 <= slippage <= 5000:
         raise InputError("slippage_bps must be a whole number from 1 to 5000", field="slippage_bps")
-    amount_token = tokens["input"] if swap_mode == router.EXACT_IN else tokens["output"]
+    amount_token = tokens["input"] if swap_mode == SwapMode.EXACT_IN else tokens["output"]
     amount_atoms = _amount_atoms(data, amount_token.decimals)
-    return router.Order(tokens["input"], tokens["output"], amount_atoms, swap_mode, slippage)
+    return orders.Order(tokens["input"], tokens["output"], amount_atoms, swap_mode, slippage)
 
 
 def _amount_atoms(data: Mapping[str, Any], decimals: int) -> int:
@@ -96,134 +85,136 @@ def _amount_atoms(data: Mapping[str, Any], decimals: int) -> int:
         raise InputError(str(exc), field="amount_atoms" if has_atoms else "amount", code="INVALID_AMOUNT") from None
 
 
-def _pools_for(order: router.Order) -> list[OTCPool]:
-    """Pools that trade the order's pair, in id order."""
-    mints = {order.input_token.mint, order.output_token.mint}
-    rows = db.session.scalars(select(OTCPool).order_by(OTCPool.id)).all()
-    return [p for p in rows if {p.base_mint, p.quote_mint} == mints]
-
-
-def gather(order: router.Order, now: datetime | None = None, *, with_curves: bool = True) -> Gathered:
+def gather(market: Market, order: orders.Order, now: datetime | None = None, *, with_curves: bool = True) -> Gathered:
     """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
     samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
     now = now or utcnow()
+    pools = pair_pools(order.input_token.mint, order.output_token.mint)
     try:
         mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
     except jupiter_api.JupiterError as exc:  # live mode prices the mid with a small Jupiter quote
         raise ServiceError(503, "VENUE_UNAVAILABLE",
                            f"no reference price: Jupiter is unavailable ({exc.code}); nothing was quoted") from None
-    options: list[router.VenueOption] = []
+    options: list[orders.VenueOption] = []
     jq: jupiter_api.JupiterQuote | None = None
     try:
-        jq = market.jupiter_client().quote(order.input_token.mint, order.output_token.mint, order.amount_atoms,
-                                           order.slippage_bps, order.swap_mode)
-        options.append(_jupiter_option(order, jq, mid))
+        jq = market.jupiter.quote(order.input_token.mint, order.output_token.mint, order.amount_atoms,
+                                  order.slippage_bps, order.swap_mode)
+        options.append(_jupiter_option(market, order, jq, mid))
     except jupiter_api.JupiterError as exc:
-        options.append(router.unavailable("jupiter", f"{exc.code}: {exc}"))
+        options.append(router.unavailable(JUPITER, f"{exc.code}: {exc}", down=exc.outage))
     otc_quotes: dict[str, tuple[int, otc_engine.OtcQuote]] = {}
-    curves: list[router.VenueCurve] = []
+    curves: list[VenueCurve] = []
     pool_ids: dict[str, int] = {}
-    for row in _pools_for(order):
-        params = trade_logger.pool_params(row)
-        inv = otc_engine.replenish(params, trade_logger.pool_inventory(row), now)
-        pool_mid = mid if order.input_token.mint == row.base_mint else 1 / mid
-        result = otc_engine.quote_pool(params, inv, pool_mid, order.input_token.mint, order.output_token.mint,
-                                       order.amount_atoms, order.swap_mode, now, jitter_seed=int(now.timestamp()))
-        pool_ids[row.venue] = row.id
+    seed = int(now.timestamp())
+    for pool in pools:
+        pool_id, venue, params = pool.pool_id, pool.venue, pool.params
+        inv = otc_engine.replenish(params, pool.inventory, now)
+        p_mid = pool_mid(mid, pool.sells_base(order.input_token.mint))
+        result = otc_engine.quote_pool(params, inv, p_mid, order.input_token.mint, order.output_token.mint,
+                                       order.amount_atoms, order.swap_mode, now, jitter_seed=seed)
+        pool_ids[venue] = pool_id
         if with_curves:
             up_to = result.in_amount_atoms if isinstance(result, otc_engine.OtcQuote) else None
-            curve = cost_curves.otc_curve(params, inv, pool_mid, order, now, int(now.timestamp()),
+            curve = cost_curves.otc_curve(params, inv, p_mid, order, now, seed,
                                           up_to_in_atoms=order.amount_atoms if order.exact_in else up_to)
             curves += [curve] if curve else []
         if isinstance(result, otc_engine.OtcRefusal):
-            options.append(router.unavailable(row.venue, result.reason))
+            options.append(router.unavailable(venue, result.reason))
             continue
-        otc_quotes[row.venue] = (row.id, result)
+        otc_quotes[venue] = (pool_id, result)
         options.append(_otc_option(order, result, mid, params))
     if with_curves and jq is not None:
-        curves += _jupiter_curve(order, jq, curves, mid)
+        curves += _jupiter_curve(market, order, jq, curves, mid)
     return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids)
 
 
-def _jupiter_curve(order: router.Order, full: jupiter_api.JupiterQuote, others: list[router.VenueCurve],
-                   mid: Decimal) -> list[router.VenueCurve]:
+def _jupiter_curve(market: Market, order: orders.Order, full: jupiter_api.JupiterQuote, others: list[VenueCurve],
+                   mid: Decimal) -> list[VenueCurve]:
     """Jupiter's sampled cost curve, refined around its cut in the best split with the other venues' curves."""
-    delay_ms = current_app.config["JUPITER_DELAY_MS"]
-    risk = router.delay_risk_bps(market.JUPITER_ANNUAL_VOL_PCT, market.JUPITER_VOL_Z, delay_ms)
+    delay_ms, risk = market.settings.jupiter_delay_ms, market.jupiter_risk_bps()
 
-    def cut(curve: router.VenueCurve) -> int | None:
+    def cut(curve: VenueCurve) -> int | None:
         ordered, _, found = router.allocate(order, [curve, *others], mid)
-        return next((n for c, n in zip(ordered, found.sizes, strict=True) if c.venue == "jupiter"), None) \
+        return next((n for c, n in zip(ordered, found.sizes, strict=True) if c.venue == JUPITER), None) \
             if found else None
 
-    curve = cost_curves.jupiter_curve(market.jupiter_client(), order, full, risk, delay_ms, cut=cut if others else None,
-                                      parallel=current_app.config["JUPITER_MODE"] == "live")
+    curve = cost_curves.jupiter_curve(market.jupiter, order, full, risk, delay_ms, cut=cut if others else None,
+                                      parallel=market.settings.jupiter_mode == "live")
     return [curve] if curve else []
 
 
-def _jupiter_option(order: router.Order, q: jupiter_api.JupiterQuote, mid: Decimal) -> router.VenueOption:
+def _jupiter_option(market: Market, order: orders.Order, q: jupiter_api.JupiterQuote,
+                    mid: Decimal) -> orders.VenueOption:
     """Jupiter's quote priced against the mid, with the delay-risk charge of on-chain inclusion."""
-    delay_ms = current_app.config["JUPITER_DELAY_MS"]
-    risk = router.delay_risk_bps(market.JUPITER_ANNUAL_VOL_PCT, market.JUPITER_VOL_Z, delay_ms)
+    delay_ms, risk = market.settings.jupiter_delay_ms, market.jupiter_risk_bps()
     route = [{"label": s.label, "amm_key": s.amm_key, "percent": s.percent,
               "in_amount_atoms": str(s.in_amount_atoms), "out_amount_atoms": str(s.out_amount_atoms)}
              for s in q.route_plan]
-    return router.priced_option(order, "jupiter", q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk,
-                                delay_ms=delay_ms, price_impact_bps=(q.price_impact_pct * 10_000).quantize(
-                                    router.BPS_PLACES), detail={"route_plan": route, "context_slot": q.context_slot})
+    return router.priced_option(order, JUPITER, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk,
+                                delay_ms=delay_ms, price_impact_bps=(q.price_impact_pct * BPS).quantize(
+                                    BPS_PLACES), detail={"route_plan": route, "context_slot": q.context_slot})
 
 
-def _otc_option(order: router.Order, q: otc_engine.OtcQuote, mid: Decimal,
-                params: otc_engine.PoolParams) -> router.VenueOption:
+def _otc_option(order: orders.Order, q: otc_engine.OtcQuote, mid: Decimal,
+                params: otc_engine.PoolParams) -> orders.VenueOption:
     """An OTC pool's firm quote priced against the mid, with the delay-risk charge of its settlement delay."""
     risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
     return router.priced_option(
         order, q.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk, delay_ms=q.execution_delay_ms,
         spread_bps=q.spread_bps, fee_atoms=q.fee_atoms, fee_bps=q.fee_bps,
         detail={"base_spread_bps": str(q.base_spread_bps), "size_spread_bps": str(q.size_spread_bps),
-                "vol_spread_bps": str(q.vol_spread_bps), "expires_at": serializers.iso(q.expires_at)},
+                "vol_spread_bps": str(q.vol_spread_bps), "expires_at": iso_z(q.expires_at)},
     )
 
 
-def quote(order: router.Order, now: datetime | None = None) -> tuple[Quote, dict[str, Any]]:
+def quote(market: Market, order: orders.Order, now: datetime | None = None) -> tuple[Quote, dict[str, Any]]:
     """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote; nothing executes."""
     started = time.perf_counter()
-    g = gather(order, now)
-    decision = decide(g)
+    g = gather(market, order, now)
+    decision = decide(market, g)
     used = _venues(decision)
     expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
     expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
                  if c.book is not None and c.venue in used and c.venue not in g.otc_quotes]
-    if "jupiter" in used or not expiries:  # each venue's TTL: OTC pools their own, Jupiter QUOTE_TTL_MS
-        expiries.append(g.quoted_at + timedelta(milliseconds=current_app.config["QUOTE_TTL_MS"]))
+    if JUPITER in used or not expiries:  # each venue's TTL: OTC pools their own, Jupiter QUOTE_TTL_MS
+        expiries.append(g.quoted_at + timedelta(milliseconds=market.settings.quote_ttl_ms))
     row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=min(expiries),
                 input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
                 amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={})
-    body = serializers.quote_json(row.id, row.expires_at, g, decision)
+    body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
-    row.payload = body
+    row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True)}
     trade_logger.store_quote(row)
     return row, body
 
 
-def _venues(decision: router.Decision) -> set[str]:
+def quote_json(quote_id: str, expires_at: datetime, g: Gathered, d: orders.Decision) -> dict[str, Any]:
+    """The response of POST /api/v1/quotes (API.md)."""
+    return {
+        "quote_id": quote_id, "expires_at": iso_z(expires_at), "quoted_at": iso_z(g.quoted_at),
+        "mid_price": str(g.mid_price.quantize(Decimal("0.000000001"))),
+        "order": codec.order_json(g.order), "options": [codec.option_json(o) for o in g.options],
+        "decision": codec.decision_json(d),
+    }
+
+
+def _venues(decision: orders.Decision) -> set[str]:
     """Venues the decision uses."""
     return {leg.venue for leg in decision.legs}
 
 
-def decide(g: Gathered) -> router.Decision:
+def decide(market: Market, g: Gathered) -> orders.Decision:
     """Run the router (single venue or split); 503 when Jupiter is down and nothing else serves, 422 when no
-    venue can fill or the best route costs more than MAX_COST_BPS."""
+    venue can fill or the best route costs more than the desk's MAX_COST_BPS."""
     try:
-        decision = _firm_jupiter_leg(g, router.decide(g.order, g.options, g.curves, g.mid_price))
-    except router.NoRouteAvailable as exc:
-        jupiter_down = any(o.venue == "jupiter" and o.reason and o.reason.startswith(("UPSTREAM", "CIRCUIT"))
-                           for o in g.options)
-        if jupiter_down:
+        decision = _firm_jupiter_leg(market, g, router.decide(g.order, g.options, g.curves, g.mid_price))
+    except orders.NoRouteAvailable as exc:
+        if any(o.down for o in g.options):
             raise ServiceError(503, "VENUE_UNAVAILABLE",
                                f"Jupiter is unavailable and no OTC pool can fill: {exc}") from None
         raise ServiceError(422, "NO_ROUTE", str(exc)) from None
-    limit_bps = current_app.config["MAX_COST_BPS"]
+    limit_bps = market.settings.max_cost_bps
     if decision.cost_bps > limit_bps:  # the desk's ceiling: a route this dear is a mistake, not a trade
         raise ServiceError(422, "COST_LIMIT",
                            f"the best route costs {decision.cost_bps:.1f} bps all-in, above the desk's limit of "
@@ -231,17 +222,17 @@ def decide(g: Gathered) -> router.Decision:
     return decision
 
 
-def _firm_jupiter_leg(g: Gathered, decision: router.Decision) -> router.Decision:
+def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) -> orders.Decision:
     """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price (the split stays
     only if it still beats the best single venue); without a Jupiter quote, split over the other venues only."""
-    leg = next((x for x in decision.legs if x.venue == "jupiter"), None)
+    leg = next((x for x in decision.legs if x.venue == JUPITER), None)
     if leg is None or len(decision.legs) == 1:
         return decision
     size = leg.in_amount_atoms if g.order.exact_in else leg.out_amount_atoms
     try:
-        q = cost_curves.leg_quote(market.jupiter_client(), g.order, size)
+        q = market.leg_quote(g.order, size)
     except jupiter_api.JupiterError:
-        others = [c for c in g.curves if c.venue != "jupiter"]
+        others = [c for c in g.curves if c.venue != JUPITER]
         return router.decide(g.order, g.options, others, g.mid_price)
     return router.decide(g.order, g.options, g.curves, g.mid_price,
-                         firm={("jupiter", size): (q.in_amount_atoms, q.out_amount_atoms)})
+                         firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)})

@@ -1,9 +1,13 @@
-"""Configuration read from the environment, with development defaults."""
+"""Configuration read from the environment, with development defaults, and the frozen settings the services take."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 def database_url(instance_path: str) -> str:
@@ -54,3 +58,32 @@ def load_config(instance_path: str) -> dict:
         "ANALYTICS_ROLLUPS": env("ANALYTICS_ROLLUPS", "1") not in ("0", "false", "no"),
         "BENCH_ENDPOINTS": env("BENCH_ENDPOINTS", "0") in ("1", "true", "yes"),
     }
+
+
+class JupiterMode(StrEnum):
+    """Where Jupiter answers: the in-process simulator or the live API."""
+
+    SIM = "sim"
+    LIVE = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The settings the services read, built once from the app config in create_app (README's table)."""
+
+    jupiter_mode: JupiterMode = JupiterMode.SIM
+    jupiter_delay_ms: int = 800  # on-chain inclusion time of a Jupiter swap: its timing-risk horizon
+    quote_ttl_ms: int = 15_000  # a firm quote's life when its route includes Jupiter
+    max_cost_bps: Decimal = Decimal(1000)  # the desk's ceiling on a route's all-in cost
+    pending_timeout_s: float = 60.0  # a trade pending this long was lost by its process
+    jupiter_annual_vol_pct: Decimal = Decimal(80)  # σ of the timing-risk charge of a Jupiter leg
+    jupiter_vol_z: Decimal = Decimal(1)  # z of that charge
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """The settings of a Flask config mapping (defaults where a key is absent)."""
+        return cls(jupiter_mode=JupiterMode(config.get("JUPITER_MODE", "sim")),
+                   jupiter_delay_ms=int(config.get("JUPITER_DELAY_MS", 800)),
+                   quote_ttl_ms=int(config.get("QUOTE_TTL_MS", 15_000)),
+                   max_cost_bps=Decimal(config.get("MAX_COST_BPS", 1000)),
+                   pending_timeout_s=float(config.get("PENDING_TIMEOUT_S", 60)))

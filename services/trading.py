@@ -9,18 +9,22 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 import jupiter_api
 import trade_logger
-from core import router
-from core.tokens import USDC, USDT, Token, resolve_token
+from core import codec, orders, router
+from core.tokens import USDC, Token, resolve_token
+from core.units import invert_price
+from core.venue import JUPITER, is_otc
 from models import Quote, Trade, db, utcnow
-from services import execution, market, quoting
-from services.quoting import Gathered, InputError, ServiceError, parse_order
-from web import serializers
+from services import execution, quoting
+from services.errors import InputError, ServiceError
+from services.market import Market
+from services.quoting import Gathered, parse_order
 
 
 def request_hash(body: Any) -> str:
@@ -28,22 +32,22 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def execute(order: router.Order, *, idempotency_key: str | None = None, body_hash: str | None = None,
+def execute(market: Market, order: orders.Order, *, idempotency_key: str | None = None, body_hash: str | None = None,
             user_id: int | None = None) -> Trade:
     """Gather, decide and apply a fresh order; a rejected trade is recorded with its reason."""
     started = time.perf_counter()
-    g = quoting.gather(order)
+    g = quoting.gather(market, order)
     try:
-        decision = quoting.decide(g)
+        decision = quoting.decide(market, g)
     except ServiceError as exc:
         exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
-                                                  options=[serializers.option_json(o) for o in g.options],
+                                                  options=[codec.option_json(o) for o in g.options],
                                                   idempotency_key=idempotency_key, request_hash=body_hash,
                                                   user_id=user_id)
         raise
-    plan = plan_fill(g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
+    plan = plan_fill(market, g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started)
-    return _apply(plan)
+    return _apply(market, plan)
 
 
 # HTTP status of each refusal code (API.md); any other refusal is a 422.
@@ -51,10 +55,10 @@ HTTP_STATUS = {"VENUE_UNAVAILABLE": 503, "EXECUTION_FAILED": 503, "EXECUTION_LOS
                 "INTERNAL": 503, "QUOTE_EXPIRED": 410, "QUOTE_ALREADY_USED": 409}
 
 
-def _apply(plan: trade_logger.FillPlan) -> Trade:
+def _apply(market: Market, plan: trade_logger.FillPlan) -> Trade:
     """Reserve, execute and settle (execution.run); a refusal before anything moved is recorded as rejected."""
     try:
-        return execution.run(plan)
+        return execution.run(market, plan)
     except trade_logger.FillRejected as exc:
         trade = trade_logger.record_rejection(plan, plan.order, str(exc), utcnow(), code=exc.code)
         raise ServiceError(HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), trade) from None
@@ -64,8 +68,9 @@ def _apply(plan: trade_logger.FillPlan) -> Trade:
         raise ServiceError(HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), exc.trade) from None
 
 
-def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | None, body_hash: str | None,
-          user_id: int | None, started: float, quote_id: str | None = None) -> trade_logger.FillPlan:
+def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempotency_key: str | None,
+              body_hash: str | None, user_id: int | None, started: float,
+              quote_id: str | None = None) -> trade_logger.FillPlan:
     """Turn a decision into the legs and records the apply step writes."""
     order = g.order
     legs = []
@@ -77,13 +82,13 @@ def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | 
             fee_atoms=(option.fee_atoms or 0) if leg.fee_atoms is None else leg.fee_atoms, cost_bps=leg.cost_bps,
             delay_ms=option.delay_ms if leg.delay_ms is None else leg.delay_ms,
         ))
-    notional = _usd_atoms(g, decision.in_amount_atoms, order.input_token)
+    notional = _usd_atoms(market, g, decision.in_amount_atoms, order.input_token)
     saved_token = order.output_token if order.exact_in else order.input_token
-    saved_usd = (_usd_atoms(g, abs(decision.savings_atoms), saved_token)
+    saved_usd = (_usd_atoms(market, g, abs(decision.savings_atoms), saved_token)
                  * (1 if decision.savings_atoms >= 0 else -1)) if decision.savings_atoms else 0
-    jupiter = next((o for o in g.options if o.venue == "jupiter" and o.available), None)
+    jupiter = next((o for o in g.options if o.venue == JUPITER and o.available), None)
     return trade_logger.FillPlan(
-        order=order, decision=decision, legs=tuple(legs), options=[serializers.option_json(o) for o in g.options],
+        order=order, decision=decision, legs=tuple(legs), options=[codec.option_json(o) for o in g.options],
         quoted_at=g.quoted_at, notional_usd_atoms=notional, savings_usd_atoms=saved_usd,
         price_impact_bps=jupiter.price_impact_bps if jupiter else None, quote_id=quote_id,
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
@@ -91,18 +96,17 @@ def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | 
     )
 
 
-def _usd_atoms(g: Gathered, amount_atoms: int, token: Token) -> int:
+def _usd_atoms(market: Market, g: Gathered, amount_atoms: int, token: Token) -> int:
     """USD value (USDC atoms, rounded down) of an amount of one of the order's tokens, from the gathered mid.
 
     Stablecoins count at par; the other side of a stablecoin pair is valued at the mid already gathered, so no
     further upstream call is made. Other pairs ask the market, and count 0 when no price can be had.
     """
-    stable = {USDC.mint, USDT.mint}
-    if token.mint in stable:
-        return amount_atoms * 10**USDC.decimals // 10**token.decimals
+    if token.stable:
+        return market.usd_value_atoms(amount_atoms, token)
     other, per_token = ((g.order.output_token, g.mid_price) if token == g.order.input_token
-                        else (g.order.input_token, 1 / g.mid_price))
-    if other.mint in stable:
+                        else (g.order.input_token, invert_price(g.mid_price)))
+    if other.stable:
         value = router.mid_value_atoms(amount_atoms, per_token, token, other)
         return int(value) * 10**USDC.decimals // 10**other.decimals
     try:
@@ -111,7 +115,7 @@ def _usd_atoms(g: Gathered, amount_atoms: int, token: Token) -> int:
         return 0
 
 
-def execute_request(body: Any, *, idempotency_key: str | None = None,
+def execute_request(market: Market, body: Any, *, idempotency_key: str | None = None,
                     user_id: int | None = None) -> tuple[Trade, bool]:
     """Execute an API/web trade request once per (user, idempotency key); return (trade, created).
 
@@ -129,9 +133,10 @@ def execute_request(body: Any, *, idempotency_key: str | None = None,
         if "quote_id" in body:
             if set(body) - {"quote_id"}:
                 raise InputError("give either quote_id alone or an order, not both", field="quote_id")
-            trade = execute_quote(str(body["quote_id"]), idempotency_key=key, body_hash=body_hash, user_id=user_id)
+            trade = execute_quote(market, str(body["quote_id"]), idempotency_key=key, body_hash=body_hash,
+                                  user_id=user_id)
         else:
-            trade = execute(parse_order(body), idempotency_key=key, body_hash=body_hash, user_id=user_id)
+            trade = execute(market, parse_order(body), idempotency_key=key, body_hash=body_hash, user_id=user_id)
     except trade_logger.DuplicateTrade as dup:
         if key:
             first = _replay(key, body_hash)
@@ -156,7 +161,7 @@ def _replay(idempotency_key: str, body_hash: str) -> Trade | None:
     return first
 
 
-def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_hash: str | None = None,
+def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None = None, body_hash: str | None = None,
                   user_id: int | None = None) -> Trade:
     """Execute a stored firm quote within its TTL: OTC legs at the quoted price, the whole within its slippage.
 
@@ -172,25 +177,25 @@ def execute_quote(quote_id: str, *, idempotency_key: str | None = None, body_has
     now = utcnow()
     if now >= row.expires_at:
         raise ServiceError(410, "QUOTE_EXPIRED", "this quote has expired; request a new one")
-    order = router.Order(resolve_token(row.input_mint), resolve_token(row.output_mint), row.amount_atoms,
+    order = orders.Order(resolve_token(row.input_mint), resolve_token(row.output_mint), row.amount_atoms,
                          row.swap_mode, row.slippage_bps)
-    decision = serializers.decision_from_json(row.payload["decision"])
-    g = quoting.gather(order, now, with_curves=False)
+    decision = codec.decision_from_json(row.payload.get("decision_exact") or row.payload["decision"])
+    g = quoting.gather(market, order, now, with_curves=False)
     try:
-        checked = guard_slippage(g, decision)
+        checked = guard_slippage(market, g, decision)
     except ServiceError as exc:
         exc.trade = trade_logger.record_rejection(None, order, str(exc), utcnow(), code=exc.code,
-                                                  options=[serializers.option_json(o) for o in g.options],
+                                                  options=[codec.option_json(o) for o in g.options],
                                                   quote_id=quote_id,
                                                   idempotency_key=idempotency_key, request_hash=body_hash,
                                                   user_id=user_id)
         raise
-    plan = plan_fill(g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
+    plan = plan_fill(market, g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started, quote_id=quote_id)
-    return _apply(execution.with_quoted_terms(plan, row.payload))
+    return _apply(market, execution.with_quoted_terms(plan, row.payload))
 
 
-def guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
+def guard_slippage(market: Market, g: Gathered, quoted: orders.Decision) -> orders.Decision:
     """The quoted decision priced now: firm OTC legs keep their price, Jupiter legs are re-quoted for their amount.
 
     The OTC dealer honours its quote within the TTL (its inventory is re-checked under lock when reserved). The
@@ -199,13 +204,13 @@ def guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
     """
     fresh = {o.venue: o for o in g.options}
     order = g.order
-    legs: list[router.Leg] = []
+    legs: list[orders.Leg] = []
     for leg in quoted.legs:
-        if leg.venue.startswith("otc:"):
+        if is_otc(leg.venue):
             legs.append(leg)
             continue
         try:
-            in_atoms, out_atoms = execution.requote_leg(order, leg, fresh.get(leg.venue))
+            in_atoms, out_atoms = execution.requote_leg(market, order, leg, fresh.get(leg.venue))
         except jupiter_api.JupiterError as exc:
             raise ServiceError(503, "VENUE_UNAVAILABLE",
                                f"{leg.venue} cannot fill now ({exc.code}: {exc}); nothing was executed") from None
@@ -221,9 +226,25 @@ def guard_slippage(g: Gathered, quoted: router.Decision) -> router.Decision:
                            f"the route would now cost {in_atoms} atoms, above the maximum "
                            f"{quoted.max_in_amount_atoms} accepted with the quote ({quoted.in_amount_atoms} at "
                            f"{order.slippage_bps} bps slippage); nothing was executed")
-    jupiter = fresh.get("jupiter")
+    jupiter = fresh.get(JUPITER)
     saved_atoms, saved_bps = router.savings(order, in_atoms, out_atoms, jupiter)
+    cost_bps = _repriced_cost(g, quoted, in_atoms, out_atoms)
+    explanation = quoted.explanation if cost_bps == quoted.cost_bps else (
+        f"{quoted.explanation}; at execution the Jupiter leg was re-quoted: {cost_bps:.1f} bps all-in")
     return replace(quoted, legs=tuple(legs), in_amount_atoms=in_atoms, out_amount_atoms=out_atoms,
-                   savings_atoms=saved_atoms, savings_bps=saved_bps,
+                   cost_bps=cost_bps, explanation=explanation, savings_atoms=saved_atoms, savings_bps=saved_bps,
                    jupiter_only_in_amount_atoms=jupiter.in_amount_atoms if jupiter else None,
                    jupiter_only_out_amount_atoms=jupiter.out_amount_atoms if jupiter else None)
+
+
+def _repriced_cost(g: Gathered, quoted: orders.Decision, in_atoms: int, out_atoms: int) -> Decimal:
+    """The quoted all-in cost moved by the change in execution cost of the re-quoted totals against today's mid
+    (the timing-risk part is the quote's: the legs and their venues did not change)."""
+    if (in_atoms, out_atoms) == (quoted.in_amount_atoms, quoted.out_amount_atoms):
+        return quoted.cost_bps
+    now_cost = router.priced_option(g.order, "route", in_atoms, out_atoms, g.mid_price, risk_bps=Decimal(0),
+                                    delay_ms=0).cost_bps
+    then_cost = router.priced_option(g.order, "route", quoted.in_amount_atoms, quoted.out_amount_atoms, g.mid_price,
+                                     risk_bps=Decimal(0), delay_ms=0).cost_bps
+    assert now_cost is not None and then_cost is not None
+    return quoted.cost_bps + now_cost - then_cost

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -11,12 +12,13 @@ from sqlalchemy import func, select
 
 import jupiter_api
 import trade_logger
-from core import router
+from core import orders, units
 from core.tokens import SOL, USDC
 from ledger import reconcile
 from models import OTCPool, Trade, TradeLeg, db, utcnow
 from services import quoting
 from sim import dex
+from sim.transport import SimTransport
 
 SOL_USDC = "sol-usdc"
 
@@ -26,7 +28,8 @@ class ScriptedJupiter:
 
     def __init__(self, seed: int = 7, depth: str = "1") -> None:
         config = dex.SimConfig(seed=seed, depth_multiplier=Decimal(depth))
-        self.inner = jupiter_api.make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0, sim_config=config)
+        self.inner = jupiter_api.make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0,
+                                             sim_transport=SimTransport(config, time.time))
         self.down = False
         self.out_factor = Decimal(1)
         self.calls = 0
@@ -166,14 +169,14 @@ def split_plan(app: Flask, key: str) -> trade_logger.FillPlan:
     """A hand-made plan of two legs: 1,000 SOL to the sol-usdc pool at its quote, 10 SOL to Jupiter."""
     order = quoting.parse_order({"input": "SOL", "output": "USDC", "amount": "1010"})
     with app.app_context():
-        g = quoting.gather(router.Order(SOL, USDC, 1000 * 10**SOL.decimals))
+        g = quoting.gather(orders.Order(SOL, USDC, 1000 * 10**SOL.decimals))
         pool_id, otc = g.otc_quotes["otc:sol-usdc"]
         jq = app.extensions["jupiter_client"].quote(SOL.mint, USDC.mint, 10 * 10**SOL.decimals, 50)
-    legs = (router.Leg("otc:sol-usdc", otc.in_amount_atoms, otc.out_amount_atoms),
-            router.Leg("jupiter", jq.in_amount_atoms, jq.out_amount_atoms))
+    legs = (orders.Leg("otc:sol-usdc", otc.in_amount_atoms, otc.out_amount_atoms),
+            orders.Leg("jupiter", jq.in_amount_atoms, jq.out_amount_atoms))
     out = otc.out_amount_atoms + jq.out_amount_atoms
-    decision = router.Decision(legs=legs, in_amount_atoms=order.amount_atoms, out_amount_atoms=out,
-                               cost_bps=Decimal(0), min_out_amount_atoms=router.min_out(out, 50),
+    decision = orders.Decision(legs=legs, in_amount_atoms=order.amount_atoms, out_amount_atoms=out,
+                               cost_bps=Decimal(0), min_out_amount_atoms=units.min_out(out, 50),
                                max_in_amount_atoms=None, jupiter_only_in_amount_atoms=None,
                                jupiter_only_out_amount_atoms=None, savings_atoms=None, savings_bps=None,
                                explanation="test split")

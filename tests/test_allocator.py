@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import otc_engine
-from core import allocator, router
+from core import allocator, orders, router
 from core.allocator import Curve, allocate, gain_curve
 from core.tokens import SOL, USDC
+from core.units import SwapMode
 from services import cost_curves
 
 SPLIT_TOLERANCE_BPS = Fraction(1, 4)  # of the order's value at mid; worst seen in 300 random cases: 0.11 bps
@@ -166,7 +167,7 @@ def _pool(base_bps: int, size_bps: int, inventory_sol: int, min_sol: int, max_so
         delay_jitter_ms=0, quote_ttl_ms=15_000)
 
 
-def _true_leg(order: router.Order, venue: str, size: int, jup: _ConstantProduct,
+def _true_leg(order: orders.Order, venue: str, size: int, jup: _ConstantProduct,
               pool: otc_engine.PoolParams) -> tuple[int, int] | None:
     """(in, out) of a leg at the venue's true price, or None when the venue refuses it."""
     if venue == "jupiter":
@@ -186,8 +187,8 @@ def test_routed_split_beats_best_single_and_is_near_brute_force(
     pool = _pool(base_bps, size_bps, inventory_sol, min_sol, inventory_sol // 3)
     jup = _ConstantProduct(depth_k * 1000)
     sol = amount_sol * 10**9
-    order = (router.Order(SOL, USDC, sol, router.EXACT_IN) if exact_in
-             else router.Order(SOL, USDC, amount_sol * 150 * 10**6, router.EXACT_OUT))  # USDC wanted at mid
+    order = (orders.Order(SOL, USDC, sol, SwapMode.EXACT_IN) if exact_in
+             else orders.Order(SOL, USDC, amount_sol * 150 * 10**6, SwapMode.EXACT_OUT))  # USDC wanted at mid
     risk = {"jupiter": Decimal("1.2742"), pool.venue: router.delay_risk_bps(Decimal(80), Decimal(1), 1500)}
     inv = otc_engine.Inventory(pool.target_base_atoms, pool.target_quote_atoms, NOW)
     options = []
@@ -240,7 +241,7 @@ def test_a_curve_must_have_ascending_knots_and_sane_bounds() -> None:
 
 
 def test_a_split_decision_takes_the_cheap_slice_of_jupiter_and_explains_itself() -> None:
-    order = router.Order(SOL, USDC, 1000 * 10**9)  # worth 150,000 USDC at MID
+    order = orders.Order(SOL, USDC, 1000 * 10**9)  # worth 150,000 USDC at MID
     jup = router.VenueCurve("jupiter", ((250 * 10**9, 37_481_250_000), (500 * 10**9, 74_925_000_000),
                                         (1000 * 10**9, 149_625_000_000)), 1, 1000 * 10**9, Decimal(0), 0)  # 5, 15, 40
     otc = router.VenueCurve("otc:sol-usdc", ((1000 * 10**9, 149_820_000_000),), 100 * 10**9, 1000 * 10**9,

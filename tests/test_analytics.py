@@ -10,7 +10,7 @@ from flask import Flask
 
 from core.tokens import SOL, USDC, USDT
 from models import OTCPool, Quote, Trade, TradeLeg, db
-from read import analytics, series
+from read import analytics, series, window
 from read.analytics import HistoryQuery
 from services import cost_chart
 
@@ -40,9 +40,9 @@ def add_trade(at: datetime, *, notional_usd: int, saved_usd: int = 0, venue: str
     return trade
 
 
-def daily(days: int = 3) -> series.Window:
+def daily(days: int = 3) -> window.Window:
     """A window of `days` whole UTC days from DAY0, one bucket per day."""
-    return series.Window(DAY0, DAY0 + timedelta(days=days), 86_400, "test")
+    return window.Window(DAY0, DAY0 + timedelta(days=days), 86_400, "test")
 
 
 def test_savings_are_bucketed_by_day_in_sql_and_cumulated_on_both_backends(any_app: Flask) -> None:
@@ -125,24 +125,24 @@ def test_volume_by_pair_groups_pair_and_direction_largest_first(any_app: Flask) 
                                                       ("90d", 86_400)])
 def test_windows_pick_a_bucket_width_and_start_on_a_boundary(range_key: str, bucket_s: int) -> None:
     now = datetime(2026, 11, 26, 13, 37, 5, tzinfo=UTC)
-    w = series.make_window(range_key, None, None, now, None)
+    w = window.make_window(range_key, None, None, now, None)
     assert w.bucket_s == bucket_s
     assert int(w.since.timestamp()) % bucket_s == 0
-    assert w.until == now and w.buckets() <= series.MAX_BUCKETS
+    assert w.until == now and w.buckets() <= window.MAX_BUCKETS
 
 
 def test_a_date_range_covers_whole_utc_days_and_refuses_an_inverted_one() -> None:
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
-    w = series.make_window(None, date(2026, 11, 1), date(2026, 11, 3), now, None)
+    w = window.make_window(None, date(2026, 11, 1), date(2026, 11, 3), now, None)
     assert (w.since, w.until, w.bucket_s) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC),
                                               3_600 * 6)
     with pytest.raises(ValueError):
-        series.make_window(None, date(2026, 11, 5), date(2026, 11, 3), now, None)
+        window.make_window(None, date(2026, 11, 5), date(2026, 11, 3), now, None)
 
 
 def test_all_time_on_a_year_of_data_stays_under_the_bucket_cap() -> None:
     now = datetime(2026, 11, 26, tzinfo=UTC)
-    w = series.make_window("all", None, None, now, now - timedelta(days=3 * 365))
+    w = window.make_window("all", None, None, now, now - timedelta(days=3 * 365))
     assert w.bucket_s == 7 * 86_400 and w.since.weekday() == 0 and w.buckets() < 200
 
 

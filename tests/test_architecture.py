@@ -179,7 +179,8 @@ def test_only_the_venues_layer_speaks_http_or_redis() -> None:
 
 
 def test_money_modules_never_call_float() -> None:
-    money = [m for m in modules() if layer_of(m) in ("core", "ledger") or m.startswith("services.")]
+    money = [m for m in modules() if layer_of(m) in ("core", "ledger")]
+    money += ["services.quoting", "services.trading", "services.execution", "services.market", "services.cost_curves"]
     for module in money:
         tree = ast.parse(modules()[module].read_text())
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "float"]

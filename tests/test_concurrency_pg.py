@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 import otc_engine
 import trade_logger
-from core import router
+from core import orders
 from core.tokens import SOL, USDC
 from models import OTCPool, db, utcnow
 from services import market, seed
@@ -102,12 +102,12 @@ def two_pool_plan(pool_ids: list[int], key: str, reverse: bool) -> trade_logger.
     legs = [trade_logger.LegFill(f"otc:{name}", pool_id, SOL.mint, 10 * 10**SOL.decimals, 1_000 * 10**USDC.decimals)
             for name, pool_id in zip(("sol-usdc", "sol-usdc-b"), pool_ids, strict=True)]
     legs = legs[::-1] if reverse else legs
-    decision = router.Decision(
-        legs=tuple(router.Leg(leg.venue, leg.in_amount_atoms, leg.out_amount_atoms) for leg in legs),
+    decision = orders.Decision(
+        legs=tuple(orders.Leg(leg.venue, leg.in_amount_atoms, leg.out_amount_atoms) for leg in legs),
         in_amount_atoms=20 * 10**SOL.decimals, out_amount_atoms=2_000 * 10**USDC.decimals, cost_bps=Decimal(0),
         min_out_amount_atoms=None, max_in_amount_atoms=None, jupiter_only_in_amount_atoms=None,
         jupiter_only_out_amount_atoms=None, savings_atoms=None, savings_bps=None, explanation="two pools")
-    return trade_logger.FillPlan(order=router.Order(SOL, USDC, 20 * 10**SOL.decimals), decision=decision,
+    return trade_logger.FillPlan(order=orders.Order(SOL, USDC, 20 * 10**SOL.decimals), decision=decision,
                                  legs=tuple(legs), options=[], quoted_at=utcnow(), notional_usd_atoms=0,
                                  savings_usd_atoms=0, idempotency_key=key)
 

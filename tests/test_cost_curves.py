@@ -6,10 +6,13 @@ from decimal import Decimal
 
 import jupiter_api
 import otc_engine
-from core import allocator, router
+from core import allocator, orders
 from core.tokens import SOL, USDC
+from core.units import SwapMode
+from core.wire import RawResponse
 from services import cost_curves
 from sim.price import SimConfig
+from sim.transport import SimTransport
 
 NOW_S = 1_767_614_400.0
 NOW = datetime.fromtimestamp(NOW_S, UTC)
@@ -19,15 +22,15 @@ class Counting:
     """The simulator transport at a fixed instant, counting upstream calls."""
 
     def __init__(self) -> None:
-        self.sim, self.calls = jupiter_api.SimTransport(SimConfig(), clock=lambda: NOW_S), 0
+        self.sim, self.calls = SimTransport(SimConfig(), clock=lambda: NOW_S), 0
 
-    def __call__(self, params: dict[str, str]) -> jupiter_api.RawResponse:
+    def __call__(self, params: dict[str, str]) -> RawResponse:
         self.calls += 1
         return self.sim(params)
 
 
-def sell(sol: int) -> router.Order:
-    return router.Order(SOL, USDC, sol * 10**9)
+def sell(sol: int) -> orders.Order:
+    return orders.Order(SOL, USDC, sol * 10**9)
 
 
 def test_jupiter_is_sampled_a_bounded_number_of_times_and_then_served_from_cache() -> None:
@@ -73,7 +76,7 @@ def test_otc_curves_are_exact_at_their_knots_and_conservative_for_exact_out() ->
     for size, out in sell_curve.knots:
         q = otc_engine.quote_pool(pool, inv, mid, SOL.mint, USDC.mint, size, "ExactIn", NOW)
         assert isinstance(q, otc_engine.OtcQuote) and q.out_amount_atoms == out
-    buy = router.Order(USDC, SOL, 20_000 * 10**9, router.EXACT_OUT)
+    buy = orders.Order(USDC, SOL, 20_000 * 10**9, SwapMode.EXACT_OUT)
     buy_curve = cost_curves.otc_curve(pool, inv, mid, buy, NOW, 0)  # a pool mid is quote per base either way
     assert buy_curve is not None
     line = allocator.Curve(buy_curve.venue, buy_curve.knots, buy_curve.min_atoms, buy_curve.max_atoms)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import responses
 from responses import matchers
 
 from core.tokens import JUP, SOL, USDC, USDT
+from core.wire import RawResponse
 from jupiter_api import (
     CallEvent,
     CircuitBreaker,
@@ -26,8 +28,6 @@ from jupiter_api import (
     NoRouteError,
     RateLimitedError,
     RateLimiter,
-    RawResponse,
-    SimTransport,
     TokenNotTradableError,
     UpstreamUnavailableError,
     make_client,
@@ -35,6 +35,7 @@ from jupiter_api import (
     parse_quote,
 )
 from sim.dex import SimConfig
+from sim.transport import SimTransport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jupiter"
 BASE = "https://api.jup.ag/swap/v1"
@@ -454,7 +455,8 @@ def test_latency_window_is_bounded() -> None:
 
 def sim_client(**config: Any) -> JupiterClient:
     """make_client in sim mode at a fixed time."""
-    c = make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0, sim_config=SimConfig(**config))
+    c = make_client("sim", api_url="", api_key=None, timeout_s=1, rps=0,
+                    sim_transport=SimTransport(SimConfig(**config), time.time))
     assert isinstance(c.transport, SimTransport)
     c.transport.clock = lambda: NOW
     return c
@@ -492,11 +494,12 @@ def test_live_mode_calls_the_configured_url_with_the_key() -> None:
     responses.get("https://lite-api.jup.ag/swap/v1/quote", json=QUOTE,
                   match=[matchers.header_matcher({"x-api-key": "k"})])
     c = make_client("live", api_url="https://lite-api.jup.ag/swap/v1", api_key="k", timeout_s=3, rps=5,
-                    sim_config=SimConfig())
+                    sim_transport=SimTransport(SimConfig(), time.time))
     assert sol_usdc(c).out_amount_atoms == 149_788_760_500
     assert c.limiter is not None and c.limiter.rps == 5
 
 
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="JUPITER_MODE"):
-        make_client("mock", api_url=BASE, api_key=None, timeout_s=1, rps=1, sim_config=SimConfig())
+        make_client("mock", api_url=BASE, api_key=None, timeout_s=1, rps=1,
+                    sim_transport=SimTransport(SimConfig(), time.time))

@@ -8,14 +8,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import jupiter_api
+from core.wire import RawResponse
 from models import OTCPool, db
 from tests.conftest import build_app
 
 
 def failing_client(status: int = 503) -> jupiter_api.JupiterClient:
     """A Jupiter client whose upstream always answers `status` (no waiting between retries)."""
-    def transport(params: dict[str, str]) -> jupiter_api.RawResponse:
-        return jupiter_api.RawResponse(status, {}, '{"error": "upstream down"}')
+    def transport(params: dict[str, str]) -> RawResponse:
+        return RawResponse(status, {}, '{"error": "upstream down"}')
 
     return jupiter_api.JupiterClient(transport, max_retries=1, sleep=lambda s: None,
                                      breaker=jupiter_api.CircuitBreaker(failure_threshold=3, cooldown_s=60))

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from models import SystemMetrics, db
-from read import series
+from read import window
 from services import monitoring
 from tests.conftest import build_app
 
@@ -74,7 +74,7 @@ def test_metrics_history_is_bucketed_in_sql_with_errors_by_kind(any_app: Flask) 
                                          jupiter_p95_ms=p95, jupiter_p99_ms=p99, errors_by_kind=kinds,
                                          breaker_state=breaker))
         db.session.commit()
-        history = monitoring.metrics_series(series.Window(start, start + timedelta(hours=2), 3_600, "t"))
+        history = monitoring.metrics_series(window.Window(start, start + timedelta(hours=2), 3_600, "t"))
     first, second = history["points"]
     assert (first["snapshots"], first["calls"], first["p50_ms"], first["p95_ms"], first["p99_ms"]) == (
         2, 30, 110, 210, 900)

@@ -14,7 +14,7 @@ import trade_logger
 from ledger import rollups
 from ledger.rollups import LegRollup, TradeRollup
 from models import Trade, db, utcnow
-from read import analytics, rollup_reader, series
+from read import analytics, rollup_reader, series, window
 from services import quoting, trading
 from services.demo import simulate
 
@@ -113,7 +113,7 @@ def test_analytics_read_from_rollups_equal_the_per_trade_queries(any_app: Flask)
     now, exact = utcnow(), any_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     with any_app.app_context():
         for key in ("24h", "7d", "all"):
-            w = series.make_window(key, None, None, now, series.first_trade_at())
+            w = window.make_window(key, None, None, now, window.first_trade_at())
             fast, naive = _both_ways(any_app, lambda w=w: series.all_series(w))
             assert _agree(fast, naive, exact), (key, fast, naive)
         assert sum(p["trades"] for p in fast["savings"]) > 20

@@ -5,18 +5,20 @@ from decimal import Decimal
 
 import pytest
 
-from core import router
-from core.router import EXACT_IN, EXACT_OUT, Order, decide, delay_risk_bps, max_in, min_out, priced_option, unavailable
+from core import orders
+from core.orders import Order
+from core.router import decide, delay_risk_bps, priced_option, unavailable
 from core.tokens import SOL, USDC
+from core.units import SwapMode, max_in, min_out
 
 MID = Decimal(150)  # USDC per SOL
 
 
 def sell(sol: int, slippage_bps: int = 50) -> Order:
-    return Order(SOL, USDC, sol * 10**9, EXACT_IN, slippage_bps)
+    return Order(SOL, USDC, sol * 10**9, SwapMode.EXACT_IN, slippage_bps)
 
 
-def option(order: Order, venue: str, out_usdc_atoms: int, risk: str = "0", delay_ms: int = 0) -> router.VenueOption:
+def option(order: Order, venue: str, out_usdc_atoms: int, risk: str = "0", delay_ms: int = 0) -> orders.VenueOption:
     return priced_option(order, venue, order.amount_atoms, out_usdc_atoms, MID, risk_bps=Decimal(risk),
                          delay_ms=delay_ms)
 
@@ -60,7 +62,7 @@ def test_unavailable_venues_are_never_chosen_and_are_explained() -> None:
 
 
 def test_no_available_venue_raises_with_every_reason() -> None:
-    with pytest.raises(router.NoRouteAvailable) as exc:
+    with pytest.raises(orders.NoRouteAvailable) as exc:
         decide(sell(10), [unavailable("jupiter", "UPSTREAM_UNAVAILABLE"), unavailable("otc:sol-usdc", "inactive")])
     assert exc.value.reasons == {"jupiter": "UPSTREAM_UNAVAILABLE", "otc:sol-usdc": "inactive"}
 
@@ -72,7 +74,7 @@ def test_ties_break_deterministically_by_venue_name() -> None:
 
 
 def test_exact_out_picks_the_least_input_and_caps_it_by_slippage() -> None:
-    order = Order(SOL, USDC, 150_000_000_000, EXACT_OUT, 100)  # want 150,000 USDC = 1,000 SOL at mid
+    order = Order(SOL, USDC, 150_000_000_000, SwapMode.EXACT_OUT, 100)  # want 150,000 USDC = 1,000 SOL at mid
     cheap = priced_option(order, "otc:sol-usdc", 1_001_000_000_000, 150_000_000_000, MID, risk_bps=Decimal(0),
                           delay_ms=0)
     dear = priced_option(order, "jupiter", 1_002_000_000_000, 150_000_000_000, MID, risk_bps=Decimal(0), delay_ms=0)
@@ -105,6 +107,7 @@ def test_delay_risk_grows_with_the_square_root_of_delay() -> None:
     {"output_token": SOL}, {"slippage_bps": 0}, {"slippage_bps": 5001}, {"swap_mode": "Exact"}, {"amount_atoms": 0},
 ])
 def test_invalid_orders_fail_fast(kwargs: dict) -> None:
-    base = {"input_token": SOL, "output_token": USDC, "amount_atoms": 1, "swap_mode": EXACT_IN, "slippage_bps": 50}
+    base = {"input_token": SOL, "output_token": USDC, "amount_atoms": 1, "swap_mode": SwapMode.EXACT_IN,
+            "slippage_bps": 50}
     with pytest.raises(ValueError):
         Order(**{**base, **kwargs})

@@ -19,7 +19,6 @@ import redis
 
 import jupiter_api
 from app import create_app
-from sim import dex
 from venues import shared_state
 from venues.jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter
 
@@ -118,11 +117,9 @@ def test_a_breaker_opened_by_one_worker_is_open_for_every_worker(redis_url: str,
 
 
 def test_clients_built_with_a_redis_store_share_their_breaker(redis_url: str, prefix: str) -> None:
-    config = dex.SimConfig(seed=7)
-
     def client() -> jupiter_api.JupiterClient:
         return jupiter_api.make_client("live", api_url="http://127.0.0.1:9", api_key=None, timeout_s=1, rps=5,
-                                       sim_config=config, store_for=shared_state.store_factory(redis_url, prefix))
+                                       store_for=shared_state.store_factory(redis_url, prefix))
 
     a, b = client(), client()
     for _ in range(5):

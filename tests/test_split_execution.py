@@ -1,6 +1,7 @@
 """Rules of executing a split: every leg its own record, all legs in one trade, and all or nothing."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -13,10 +14,12 @@ from flask.testing import FlaskClient
 import jupiter_api
 import otc_engine
 from core.tokens import SOL
+from core.wire import RawResponse
 from models import OTCPool, Trade, TradeLeg, db
 from services import trading
 from services.seed import pool_row
 from sim.price import SimConfig
+from sim.transport import SimTransport
 from tests.conftest import build_app
 
 SELL_25K = {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50}
@@ -27,11 +30,11 @@ class Switchable:
     """The simulator's transport, or a 503 from upstream while `down` is set."""
 
     def __init__(self) -> None:
-        self.sim, self.down = jupiter_api.SimTransport(SimConfig()), False
+        self.sim, self.down = SimTransport(SimConfig(), time.time), False
 
-    def __call__(self, params: dict[str, str]) -> jupiter_api.RawResponse:
+    def __call__(self, params: dict[str, str]) -> RawResponse:
         if self.down:
-            return jupiter_api.RawResponse(503, {}, '{"error": "upstream down"}')
+            return RawResponse(503, {}, '{"error": "upstream down"}')
         return self.sim(params)
 
 

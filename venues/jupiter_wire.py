@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.units import SwapMode
+
 U64_MAX = 2**64 - 1
 
 BPS = 10_000
-SWAP_MODES = ("ExactIn", "ExactOut")
 NO_ROUTE_CODES = frozenset(
     {"COULD_NOT_FIND_ANY_ROUTE", "NO_ROUTES_FOUND", "ROUTE_PLAN_DOES_NOT_CONSUME_ALL_THE_AMOUNT", "MARKET_NOT_FOUND"}
 )
@@ -31,6 +32,7 @@ class JupiterError(Exception):
     """A quote that could not be had; `code` is UPPER_SNAKE, `upstream_code` is Jupiter's errorCode if any."""
 
     code = "JUPITER_ERROR"
+    outage = False  # True when Jupiter itself is failing (not this order): other venues must carry the desk
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  upstream_code: str | None = None) -> None:
@@ -73,6 +75,7 @@ class UpstreamUnavailableError(JupiterError):
     """Jupiter is down or slow: HTTP 5xx, timeout or connection error."""
 
     code = "UPSTREAM_UNAVAILABLE"
+    outage = True
 
 
 class CircuitOpenError(UpstreamUnavailableError):
@@ -183,7 +186,7 @@ def parse_quote(body: Any) -> JupiterQuote:
         raise MalformedResponseError("quote is not a JSON object")
     q = "quote"
     swap_mode = _field(body, "swapMode", q, str)
-    if swap_mode not in SWAP_MODES:
+    if swap_mode not in tuple(SwapMode):
         raise MalformedResponseError(f"quote.swapMode must be ExactIn or ExactOut: {swap_mode!r}")
     impact_text = _field(body, "priceImpactPct", q, str)
     try:

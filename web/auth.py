@@ -22,6 +22,7 @@ from flask_login import LoginManager, current_user
 
 from models import ROLES, User, db
 from services import accounts
+from web.errors import is_api_request
 
 PUBLIC = "public"
 RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -80,11 +81,6 @@ def allows(user: User | None, role: str) -> bool:
     if role == PUBLIC:
         return True
     return user is not None and RANK.get(user.role, -1) >= RANK[role]
-
-
-def is_api_request() -> bool:
-    """True for JSON endpoints, which answer 401/403 as JSON instead of redirecting."""
-    return request.path.startswith(("/api/", "/sim/", "/healthz"))
 
 
 def _json_error(status: int, code: str, message: str):

@@ -16,7 +16,10 @@ from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from models import db
 from web import auth
+from web.errors import api_error
+from web.views.auth import LoginForm
 
 # style-src: no 'unsafe-inline'. Templates carry no style="" attributes and no <style> blocks; Chart.js and
 # Bootstrap set element styles through the CSSOM (element.style.x = ...), which CSP allows.
@@ -83,15 +86,10 @@ def _limit_views(app: Flask, limiter: Limiter) -> None:
 
 def _rate_limited(exc: RateLimitExceeded):
     """429: the API.md error shape, or the login page with a lockout message (Retry-After added by the limiter)."""
-    from app import api_error
-    from models import db
-
     db.session.rollback()
     if auth.is_api_request():
         return api_error(429, "RATE_LIMITED", f"rate limit exceeded ({exc.description}); retry later")
     if request.endpoint == "auth.login":
-        from web.views.auth import LoginForm
-
         return render_template("auth/login.html", form=LoginForm(), locked_out=exc.description), 429
     return render_template("errors/error.html", code=429, title="Too many requests",
                            message=f"Slow down: {exc.description}."), 429
@@ -107,8 +105,6 @@ def _refuse_nul_bytes():
         body = request.get_data(cache=True) if request.content_length else b""
     raw = (request.query_string + body).lower()
     if any("\x00" in t for t in texts) or any(marker in raw for marker in (b"\x00", b"%00", b"\\u0000")):
-        from app import api_error
-
         if auth.is_api_request():
             return api_error(400, "INVALID_INPUT", "text may not contain NUL (\\u0000) characters")
         abort(400, "Text may not contain NUL characters.")

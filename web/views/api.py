@@ -8,11 +8,11 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from app import api_error
 from models import OTCPool, Trade, db
 from read import analytics
-from services import accounts, market, quoting, trading
-from web import serializers
+from services import accounts, quoting, trading
+from web import context, openapi_spec, serializers
+from web.errors import api_error
 
 bp = Blueprint("api", __name__)
 MAX_LIMIT = 500
@@ -54,7 +54,7 @@ def healthz():
     except Exception:
         db.session.rollback()
         db_state = "down"
-    breaker = market.jupiter_client().stats().get("breaker_state", "closed")
+    breaker = context.market().jupiter.stats().get("breaker_state", "closed")
     jupiter = {"closed": "ok", "half_open": "degraded"}.get(breaker, "down")
     return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter}), (
         200 if db_state == "ok" else 503)
@@ -64,7 +64,7 @@ def healthz():
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
     order = quoting.parse_order(_json_body())
-    _, body = quoting.quote(order)
+    _, body = quoting.quote(context.market(), order)
     return jsonify(body), 200
 
 
@@ -75,7 +75,7 @@ def create_trade():
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and not 1 <= len(key) <= 128:
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
-    trade, created = trading.execute_request(body, idempotency_key=key, user_id=current_user.id)
+    trade, created = trading.execute_request(context.market(), body, idempotency_key=key, user_id=current_user.id)
     return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
 
 
@@ -145,6 +145,4 @@ def analytics_summary():
 @bp.get("/api/v1/openapi.json")
 def openapi():
     """The OpenAPI 3.1 description of this API (openapi_spec.py); public."""
-    from web import openapi_spec
-
     return jsonify(openapi_spec.spec())

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from app import api_error
 from models import OTCPool, db
 from services import pool_config
 from web import serializers
+from web.errors import api_error
 
 bp = Blueprint("api_admin", __name__)
 

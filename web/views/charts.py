@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from app import api_error
 from models import utcnow
-from read import analytics, series
+from read import series, window
 from services import cost_chart, monitoring
+from web import context, serializers
+from web.errors import api_error
 
 bp = Blueprint("charts", __name__, url_prefix="/api/v1/analytics")
 
@@ -39,14 +40,14 @@ def _date_arg(name: str) -> date | None:
         raise RangeError(f"{name} must be a date like 2026-11-01", name) from None
 
 
-def window_from_request(default_range: str = series.DEFAULT_RANGE) -> series.Window:
+def window_from_request(default_range: str = window.DEFAULT_RANGE) -> window.Window:
     """The analytics window of ?range= (24h, 7d, 30d, 90d, all) or ?from=&to= (inclusive UTC dates)."""
     range_key = request.args.get("range") or default_range
-    if range_key not in (*series.RANGES, "all"):
+    if range_key not in (*window.RANGES, "all"):
         raise RangeError("range must be one of 24h, 7d, 30d, 90d, all", "range")
     try:
-        return series.make_window(range_key, _date_arg("from"), _date_arg("to"),
-                                            utcnow(), series.first_trade_at())
+        return window.make_window(range_key, _date_arg("from"), _date_arg("to"),
+                                            utcnow(), window.first_trade_at())
     except RangeError:
         raise
     except ValueError as exc:
@@ -56,8 +57,8 @@ def window_from_request(default_range: str = series.DEFAULT_RANGE) -> series.Win
 @bp.get("/dashboard")
 def dashboard():
     """Today's and all-time totals, the latest trades, live pool inventory and Jupiter's state."""
-    data: dict[str, Any] = analytics.dashboard_data(utcnow())
-    data["jupiter"] = monitoring.live_status()["jupiter"]
+    data: dict[str, Any] = serializers.dashboard_json(utcnow())
+    data["jupiter"] = monitoring.live_status(context.market())["jupiter"]
     return jsonify(data)
 
 
@@ -72,7 +73,7 @@ def cost_curve():
     """All-in cost (bps) vs size per venue and the router's choice, for ?pair=SOL/USDC&side=sell|buy."""
     pair, side = request.args.get("pair", "SOL/USDC"), request.args.get("side", "sell")
     try:
-        return jsonify(cost_chart.cost_curve(pair, side, utcnow()))
+        return jsonify(cost_chart.cost_curve(context.market(), pair, side, utcnow()))
     except ValueError as exc:
         return api_error(400, "INVALID_INPUT", str(exc), "side" if "side" in str(exc) else "pair")
 
@@ -80,6 +81,6 @@ def cost_curve():
 @bp.get("/monitoring")
 def monitoring_data():
     """Live Jupiter client counters and DB health, plus the SystemMetrics history over the window."""
-    data = monitoring.live_status()
+    data = monitoring.live_status(context.market())
     data["history"] = monitoring.metrics_series(window_from_request("24h"))
     return jsonify(data)

@@ -10,7 +10,9 @@ from flask_login import current_user
 from core.tokens import TOKENS, token_by_mint
 from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series
+from read.window import make_window
 from services import cost_chart, monitoring, pool_config, quoting, trading
+from web import context, serializers
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
 from web.views.charts import RangeError, window_from_request
@@ -20,19 +22,11 @@ PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
 
 
-@bp.after_app_request
-def _metrics_snapshot(response: Response) -> Response:
-    """Throttled SystemMetrics snapshot (at most one per METRICS_SNAPSHOT_S per process), so history fills."""
-    if request.endpoint not in (None, "static", "sim.quote"):
-        monitoring.maybe_snapshot()
-    return response
-
-
 @bp.get("/")
 def dashboard():
     """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
-    return render_template("dashboard.html", data=analytics.dashboard_data(utcnow()),
-                           jupiter=monitoring.live_status()["jupiter"])
+    return render_template("dashboard.html", data=serializers.dashboard_json(utcnow()),
+                           jupiter=monitoring.live_status(context.market())["jupiter"])
 
 
 @bp.route("/trade", methods=["GET", "POST"])
@@ -43,7 +37,7 @@ def trade_ticket():
         data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
-            quote, _ = quoting.quote(quoting.parse_order(data))
+            quote, _ = quoting.quote(context.market(), quoting.parse_order(data))
             return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except quoting.InputError as exc:
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
@@ -76,7 +70,8 @@ def execute_quote(quote_id: str):
     if not form.validate_on_submit():
         abort(400, "The execute form was incomplete; reload the quote and try again.")
     try:
-        trade, _ = trading.execute_request({"quote_id": quote_id}, idempotency_key=f"web:{form.token.data}",
+        trade, _ = trading.execute_request(context.market(), {"quote_id": quote_id},
+                                           idempotency_key=f"web:{form.token.data}",
                                             user_id=current_user.id)
     except quoting.ServiceError as exc:
         flash(str(exc), "danger")
@@ -131,7 +126,7 @@ def analytics_page():
         window = window_from_request()
     except RangeError as exc:
         flash(f"{exc} Showing the last 30 days.", "warning")
-        window = series.make_window(None, None, None, utcnow(), None)
+        window = make_window(None, None, None, utcnow(), None)
     return render_template("analytics.html", window=window, series=series.all_series(window),
                            summary=analytics.summary(window.since, window.until),
                            range_key=request.args.get("range", "") or ("" if request.args.get("from") else "30d"),
@@ -177,8 +172,8 @@ def monitoring_page():
         window = window_from_request("24h")
     except RangeError as exc:
         flash(f"{exc} Showing the last 24 hours.", "warning")
-        window = series.make_window("24h", None, None, utcnow(), None)
-    return render_template("monitoring.html", live=monitoring.live_status(), window=window,
+        window = make_window("24h", None, None, utcnow(), None)
+    return render_template("monitoring.html", live=monitoring.live_status(context.market()), window=window,
                            history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
                            range_key=request.args.get("range", "24h"))
 

@@ -29,11 +29,13 @@ from sqlalchemy import select, update
 
 import jupiter_api
 import trade_logger
-from core import router
+from core import codec, orders
 from core.tokens import SOL, USDC, USDT, to_atoms
+from core.units import SwapMode
 from models import OTCPool, db, utcnow
-from services import market, monitoring, quoting, trading
-from web import serializers
+from services import monitoring, quoting, trading
+from services.market import Market
+from sim.transport import SimTransport
 
 FIRM_QUOTE_SHARE = 0.25
 SIZE_CLASSES = ((0.55, 1, 500), (0.30, 500, 5_000), (0.15, 5_000, 80_000))  # (share, SOL from, SOL to)
@@ -104,7 +106,7 @@ def _trade_times(rng: random.Random, n: int, since: datetime, until: datetime) -
     return sorted(out)
 
 
-def random_order(rng: random.Random, at: datetime) -> router.Order:
+def random_order(rng: random.Random, at: datetime) -> orders.Order:
     """A desk order: SOL/USDC or SOL/USDT, either direction, ExactIn or ExactOut, small to block size."""
     stable = USDC if rng.random() < 0.65 else USDT
     roll, size_sol = rng.random(), 1.0
@@ -119,18 +121,18 @@ def random_order(rng: random.Random, at: datetime) -> router.Order:
     if amount_in_sol:
         atoms = to_atoms(f"{size_sol:.2f}", SOL.decimals)
     else:
-        price = market.mid_price(SOL, stable, at.timestamp())
+        price = current_app.extensions["market"].mid_price(SOL, stable, at.timestamp())
         atoms = to_atoms((Decimal(f"{size_sol:.2f}") * price).quantize(Decimal("0.01")), stable.decimals)
     slippage = 50 if rng.random() < 0.85 else rng.choice((10, 20, 30, 100))
     pair = (SOL, stable) if sell else (stable, SOL)
-    return router.Order(*pair, max(atoms, 1), router.EXACT_IN if exact_in else router.EXACT_OUT, slippage)
+    return orders.Order(*pair, max(atoms, 1), SwapMode.EXACT_IN if exact_in else SwapMode.EXACT_OUT, slippage)
 
 
-def _fill(g: quoting.Gathered, decision: router.Decision, at: datetime, latency_ms: int,
+def _fill(market: Market, g: quoting.Gathered, decision: orders.Decision, at: datetime, latency_ms: int,
           quote_id: str | None = None) -> str:
     """The apply step at `at` + latency: 'filled', or 'rejected' (recorded) when liquidity moved away."""
-    plan = trading.plan_fill(g, decision, idempotency_key=None, body_hash=None, user_id=None,
-                          started=time.perf_counter(), quote_id=quote_id)
+    plan = trading.plan_fill(market, g, decision, idempotency_key=None, body_hash=None, user_id=None,
+                             started=time.perf_counter(), quote_id=quote_id)
     plan = dataclasses.replace(plan, latency_ms=latency_ms)
     fill_at = at + timedelta(milliseconds=latency_ms)
     try:
@@ -143,40 +145,40 @@ def _fill(g: quoting.Gathered, decision: router.Decision, at: datetime, latency_
     return "filled"
 
 
-def execute_at(order: router.Order, at: datetime, clock: SimClock) -> str:
+def execute_at(market: Market, order: orders.Order, at: datetime, clock: SimClock) -> str:
     """Gather, decide and apply an order at `at` (trading.execute with an explicit clock)."""
     started = clock()
-    g = quoting.gather(order, at)
+    g = quoting.gather(market, order, at)
     try:
-        decision = quoting.decide(g)
+        decision = quoting.decide(market, g)
     except quoting.ServiceError as exc:
         trade_logger.record_rejection(None, order, str(exc), at, code=exc.code)
         return "rejected"
-    return _fill(g, decision, at, int((clock() - started) * 1000) + 15)
+    return _fill(market, g, decision, at, int((clock() - started) * 1000) + 15)
 
 
-def quote_then_execute(order: router.Order, at: datetime, delay_s: float, clock: SimClock) -> str:
+def quote_then_execute(market: Market, order: orders.Order, at: datetime, delay_s: float, clock: SimClock) -> str:
     """Store a firm quote at `at`, execute it `delay_s` later through the slippage guard."""
     try:
-        row, _ = quoting.quote(order, at)
+        row, _ = quoting.quote(market, order, at)
     except quoting.ServiceError:
         return "no route"
-    decision = serializers.decision_from_json(row.payload["decision"])
+    decision = codec.decision_from_json(row.payload["decision_exact"])
     expires_at = row.expires_at
     exec_at = min(at + timedelta(seconds=delay_s), expires_at - timedelta(seconds=2))
     clock.at_least(exec_at)
     started = clock()
-    fresh = quoting.gather(order, exec_at)
+    fresh = quoting.gather(market, order, exec_at)
     try:
-        checked = trading.guard_slippage(fresh, decision)
+        checked = trading.guard_slippage(market, fresh, decision)
     except quoting.ServiceError:
         return "slippage refused"
-    return _fill(fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id)
+    return _fill(market, fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id)
 
 
 def _sim_client(clock: SimClock, rng: random.Random, outages: list[tuple[float, float]]) -> jupiter_api.JupiterClient:
     """A Jupiter client on the simulated clock: the in-process DEX behind the network model."""
-    transport = NetworkModel(jupiter_api.SimTransport(current_app.extensions["sim_config"], clock), clock, rng, outages)
+    transport = NetworkModel(SimTransport(current_app.extensions["sim_config"], clock), clock, rng, outages)
     breaker = jupiter_api.CircuitBreaker(clock=clock)
     return jupiter_api.JupiterClient(transport, breaker=breaker, clock=clock, sleep=clock.advance)
 
@@ -207,26 +209,23 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
     throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
     _rewind_pools(since)
-    saved_client, app.extensions["jupiter_client"] = app.extensions["jupiter_client"], client
+    market = dataclasses.replace(app.extensions["market"], jupiter=client)
     outcomes: Counter[str] = Counter()
     snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
-    try:
-        for at in times:
-            while next_snapshot <= at:
-                clock.at_least(next_snapshot)
-                snapshots += throttle.record(client.stats(), next_snapshot, interval_s, force=True) is not None
-                next_snapshot += timedelta(seconds=interval_s)
-            clock.at_least(at)
-            order = random_order(rng, at)
-            if rng.random() < FIRM_QUOTE_SHARE:
-                outcome = quote_then_execute(order, at, rng.uniform(1, 12), clock)
-            else:
-                outcome = execute_at(order, at, clock)
-            outcomes[outcome] += 1
-            if on_trade is not None:
-                on_trade(outcome)
-        clock.at_least(until)
-        snapshots += throttle.record(client.stats(), until, interval_s, force=True) is not None
-    finally:
-        app.extensions["jupiter_client"] = saved_client
+    for at in times:
+        while next_snapshot <= at:
+            clock.at_least(next_snapshot)
+            snapshots += throttle.record(client.stats(), next_snapshot, interval_s, force=True) is not None
+            next_snapshot += timedelta(seconds=interval_s)
+        clock.at_least(at)
+        order = random_order(rng, at)
+        if rng.random() < FIRM_QUOTE_SHARE:
+            outcome = quote_then_execute(market, order, at, rng.uniform(1, 12), clock)
+        else:
+            outcome = execute_at(market, order, at, clock)
+        outcomes[outcome] += 1
+        if on_trade is not None:
+            on_trade(outcome)
+    clock.at_least(until)
+    snapshots += throttle.record(client.stats(), until, interval_s, force=True) is not None
     return SimReport(outcomes, snapshots, since, until)

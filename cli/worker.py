@@ -1,0 +1,92 @@
+"""A running process's own jobs, out of any request: metrics snapshots of its Jupiter counters, recovery of trades a
+dead process left pending. gunicorn's post_worker_init calls start() in every worker (gunicorn.conf.py);
+`flask --app main jobs tick` runs one round by hand. The job runner of the parent-orders issue will take them over.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import SystemMetrics, db, utcnow
+from services import execution, monitoring
+from services.market import Market
+
+log = logging.getLogger(__name__)
+
+
+def market_of(app: Flask) -> Market:
+    """The app's market (built by create_app)."""
+    return app.extensions["market"]
+
+
+def throttle(app: Flask) -> monitoring.SnapshotThrottle:
+    """This app's snapshot throttle, created on first use from METRICS_SNAPSHOT_S (0 under TESTING unless set)."""
+    found = app.extensions.get("olr_metrics_throttle")
+    if found is None:
+        interval = app.config.get("METRICS_SNAPSHOT_S", 0 if app.testing else monitoring.DEFAULT_SNAPSHOT_S)
+        found = app.extensions.setdefault("olr_metrics_throttle", monitoring.SnapshotThrottle(float(interval)))
+    return found
+
+
+def tick(app: Flask) -> SystemMetrics | None:
+    """One round: a snapshot when due and, on the same cadence, recovery of stale pending trades."""
+    with app.app_context():
+        row = monitoring.snapshot(market_of(app), throttle(app), utcnow())
+        if row is not None:
+            try:
+                execution.recover(utcnow(), market_of(app).settings.pending_timeout_s)
+            except SQLAlchemyError:
+                db.session.rollback()
+                log.warning("recovery failed", exc_info=True)
+        return row
+
+
+def recover_on_startup(app: Flask) -> None:
+    """Recover trades pending longer than PENDING_TIMEOUT_S, unless RECOVER_ON_START is off; skip an unmigrated DB."""
+    if not app.config.get("RECOVER_ON_START", True):
+        return
+    with app.app_context():
+        try:
+            done = execution.recover(utcnow(), market_of(app).settings.pending_timeout_s)
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            log.info("start-up recovery skipped (database not ready: %s)", type(exc).__name__)
+            return
+        for trade in done:
+            log.warning("recovered pending trade #%s: now %s", trade.id, trade.status)
+
+
+def start(app: Flask) -> threading.Thread | None:
+    """Start-up recovery, then a daemon thread ticking every METRICS_SNAPSHOT_S (None when that is 0)."""
+    recover_on_startup(app)
+    interval_s = throttle(app).interval_s
+    if interval_s <= 0:
+        return None
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            tick(app)
+
+    thread = threading.Thread(target=loop, name="olr-worker-jobs", daemon=True)
+    thread.start()
+    return thread
+
+
+def register(app: Flask) -> None:
+    """Attach `flask --app main jobs tick`."""
+    group = AppGroup("jobs", help="This process's periodic jobs (metrics snapshot, recovery).")
+
+    @group.command("tick")
+    def tick_command() -> None:
+        """Record a metrics snapshot of this process and recover stale pending trades, now."""
+        throttle(app)._last_at = None  # a manual tick is always due
+        row = tick(app)
+        click.echo("snapshot recorded" if row is not None else "no snapshot (METRICS_SNAPSHOT_S=0?)")
+
+    app.cli.add_command(group)

@@ -1,0 +1,22 @@
+"""The simulated Jupiter as a client transport: the same wire format as the live API, answered in-process."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from core.wire import RawResponse
+from sim import dex
+from sim.price import SimConfig
+
+
+class SimTransport:
+    """The in-process simulated DEX behind the same wire format; the clock gives Unix seconds."""
+
+    def __init__(self, config: SimConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+
+    def __call__(self, params: dict[str, str]) -> RawResponse:
+        """Answer as Jupiter would, as JSON text."""
+        status, body = dex.quote_response(params, self.clock(), self.config)
+        return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(body))
