@@ -79,6 +79,13 @@ class FillPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def unique_violation(exc: IntegrityError) -> bool:
+    """True when an insert hit a unique key (idempotency key, quote id): PostgreSQL 23505 or SQLite's UNIQUE."""
+    if getattr(exc.orig, "pgcode", None) is not None:
+        return exc.orig.pgcode == "23505"  # type: ignore[union-attr]
+    return "unique constraint failed" in str(exc.orig).lower()
+
+
 def _transient(exc: DBAPIError) -> bool:
     """SQLITE_BUSY / locked, or a PostgreSQL deadlock or serialization failure: worth retrying the transaction."""
     if getattr(exc.orig, "pgcode", None) in ("40001", "40P01"):
@@ -94,8 +101,10 @@ def _in_transaction(work: Callable[[], T], plan: FillPlan | None = None) -> T:
             result = work()
             db.session.commit()
             return result
-        except IntegrityError:
+        except IntegrityError as exc:
             db.session.rollback()
+            if not unique_violation(exc):
+                raise  # a broken foreign key or NOT NULL is a bug, not a retried request
             raise DuplicateTrade(_existing_trade_id(plan)) from None
         except DBAPIError as exc:
             db.session.rollback()

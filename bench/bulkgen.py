@@ -231,8 +231,8 @@ def ensure(trades: int = TRADES, days: int = DAYS, seed: int = SEED, log: Any = 
     from sqlalchemy.engine import make_url
 
     from app import create_app
+    from cli.demo import simulate
     from models import db
-    from services.demo import simulate
     from services.seed import init_database
 
     url, marker = database_url(DATABASE), _marker(trades, days, seed)

@@ -70,13 +70,16 @@ def _usd(atoms: int, token: object, mid_usd: Decimal) -> Decimal:
 
 def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object) -> Row | None:
     """Gather once, then decide three ways; None when no venue can fill the order."""
+    from flask import current_app
+
     from core import router
     from core.tokens import SOL, resolve_token
-    from services import cost_curves, market, quoting
+    from services import cost_curves, quoting
 
     size, stable_symbol, sells_sol, exact_in = spec
     stable = resolve_token(stable_symbol)
     now = datetime.fromtimestamp(now_s, UTC)
+    market = current_app.extensions["market"]
     sol_usd = market.mid_price(SOL, stable, now_s)
     sol_atoms, stable_atoms = int(size * 10**SOL.decimals), int(size * sol_usd * 10**stable.decimals)
     inp, out = (SOL, stable) if sells_sol else (stable, SOL)
@@ -84,7 +87,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object)
     order = orders.Order(inp, out, amount, SwapMode.EXACT_IN if exact_in else SwapMode.EXACT_OUT, 50)
     calls0 = client.stats()["calls"]  # type: ignore[attr-defined]
     started = time.perf_counter()
-    g = quoting.gather(order, now)
+    g = quoting.gather(market, order, now)
     gather_ms = (time.perf_counter() - started) * 1000
     try:
         started = time.perf_counter()

@@ -9,12 +9,14 @@ re-quotes a split's Jupiter leg at exactly its size anyway. OTC: ExactIn quotes 
 from __future__ import annotations
 
 import threading
-import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from cachetools import TTLCache
 
 import jupiter_api
 import otc_engine
@@ -34,35 +36,31 @@ OTC_KNOTS = 16  # half spaced evenly, half geometrically over the pool's legal r
 CURVE_CACHE_MS = 2_000  # sampled Jupiter quotes are reused this long (within a quote's lifetime)
 _CACHE_MAX = 512
 
-_cache: dict[tuple[int, str, str, int, str], tuple[float, jupiter_api.JupiterQuote]] = {}
+# Per client (weakly held: a dropped client takes its cache along), sampled quotes by (in, out, size, mode).
+_caches: weakref.WeakKeyDictionary[jupiter_api.JupiterClient, TTLCache[tuple[str, str, int, str], Any]] = \
+    weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
-def _cached(key: tuple[int, str, str, int, str], now_s: float) -> jupiter_api.JupiterQuote | None:
-    """A sampled quote still within its cache lifetime, or None."""
+def _cache_of(client: jupiter_api.JupiterClient, cache_ms: int) -> TTLCache[tuple[str, str, int, str], Any]:
+    """The client's sampled-quote cache (entries live cache_ms; cache_ms 0: a throw-away cache, nothing is kept)."""
+    if cache_ms <= 0:
+        return TTLCache(maxsize=1, ttl=1e-9)
     with _cache_lock:
-        hit = _cache.get(key)
-        return hit[1] if hit and hit[0] > now_s else None
-
-
-def _remember(key: tuple[int, str, str, int, str], quote: jupiter_api.JupiterQuote, until_s: float) -> None:
-    """Cache a sampled quote until until_s (monotonic seconds); drops expired entries when full."""
-    with _cache_lock:
-        if len(_cache) >= _CACHE_MAX:
-            now_s = time.monotonic()
-            for stale in [k for k, (exp, _) in _cache.items() if exp <= now_s] or list(_cache)[: _CACHE_MAX // 2]:
-                del _cache[stale]
-        _cache[key] = (until_s, quote)
+        found = _caches.get(client)
+        if found is None or found.ttl != cache_ms / 1000:
+            found = _caches[client] = TTLCache(maxsize=_CACHE_MAX, ttl=cache_ms / 1000)
+        return found
 
 
 def sample_quotes(client: jupiter_api.JupiterClient, order: Order, sizes: list[int], *, cache_ms: int = CURVE_CACHE_MS,
                   parallel: bool = False) -> dict[int, jupiter_api.JupiterQuote]:
     """Jupiter quotes at the given sizes (order's mints and mode): cached ones first, then as many fresh calls as the
     rate limiter has headroom for (all of them when it has none configured); failed sizes are left out."""
-    now_s, found, missing = time.monotonic(), {}, []
+    cache, found, missing = _cache_of(client, cache_ms), {}, []
     for size in sizes:
-        key = (id(client), order.input_token.mint, order.output_token.mint, size, order.swap_mode)
-        hit = _cached(key, now_s)
+        with _cache_lock:
+            hit = cache.get((order.input_token.mint, order.output_token.mint, size, order.swap_mode))
         if hit is not None:
             found[size] = hit
         else:
@@ -81,12 +79,11 @@ def sample_quotes(client: jupiter_api.JupiterClient, order: Order, sizes: list[i
             fetched = list(pool.map(fetch, missing))
     else:
         fetched = [fetch(size) for size in missing]
-    until_s = time.monotonic() + cache_ms / 1000
     for size, quote in fetched:
         if quote is not None:
             found[size] = quote
-            _remember((id(client), order.input_token.mint, order.output_token.mint, size, order.swap_mode), quote,
-                      until_s)
+            with _cache_lock:
+                cache[(order.input_token.mint, order.output_token.mint, size, order.swap_mode)] = quote
     return found
 
 

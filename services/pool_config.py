@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-import otc_engine
 import trade_logger
 from core.tokens import parse_atoms
-from ledger import audit
+from ledger import audit, inventory
 from models import OTCPool, User, db, utcnow
 
 # field -> maximum integer digits of its Numeric column (all have 4 decimal places)
@@ -108,11 +107,9 @@ def apply_changes(pool_id: int, changes: dict[str, Any], actor: User | None) -> 
     except ValueError as exc:
         db.session.rollback()
         raise PoolConfigError(str(exc)) from None
-    now = utcnow()
-    inv = otc_engine.replenish(old_params, trade_logger.pool_inventory(row), now)
-    row.replenished_base_atoms += inv.base_atoms - row.base_atoms
-    row.replenished_quote_atoms += inv.quote_atoms - row.quote_atoms
-    row.base_atoms, row.quote_atoms, row.inventory_at = inv.base_atoms, inv.quote_atoms, max(now, row.inventory_at)
+    inventory.move(pool_id, 0, 0, utcnow())  # book replenishment so far under the old parameters (as a fill does)
+    row = db.session.execute(select(OTCPool).where(OTCPool.id == pool_id)
+                             .execution_options(populate_existing=True)).scalar_one()
     before = snapshot(row)
     for name, value in changes.items():
         setattr(row, name, value)

@@ -169,9 +169,9 @@ def split_plan(app: Flask, key: str) -> trade_logger.FillPlan:
     """A hand-made plan of two legs: 1,000 SOL to the sol-usdc pool at its quote, 10 SOL to Jupiter."""
     order = quoting.parse_order({"input": "SOL", "output": "USDC", "amount": "1010"})
     with app.app_context():
-        g = quoting.gather(orders.Order(SOL, USDC, 1000 * 10**SOL.decimals))
+        g = quoting.gather(app.extensions["market"], orders.Order(SOL, USDC, 1000 * 10**SOL.decimals))
         pool_id, otc = g.otc_quotes["otc:sol-usdc"]
-        jq = app.extensions["jupiter_client"].quote(SOL.mint, USDC.mint, 10 * 10**SOL.decimals, 50)
+        jq = app.extensions["market"].jupiter.quote(SOL.mint, USDC.mint, 10 * 10**SOL.decimals, 50)
     legs = (orders.Leg("otc:sol-usdc", otc.in_amount_atoms, otc.out_amount_atoms),
             orders.Leg("jupiter", jq.in_amount_atoms, jq.out_amount_atoms))
     out = otc.out_amount_atoms + jq.out_amount_atoms

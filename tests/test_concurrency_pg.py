@@ -23,7 +23,7 @@ import trade_logger
 from core import orders
 from core.tokens import SOL, USDC
 from models import OTCPool, db, utcnow
-from services import market, seed
+from services import seed
 from tests.conftest import build_app
 from tests.integrity_support import (
     Outcome,
@@ -47,7 +47,7 @@ def load_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     jupiter.down = True
     app = build_app(url, JUPITER_CLIENT=jupiter, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 4})
     with app.app_context():
-        mid = market.mid_price(SOL, USDC)
+        mid = app.extensions["market"].mid_price(SOL, USDC)
     demand_usdc_atoms = int(THREADS * TRADES_PER_THREAD[request.param] * TRADE_SOL * mid * 10**USDC.decimals)
     set_pool(app, quote_atoms=int(demand_usdc_atoms * DEMAND_COVERED), replenish_pct_per_hour=Decimal(360))
     yield app

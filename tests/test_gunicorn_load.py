@@ -27,7 +27,7 @@ import requests
 import trade_logger
 from core.tokens import SOL, USDC
 from models import db, utcnow
-from services import execution, market
+from services import execution
 from tests.conftest import build_app, make_token
 from tests.integrity_support import Outcome, assert_load_invariants, get_trade, outcome, set_pool, split_plan
 
@@ -93,7 +93,7 @@ def test_four_gunicorn_workers_never_oversell_a_pool_even_when_one_is_killed(
     app = build_app(pg_url)
     headers = {"Authorization": f"Bearer {make_token(app, 'trader', 'load-trader')}"}
     with app.app_context():
-        mid = market.mid_price(SOL, USDC)
+        mid = app.extensions["market"].mid_price(SOL, USDC)
     demand_usdc_atoms = int(THREADS * TRADES_PER_THREAD * TRADE_SOL * mid * 10**USDC.decimals)
     set_pool(app, quote_atoms=demand_usdc_atoms // 3, replenish_pct_per_hour=Decimal(360))
     with app.app_context():  # a trade a dead server left pending 5 minutes ago: recovered as the workers boot

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
+from cli import worker
 from models import SystemMetrics, db
 from read import window
 from services import monitoring
@@ -47,11 +48,15 @@ def test_the_throttle_writes_at_most_one_snapshot_per_interval(app: Flask) -> No
         assert db.session.scalar(select(func.count()).select_from(SystemMetrics)) == 2
 
 
-def test_requests_record_a_snapshot_when_enabled_once_per_interval(tmp_path: Path) -> None:
+def test_the_worker_jobs_record_a_snapshot_when_enabled_once_per_interval_and_requests_none(tmp_path: Path) -> None:
     app = build_app(f"sqlite:///{tmp_path / 'm.db'}", METRICS_SNAPSHOT_S=60)
     client = app.test_client()
     for path in ("/", "/api/v1/pools", "/trades"):
         assert client.get(path).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SystemMetrics)) == 0
+    for _ in range(3):
+        worker.tick(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SystemMetrics)) == 1
         db.engine.dispose()

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 import trade_logger
+from cli import worker
 from core.tokens import USDC
 from models import OTCPool, Trade, db, utcnow
 from services import execution
@@ -45,7 +46,7 @@ def test_jupiter_failing_mid_execution_fails_the_split_and_releases_its_otc_rese
     monkeypatch.setattr(trade_logger, "reserve", reserve_then_fault)
     before = pool_atoms(japp)
     with japp.app_context(), pytest.raises(execution.ExecutionFailed) as failed:
-        execution.run(plan)
+        execution.run(japp.extensions["market"], plan)
     assert failed.value.code == ("EXECUTION_FAILED" if fault == "outage" else "SLIPPAGE_EXCEEDED")
     assert before[1] - reserved[0][1] >= plan.legs[0].out_amount_atoms - 10**USDC.decimals  # it was reserved
     trade = get_trade(japp, failed.value.trade.id)
@@ -103,13 +104,13 @@ from tests.integrity_support import ScriptedJupiter
 jupiter = ScriptedJupiter()
 jupiter.down = {jupiter_down!r}
 app = create_app({{"TESTING": True, "SQLALCHEMY_DATABASE_URI": {url!r}, "SECRET_KEY": "x", "JUPITER_CLIENT": jupiter}})
-def stall(plan):
+def stall(market, plan):
     pathlib.Path({marker!r}).write_text("reserved")
     time.sleep(120)
 execution.execute_legs = stall
 with app.app_context():
-    trading.execute(quoting.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}}),
-                     idempotency_key="killed")
+    order = quoting.parse_order({{"input": "SOL", "output": "USDC", "amount": {amount!r}}})
+    trading.execute(app.extensions["market"], order, idempotency_key="killed")
 """
 
 
@@ -158,7 +159,7 @@ def test_start_up_recovery_finishes_only_trades_pending_past_the_timeout(sapp: F
         fresh = trade_logger.reserve(split_plan(sapp, "fresh"), utcnow())
         stale_id, fresh_id = stale.id, fresh.id
     sapp.config["PENDING_TIMEOUT_S"] = 60
-    execution.recover_on_startup(sapp)
+    worker.recover_on_startup(sapp)
     assert get_trade(sapp, stale_id).status == "failed" and get_trade(sapp, stale_id).error_code == "EXECUTION_LOST"
     assert get_trade(sapp, fresh_id).status == "pending"
     assert_reconciles(sapp)
@@ -168,7 +169,7 @@ def test_start_up_recovery_skips_a_database_without_tables(tmp_path: Path) -> No
     from app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e.db'}"})
-    execution.recover_on_startup(app)  # a worker started before `flask db upgrade` ran
+    worker.recover_on_startup(app)  # a worker started before `flask db upgrade` ran
 
 
 def test_reconcile_command_passes_and_fails_on_a_pool_that_does_not_add_up(sapp: Flask) -> None:
@@ -184,11 +185,13 @@ def test_reconcile_command_passes_and_fails_on_a_pool_that_does_not_add_up(sapp:
     assert bad.exit_code == 1 and "MISMATCH" in bad.output and "reconcile: FAILED" in bad.output
 
 
-def test_a_running_app_recovers_stale_pending_trades_on_its_metrics_cadence(sapp: Flask) -> None:
+def test_a_running_worker_recovers_stale_pending_trades_on_its_jobs_cadence_not_in_requests(sapp: Flask) -> None:
     with sapp.app_context():
         stale_id = trade_logger.reserve(split_plan(sapp, "stale-running"), utcnow() - timedelta(minutes=5)).id
     sapp.config.update(PENDING_TIMEOUT_S=60, METRICS_SNAPSHOT_S=3600)
     sapp.extensions.pop("olr_metrics_throttle", None)  # the throttle reads METRICS_SNAPSHOT_S when first used
-    sapp.test_client().get("/api/v1/pools")  # any request: the first snapshot is due at once
+    sapp.test_client().get("/api/v1/pools")  # a request does no background work
+    assert get_trade(sapp, stale_id).status == "pending"
+    assert worker.tick(sapp) is not None  # the worker's first tick is due at once
     assert get_trade(sapp, stale_id).status == "failed"
     assert_reconciles(sapp)

@@ -7,22 +7,23 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 import trade_logger
+from cli.demo import simulate
 from ledger import rollups
 from ledger.rollups import LegRollup, TradeRollup
 from models import Trade, db, utcnow
 from read import analytics, rollup_reader, series, window
 from services import quoting, trading
-from services.demo import simulate
 
 
 def _plan(amount: str = "12") -> trade_logger.FillPlan:
     """A real plan (gather, decide) for a small SOL → USDC order."""
-    g = quoting.gather(quoting.parse_order({"input": "SOL", "output": "USDC", "amount": amount}))
-    return trading.plan_fill(g, quoting.decide(g), idempotency_key=None, body_hash=None, user_id=None,
+    market = current_app.extensions["market"]
+    g = quoting.gather(market, quoting.parse_order({"input": "SOL", "output": "USDC", "amount": amount}))
+    return trading.plan_fill(market, g, quoting.decide(market, g), idempotency_key=None, body_hash=None, user_id=None,
                           started=time.perf_counter())
 
 

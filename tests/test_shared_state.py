@@ -137,7 +137,7 @@ def test_an_unreachable_redis_falls_back_to_process_memory() -> None:
 
 def test_the_app_shares_jupiter_state_only_when_REDIS_URL_is_set(tmp_path: Path) -> None:
     base = {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}"}
-    shared = create_app({**base, "REDIS_URL": "redis://127.0.0.1:6379/15"}).extensions["jupiter_client"]
-    local = create_app({**base, "REDIS_URL": None}).extensions["jupiter_client"]
+    shared = create_app({**base, "REDIS_URL": "redis://127.0.0.1:6379/15"}).extensions["market"].jupiter
+    local = create_app({**base, "REDIS_URL": None}).extensions["market"].jupiter
     assert isinstance(shared.breaker.store, shared_state.RedisStore)
     assert isinstance(local.breaker.store, MemoryStore)

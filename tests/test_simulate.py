@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
+from cli.demo import random_order
 from models import Quote, SystemMetrics, Trade, db, utcnow
-from services.demo import random_order
 from tests.conftest import build_app
 
 TRADES = 60

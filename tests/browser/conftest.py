@@ -114,7 +114,7 @@ def _make_app(db_path: str, demo_trades: int) -> Any:
         init_database()
         accounts.create_user(ADMIN_USER, "admin", ADMIN_PASSWORD)
         if demo_trades:
-            from services.demo import simulate
+            from cli.demo import simulate
 
             simulate(demo_trades, days=DEMO_DAYS, seed=DEMO_SEED)
     return app
