@@ -45,20 +45,21 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     Raises what reserve() raises (FillRejected, DuplicateTrade, QuoteExpired) when nothing was reserved.
     """
     trade = trade_logger.reserve(plan, utcnow())
-    leg_ids = [leg.id for leg in trade.legs]
+    trade_id, leg_ids = trade.id, [leg.id for leg in trade.legs]
+    db.session.rollback()  # end the read: no transaction stays open while the venues execute
     try:
         fills = execute_legs(market, plan)
         breach = limit_breach(plan, fills)
     except jupiter_api.JupiterError as exc:
-        raise _failed(trade.id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
+        raise _failed(trade_id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
                       "every reservation was released and nothing was executed") from None
     except Exception:
-        trade_logger.fail(trade.id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
+        trade_logger.fail(trade_id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
         raise
     if breach:
-        raise _failed(trade.id, "SLIPPAGE_EXCEEDED", breach)
+        raise _failed(trade_id, "SLIPPAGE_EXCEEDED", breach)
     delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
-    done = trade_logger.settle(trade.id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms)
+    done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms)
     if done.status != "filled":
         raise ExecutionFailed(done.error_code or LOST_CODE, done.error or "the trade was finished elsewhere", done)
     return done
