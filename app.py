@@ -17,14 +17,14 @@ from werkzeug.exceptions import HTTPException
 
 import jupiter_api
 from cli.commands import register_cli
-from core.tokens import Token
 from models import db
-from services.market import Market, jupiter_reference
-from services.settings import JupiterMode, Settings, load_config
-from sim import dex
+from services.market import Market
+from services.settings import JupiterMode, Settings, jupiter_rps, load_config
 from sim.price import SimConfig
-from sim.transport import SimTransport
+from sim.transport import SimPriceTransport, SimTransport
 from venues import shared_state
+from venues.jupiter_price import PriceClient
+from venues.price_store import price_store
 from web import auth, formatting, openapi_spec, security
 from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
@@ -70,17 +70,18 @@ def build_market(app: Flask) -> Market:
     settings = Settings.from_config(cfg)
     sim_config = SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=Decimal(str(cfg["JUPITER_SIM_DEPTH"])))
     app.extensions["sim_config"] = sim_config
+    store_for = shared_state.store_factory(cfg.get("REDIS_URL"))  # limiter + breaker shared by all workers
     client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
         settings.jupiter_mode, api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],
-        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=cfg["JUPITER_RPS"], sim_transport=SimTransport(sim_config, time.time),
-        store_for=shared_state.store_factory(cfg.get("REDIS_URL")),  # limiter + breaker shared by all workers
-    )
-    if settings.jupiter_mode is JupiterMode.SIM:
-        def reference(input_token: Token, output_token: Token, now_s: float) -> Decimal:
-            return dex.reference_price(input_token.mint, output_token.mint, now_s, sim_config)
-    else:
-        reference = jupiter_reference(client)
-    return Market(settings, client, reference)
+        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=jupiter_rps(cfg), sim_transport=SimTransport(sim_config, time.time),
+        store_for=store_for)
+    sim = settings.jupiter_mode is JupiterMode.SIM
+    price_transport = cfg.get("PRICE_TRANSPORT") or (
+        SimPriceTransport(sim_config, time.time) if sim else
+        jupiter_api.HttpTransport(cfg["JUPITER_PRICE_URL"], cfg["JUPITER_API_KEY"], cfg["JUPITER_TIMEOUT_S"], path=""))
+    prices = PriceClient(price_transport, cache_ms=cfg["PRICE_CACHE_MS"], max_age_ms=cfg["PRICE_MAX_AGE_MS"],
+                         store=price_store(cfg.get("REDIS_URL")), sends_time=sim)
+    return Market(settings, client, prices)
 
 
 def _require_secret_key(app: Flask) -> None:

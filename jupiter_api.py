@@ -49,12 +49,12 @@ class HttpTransport:
     """GET {base_url}/quote over one reused requests.Session, with x-api-key and (connect, read) timeouts in seconds."""
 
     def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 5.0,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, path: str = "/quote") -> None:
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"Jupiter base URL must start with https:// or http://, got {base_url!r}")
         if not timeout_s > 0:
             raise ValueError("timeout_s must be greater than zero")
-        self.url = base_url.rstrip("/") + "/quote"
+        self.url = base_url.rstrip("/") + path
         self.timeout = (timeout_s, timeout_s)
         self.session = session or requests.Session()
         self.headers = {"Accept": "application/json"} | ({"x-api-key": api_key} if api_key else {})

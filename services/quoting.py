@@ -92,9 +92,9 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     pools = pair_pools(order.input_token.mint, order.output_token.mint)
     try:
         mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
-    except jupiter_api.JupiterError as exc:  # live mode prices the mid with a small Jupiter quote
-        raise ServiceError(503, "VENUE_UNAVAILABLE",
-                           f"no reference price: Jupiter is unavailable ({exc.code}); nothing was quoted") from None
+    except jupiter_api.JupiterError as exc:  # no independent price: no venue's answer can be checked
+        raise ServiceError(503, "REFERENCE_UNAVAILABLE",
+                           f"no reference price ({exc.code}: {exc}); nothing was quoted") from None
     options: list[orders.VenueOption] = []
     jq: jupiter_api.JupiterQuote | None = None
     try:

@@ -29,7 +29,13 @@ def load_config(instance_path: str) -> dict:
         "JUPITER_API_URL": env("JUPITER_API_URL", "https://lite-api.jup.ag/swap/v1"),
         "JUPITER_API_KEY": env("JUPITER_API_KEY") or None,
         "JUPITER_TIMEOUT_S": float(env("JUPITER_TIMEOUT_S", "5")),
-        "JUPITER_RPS": float(env("JUPITER_RPS", "10")),
+        "JUPITER_TIER": env("JUPITER_TIER", "keyless"),
+        "JUPITER_RPS": float(rps) if (rps := env("JUPITER_RPS")) else None,  # None: the tier's rate
+        "JUPITER_PRICE_URL": env("JUPITER_PRICE_URL", "https://lite-api.jup.ag/price/v3"),
+        "PRICE_CACHE_MS": int(env("PRICE_CACHE_MS", "2000")),
+        "PRICE_MAX_AGE_MS": int(env("PRICE_MAX_AGE_MS", "10000")),
+        "PRICE_BAND_BPS": Decimal(env("PRICE_BAND_BPS", "150")),
+        "PRICE_BAND_BETTER_BPS": Decimal(env("PRICE_BAND_BETTER_BPS", "50")),
         "JUPITER_SIM_SEED": int(env("JUPITER_SIM_SEED", "7")),
         "JUPITER_SIM_DEPTH": env("JUPITER_SIM_DEPTH", "1"),
         "REDIS_URL": env("REDIS_URL") or None,
@@ -60,6 +66,20 @@ def load_config(instance_path: str) -> dict:
     }
 
 
+# Jupiter's published limits per account (60 s window), requests per second.
+TIER_RPS = {"keyless": 0.5, "free": 1.0, "developer": 10.0, "launch": 50.0, "pro": 150.0}
+
+
+def jupiter_rps(config: Mapping[str, Any]) -> float:
+    """JUPITER_RPS when set, else the rate of JUPITER_TIER; ValueError for an unknown tier."""
+    if config.get("JUPITER_RPS") is not None:
+        return float(config["JUPITER_RPS"])
+    tier = str(config.get("JUPITER_TIER") or "keyless").lower()
+    if tier not in TIER_RPS:
+        raise ValueError(f"JUPITER_TIER must be one of {', '.join(TIER_RPS)}, got {tier!r}")
+    return TIER_RPS[tier]
+
+
 class JupiterMode(StrEnum):
     """Where Jupiter answers: the in-process simulator or the live API."""
 
@@ -78,6 +98,8 @@ class Settings:
     pending_timeout_s: float = 60.0  # a trade pending this long was lost by its process
     jupiter_annual_vol_pct: Decimal = Decimal(80)  # σ of the timing-risk charge of a Jupiter leg
     jupiter_vol_z: Decimal = Decimal(1)  # z of that charge
+    price_band_bps: Decimal = Decimal(150)  # how much worse than the reference a venue may pay beyond its impact
+    price_band_better_bps: Decimal = Decimal(50)  # ... and at most this much better than the reference
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -86,4 +108,6 @@ class Settings:
                    jupiter_delay_ms=int(config.get("JUPITER_DELAY_MS", 800)),
                    quote_ttl_ms=int(config.get("QUOTE_TTL_MS", 15_000)),
                    max_cost_bps=Decimal(config.get("MAX_COST_BPS", 1000)),
-                   pending_timeout_s=float(config.get("PENDING_TIMEOUT_S", 60)))
+                   pending_timeout_s=float(config.get("PENDING_TIMEOUT_S", 60)),
+                   price_band_bps=Decimal(config.get("PRICE_BAND_BPS", 150)),
+                   price_band_better_bps=Decimal(config.get("PRICE_BAND_BETTER_BPS", 50)))

@@ -8,6 +8,9 @@ bounded (mean-reverting to the anchor) beyond that. One price costs O(octaves) h
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from functools import lru_cache
@@ -63,6 +66,7 @@ _WALKS: dict[str, _Walk] = {
     MSOL.mint: _Walk(Decimal("1.27"), SOL.mint, Decimal("0.02"), 12),
 }
 TRADABLE_MINTS = frozenset(_WALKS)
+_DECIMALS = {t.mint: t.decimals for t in (JUP, MSOL, SOL, USDC, USDT)}
 
 
 def time_bucket(now_s: float, config: SimConfig) -> int:
@@ -120,3 +124,32 @@ def reference_price(base_mint: str, quote_mint: str, now_s: float, config: SimCo
     quote = usd_price(quote_mint, now_s, config)
     with localcontext(_CTX):
         return base / quote
+
+
+def price_response(params: Mapping[str, str], now_s: float, config: SimConfig) -> tuple[int, str]:
+    """Jupiter's GET /price/v3 answer as (status, JSON text): `ids` comma-separated mints; unknown mints left out.
+
+    usdPrice is written as an exact JSON number (no float on the way). `at` (Unix seconds) prices another time:
+    a simulator-only parameter for back-dated demo data.
+    """
+    ids = [m for m in (params.get("ids") or "").split(",") if m]
+    if not ids or len(ids) > 50:
+        return 400, json.dumps({"error": "ids must name 1 to 50 comma-separated mints"})
+    try:
+        at_s = float(params["at"]) if params.get("at") else now_s
+    except ValueError:
+        return 400, json.dumps({"error": "at must be Unix seconds"})
+    if not math.isfinite(at_s) or not 0 <= at_s < 2**40:
+        return 400, json.dumps({"error": "at must be Unix seconds"})
+    entries = []
+    for mint in dict.fromkeys(ids):
+        if mint not in _WALKS:
+            continue
+        price = usd_price(mint, at_s, config)
+        day_ago = usd_price(mint, at_s - 86_400, config)
+        with localcontext(_CTX):
+            change = ((price / day_ago - 1) * 100).quantize(Decimal("0.0001"))
+        block = int(at_s * 2.5)  # ~400 ms slots
+        entries.append(f'{json.dumps(mint)}: {{"usdPrice": {price}, "blockId": {block}, "decimals": '
+                       f'{_DECIMALS[mint]}, "priceChange24h": {change}}}')
+    return 200, "{" + ", ".join(entries) + "}"

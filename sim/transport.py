@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from core.wire import RawResponse
 from sim import dex
-from sim.price import SimConfig
+from sim.price import SimConfig, price_response
 
 
 class SimTransport:
@@ -20,3 +20,16 @@ class SimTransport:
         """Answer as Jupiter would, as JSON text."""
         status, body = dex.quote_response(params, self.clock(), self.config)
         return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(body))
+
+
+class SimPriceTransport:
+    """The simulated Price API v3 behind the same wire format; `at` in the params prices another time."""
+
+    def __init__(self, config: SimConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+
+    def __call__(self, params: dict[str, str]) -> RawResponse:
+        """Answer as the Price API would, as JSON text."""
+        status, text = price_response(params, self.clock(), self.config)
+        return RawResponse(status, {"Content-Type": "application/json"}, text)
