@@ -57,7 +57,7 @@ def window_from_request(default_range: str = series.DEFAULT_RANGE) -> series.Win
 def dashboard():
     """Today's and all-time totals, the latest trades, live pool inventory and Jupiter's state."""
     data: dict[str, Any] = analytics.dashboard_data(utcnow())
-    data["jupiter"] = monitoring.live_status()["jupiter"]
+    data["jupiter"] = monitoring.jupiter_status()
     return jsonify(data)
 
 

@@ -32,7 +32,7 @@ def _metrics_snapshot(response: Response) -> Response:
 def dashboard():
     """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
     return render_template("dashboard.html", data=analytics.dashboard_data(utcnow()),
-                           jupiter=monitoring.live_status()["jupiter"])
+                           jupiter=monitoring.jupiter_status())
 
 
 @bp.route("/trade", methods=["GET", "POST"])
