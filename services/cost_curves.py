@@ -288,9 +288,8 @@ def _otc_cost(order: Order, params: otc_engine.PoolParams, inv: otc_engine.Inven
 
 
 def chart_data(pair: str, side: str, sizes_atoms: list[int], now: datetime) -> dict[str, Any]:
-    """cost_chart's provider hook (its shape): sell = ExactIn of SOL sizes for the stablecoin, buy = ExactOut."""
+    """cost_chart's data (it adds the crossover): sell = ExactIn of SOL sizes for the stablecoin, buy = ExactOut."""
     from core.tokens import SOL, resolve_token
-    from services.cost_chart import crossover
 
     stable = resolve_token(pair.split("/")[1])
     flow = (SOL, stable, EXACT_IN) if side == "sell" else (stable, SOL, router.EXACT_OUT)
@@ -300,7 +299,7 @@ def chart_data(pair: str, side: str, sizes_atoms: list[int], now: datetime) -> d
     best = data["optimal"]
     sizes_ui = [format_ui(s, SOL.decimals) for s in sizes_atoms]
     return {"pair": pair, "side": side, "size_unit": "SOL", "sizes_ui": sizes_ui,
-            "venues": one_place, "crossover": crossover({v["venue"]: v["cost_bps"] for v in one_place}),
+            "venues": one_place,
             "router": {"cost_bps": [None if c is None else f"{Decimal(c):.1f}" for c in best["cost_bps"]],
                        "venue": best["route"], "legs": best["legs"]},
             "source": "cost curves (optimal split)", "at": data["as_of"]}
