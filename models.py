@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -204,8 +205,12 @@ class SystemMetrics(db.Model):
 ROLES = ("viewer", "trader", "admin")  # each role can do everything the ones before it can
 
 
-class User(db.Model):
-    """A desk member: unique username, werkzeug password hash, role and active flag (Flask-Login's user)."""
+class User(UserMixin, db.Model):
+    """A desk member: unique username, werkzeug password hash, role and active flag.
+
+    Flask-Login's UserMixin supplies is_authenticated (= is_active), is_anonymous and get_id (the id as text);
+    is_active is the stored flag, so login_user refuses a deactivated user.
+    """
 
     __tablename__ = "users"
 
@@ -220,20 +225,6 @@ class User(db.Model):
     def is_active(self) -> bool:
         """Flask-Login: deactivated users cannot log in or use their tokens."""
         return self.active
-
-    @property
-    def is_authenticated(self) -> bool:
-        """Flask-Login: a loaded user is an authenticated one."""
-        return True
-
-    @property
-    def is_anonymous(self) -> bool:
-        """Flask-Login: never anonymous."""
-        return False
-
-    def get_id(self) -> str:
-        """Flask-Login: the id kept in the session cookie."""
-        return str(self.id)
 
 
 class ApiToken(db.Model):

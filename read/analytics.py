@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, tuple_
+from sqlalchemy import ColumnElement, Numeric, Select, case, cast, func, select, tuple_
 
 import otc_engine
 import trade_logger
@@ -30,15 +30,25 @@ SORTS: dict[str, Any] = {
 }
 
 
+def _page(stmt: Select[tuple[Trade]], limit: int) -> tuple[list[Trade], bool]:
+    """The first `limit` trades of an ordered statement and whether any follow: one query for limit + 1 rows.
+
+    The one home of "is there a next page": a page that ends exactly on the last trade has none.
+    """
+    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
 def trade_page(*, limit: int, before_id: int | None = None, venue: str | None = None, status: str | None = None,
                pair: str | None = None, since: datetime | None = None, until: datetime | None = None,
-               user_id: int | None = None) -> list[Trade]:
-    """Trades newest first (by id), keyset-paginated: ids below `before_id`."""
-    q = select(Trade).order_by(Trade.id.desc()).limit(limit)
+               user_id: int | None = None) -> tuple[list[Trade], str | None]:
+    """Trades newest first (by id), keyset-paginated (ids below `before_id`), and the next page's cursor or None."""
+    q = select(Trade).order_by(Trade.id.desc())
     if before_id is not None:
         q = q.where(Trade.id < before_id)
     q = q.where(*_filters(venue=venue, status=status, pair=pair, since=since, until=until, user_id=user_id))
-    return list(db.session.scalars(q))
+    rows, more = _page(q, limit)
+    return rows, (str(rows[-1].id) if more and rows else None)
 
 
 def _filters(*, venue: str | None = None, status: str | None = None, pair: str | None = None,
@@ -115,9 +125,7 @@ def history_page(query: HistoryQuery, limit: int) -> tuple[list[Trade], str | No
         key = tuple_(col, Trade.id)  # a row comparison: one range scan of the (sort column, id) index
         where.append(key < (value, last_id) if query.descending else key > (value, last_id))
     order = (col.desc(), Trade.id.desc()) if query.descending else (col.asc(), Trade.id.asc())
-    rows = list(db.session.scalars(select(Trade).where(*where).order_by(*order).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = _page(select(Trade).where(*where).order_by(*order), limit)
     return rows, (encode_cursor(query.sort, rows[-1]) if more and rows else None)
 
 

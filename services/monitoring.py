@@ -85,13 +85,18 @@ def snapshot(market: Market, throttle: SnapshotThrottle, now: datetime) -> Syste
         return None
 
 
-def live_status(market: Market) -> dict[str, Any]:
-    """This process's Jupiter client counters right now, plus DB health."""
+def jupiter_status(market: Market) -> dict[str, Any]:
+    """This process's Jupiter client counters right now (no SQL): what the dashboard shows."""
     stats = market.jupiter.stats()
     jupiter = {k: stats.get(k) for k in ("calls", "ok", "errors", "retries", "latency_ms_p50", "latency_ms_p95",
                                          "breaker_state", "limiter_headroom")}
     jupiter["errors_total"] = sum((stats.get("errors") or {}).values())
-    return {"jupiter": jupiter,
+    return jupiter
+
+
+def live_status(market: Market) -> dict[str, Any]:
+    """This process's Jupiter client counters right now, plus DB health (a ping and three row counts)."""
+    return {"jupiter": jupiter_status(market), "reference_price": market.prices.status(),
             "jupiter_mode": str(market.settings.jupiter_mode), "db": db_health(), "at": iso_z(utcnow())}
 
 

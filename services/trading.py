@@ -51,8 +51,9 @@ def execute(market: Market, order: orders.Order, *, idempotency_key: str | None 
 
 
 # HTTP status of each refusal code (API.md); any other refusal is a 422.
-HTTP_STATUS = {"VENUE_UNAVAILABLE": 503, "REFERENCE_UNAVAILABLE": 503, "EXECUTION_FAILED": 503, "EXECUTION_LOST": 503, "CONTENTION": 503,
-                "INTERNAL": 503, "QUOTE_EXPIRED": 410, "QUOTE_ALREADY_USED": 409}
+HTTP_STATUS = {"VENUE_UNAVAILABLE": 503, "REFERENCE_UNAVAILABLE": 503, "EXECUTION_FAILED": 503,
+               "EXECUTION_LOST": 503, "CONTENTION": 503,
+               "INTERNAL": 503, "QUOTE_EXPIRED": 410, "QUOTE_ALREADY_USED": 409}
 
 
 def _apply(market: Market, plan: trade_logger.FillPlan) -> Trade:

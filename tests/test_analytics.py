@@ -1,6 +1,8 @@
 """The read side: chart series grouped in SQL (same answer on SQLite and PostgreSQL), history keyset, pool figures."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -207,3 +209,42 @@ def test_crossover_is_the_first_size_where_an_otc_pool_is_cheaper() -> None:
     found = cost_chart.crossover({"jupiter": jupiter, "otc:sol-usdc": otc})
     assert found == {"venue": "otc:sol-usdc", "from_ui": "50", "to_ui": "100"}
     assert cost_chart.crossover({"jupiter": jupiter, "otc:x": [None] * sizes}) is None
+
+
+def test_the_cost_chart_comes_from_the_cost_curves_and_is_cached_per_market(app: Flask,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    now, market = datetime.now(UTC), app.extensions["market"]
+    with app.app_context():
+        real = cost_chart.cost_curve(market, "SOL/USDC", "sell", now)
+    assert real["source"] == "cost curves (optimal split)" and "crossover" in real  # the real provider, no hook
+    assert len(real["sizes_ui"]) == len(real["router"]["cost_bps"]) == len(cost_chart.SIZES_SOL)
+    calls: list[tuple[str, str]] = []
+
+    def chart_data(_market: Any, pair: str, side: str, sizes_atoms: list[int], at: datetime) -> dict[str, Any]:
+        calls.append((pair, side))
+        return {"pair": pair, "side": side, "crossover": None,
+                "venues": [{"venue": "jupiter", "cost_bps": ["1.0"] * len(sizes_atoms)}]}
+
+    monkeypatch.setattr(cost_chart, "chart_data", chart_data)
+    with app.app_context():
+        assert cost_chart.cost_curve(market, "SOL/USDC", "sell", now) is real  # cached
+        first = cost_chart.cost_curve(market, "SOL/USDT", "buy", now)
+        assert calls == [("SOL/USDT", "buy")] and first["crossover"] is None
+        errors: list[BaseException] = []
+
+        def hammer() -> None:
+            with app.app_context():
+                try:
+                    for _ in range(50):
+                        assert cost_chart.cost_curve(market, "SOL/USDT", "buy", now) is first
+                except BaseException as exc:  # reported by the main thread below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors and calls == [("SOL/USDT", "buy")]  # 400 reads from 8 threads, one computation
+        cost_chart._caches[market].expire(time.monotonic() + cost_chart.CACHE_S)  # CACHE_S later: both curves are stale
+        assert cost_chart.cost_curve(market, "SOL/USDT", "buy", now) is not first and len(calls) == 2

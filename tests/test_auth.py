@@ -10,6 +10,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_login import UserMixin, login_user
 
 from app import create_app
 from models import AuditLog, OTCPool, Trade, User, db
@@ -83,6 +84,18 @@ def test_deactivated_user_cannot_sign_in_and_loses_an_open_session(app: Flask, a
         accounts.update_user(accounts.get_user("tina"), active=False)
     assert anon_client.get("/").status_code == 302
     assert "Wrong username or password" in login(anon_client, "tina").get_data(as_text=True)
+
+
+def test_the_user_model_is_flask_logins_user_and_a_deactivated_one_cannot_be_logged_in(app: Flask) -> None:
+    add_user(app, "tina", "trader")
+    with app.test_request_context():
+        user = accounts.get_user("tina")
+        assert isinstance(user, UserMixin) and (user.is_active, user.is_authenticated, user.is_anonymous) == (
+            True, True, False)
+        assert user.get_id() == str(user.id)
+        user.active = False
+        assert (user.is_active, user.is_authenticated) == (False, False)
+        assert login_user(user) is False  # Flask-Login refuses an inactive user
 
 
 def test_repeated_failed_logins_from_one_address_are_throttled_with_a_lockout_message(tmp_path: Path) -> None:

@@ -88,6 +88,22 @@ def test_api_trade_pages_are_keyset_by_id(app: Flask, client: FlaskClient) -> No
     assert sql and not _skips_rows(sql)
 
 
+def test_a_page_ending_exactly_on_the_last_trade_has_no_next_cursor(app: Flask, client: FlaskClient) -> None:
+    _trades(app, 20)
+    first = client.get("/api/v1/trades?limit=10").get_json()
+    last = client.get(f"/api/v1/trades?limit=10&cursor={first['next_cursor']}").get_json()
+    assert len(last["trades"]) == 10 and last["next_cursor"] is None  # not a cursor to an empty page
+    assert client.get("/api/v1/trades?limit=20").get_json()["next_cursor"] is None
+    assert client.get("/api/v1/trades?limit=19").get_json()["next_cursor"] is not None
+    with app.app_context():
+        for sort in analytics.SORTS:
+            rows, cursor = analytics.history_page(HistoryQuery(sort=sort), 10)
+            rows2, cursor2 = analytics.history_page(HistoryQuery(sort=sort, cursor=cursor), 10)
+            assert len(rows) == len(rows2) == 10 and cursor2 is None, sort
+        rows, cursor = analytics.trade_page(limit=20)
+        assert len(rows) == 20 and cursor is None
+
+
 def test_the_csv_export_streams_row_by_row(app: Flask, client: FlaskClient) -> None:
     _trades(app, 30)
     response = client.get("/trades.csv?sort=size", buffered=False)

@@ -1,6 +1,7 @@
 """Execution integrity: pending -> filled | failed, faults mid-execution, a killed worker, recovery and reconcile."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 import trade_logger
+from app import create_app
 from cli import worker
 from core.tokens import USDC
 from models import OTCPool, Trade, db, utcnow
@@ -165,11 +167,16 @@ def test_start_up_recovery_finishes_only_trades_pending_past_the_timeout(sapp: F
     assert_reconciles(sapp)
 
 
-def test_start_up_recovery_skips_a_database_without_tables(tmp_path: Path) -> None:
-    from app import create_app
-
+def test_start_up_recovery_skips_a_database_without_tables(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e.db'}"})
-    worker.recover_on_startup(app)  # a worker started before `flask db upgrade` ran
+    with caplog.at_level(logging.INFO, logger="cli.worker"):
+        worker.recover_on_startup(app)  # a worker started before `flask db upgrade` ran: no exception escapes
+    skipped = [r for r in caplog.records if r.name == "cli.worker"]
+    assert [r.getMessage() for r in skipped] == ["start-up recovery skipped (database not ready: OperationalError)"]
+    assert skipped[0].levelno == logging.INFO  # expected during a deploy: not a warning
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []  # it created nothing (migrations own the schema)
+        db.engine.dispose()
 
 
 def test_reconcile_command_passes_and_fails_on_a_pool_that_does_not_add_up(sapp: Flask) -> None:

@@ -5,22 +5,39 @@ is absent and fail instead when REQUIRE_REDIS=1.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import jupiter_api
 from app import create_app
 from venues import shared_state
-from venues.jupiter_guards import BreakerState, BucketState, CircuitBreaker, MemoryStore, RateLimiter
+from venues.jupiter_guards import (
+    AllowCall,
+    BreakerState,
+    BucketState,
+    CircuitBreaker,
+    MemoryStore,
+    RateLimiter,
+    ReadLevel,
+    ReadStatus,
+    RecordFailure,
+    RecordSuccess,
+    TakeToken,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,3 +158,147 @@ def test_the_app_shares_jupiter_state_only_when_REDIS_URL_is_set(tmp_path: Path)
     local = create_app({**base, "REDIS_URL": None}).extensions["market"].jupiter
     assert isinstance(shared.breaker.store, shared_state.RedisStore)
     assert isinstance(local.breaker.store, MemoryStore)
+
+
+# ---- one Lua script per state kind: the same transitions as jupiter_guards, one round trip, no over-grant ----------
+
+class CountingRedis(redis.Redis):
+    """A client that records the name of every command it sends (each is one round trip)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.commands.append(str(args[0]).upper())
+        return super().execute_command(*args, **options)
+
+
+def stored(url: str, key: str, kind: type) -> Any:
+    """The state under `key` as the scripts wrote it (None when absent)."""
+    with redis.Redis.from_url(url) as client:
+        raw = client.get(key)
+    return None if raw is None else kind(**json.loads(raw))
+
+
+def test_every_transition_is_one_round_trip(redis_url: str, prefix: str) -> None:
+    client = CountingRedis.from_url(redis_url)
+    bucket = RateLimiter(0.5, burst=2, clock=time.time, store=shared_state.RedisStore(client, f"{prefix}:b",
+                                                                                   BucketState(2)))
+    breaker = CircuitBreaker(2, 30.0, clock=time.time, store=shared_state.RedisStore(client, f"{prefix}:c",
+                                                                                     BreakerState()))
+    bucket.try_acquire()  # the first call after a Redis restart may load the script (NOSCRIPT, SCRIPT LOAD)
+    steps: list[Callable[[], object]] = [bucket.try_acquire, bucket.try_acquire, bucket.try_acquire, bucket.headroom,
+                                         lambda: breaker.state, breaker.allow, breaker.record_failure,
+                                         breaker.record_failure, breaker.allow, breaker.record_success]
+    for step in steps:
+        client.commands.clear()
+        step()
+        assert client.commands == ["EVALSHA"], step  # read, decide and write in one server-side script
+    assert bucket.store._redis_down_until == 0.0 and breaker.store._redis_down_until == 0.0  # no fallback ran
+
+
+def test_threads_racing_for_one_bucket_get_exactly_its_tokens(redis_url: str, prefix: str) -> None:
+    key, threads, attempts, tokens = f"{prefix}:bucket", 16, 40, 150
+    start, granted, lock = threading.Barrier(threads), [0], threading.Lock()
+    stores = [worker_store(redis_url, key, BucketState(tokens)) for _ in range(threads)]
+
+    def worker(store: shared_state.RedisStore) -> None:
+        limiter = RateLimiter(1e-9, burst=tokens, clock=lambda: 1_000.0, store=store)  # one instant: no refill
+        start.wait()
+        mine = sum(limiter.try_acquire() == 0.0 for _ in range(attempts))
+        with lock:
+            granted[0] += mine
+
+    running = [threading.Thread(target=worker, args=(s,)) for s in stores]  # 640 attempts on 150 tokens
+    for t in running:
+        t.start()
+    for t in running:
+        t.join(timeout=60)
+    assert granted[0] == tokens
+    assert all(s._redis_down_until == 0.0 for s in stores)  # every grant came from Redis, none from a fallback
+    assert stored(redis_url, key, BucketState) == BucketState(0.0, 1_000.0)
+
+
+def run_both(url: str, key: str, initial: Any, ops: list[Any]) -> None:
+    """Each op through a MemoryStore and a RedisStore from the same initial state: equal results and states."""
+    memory, shared = MemoryStore(initial), worker_store(url, key, initial)
+    for i, op in enumerate(ops):
+        mine, theirs = memory.transact(op), shared.transact(op)
+        assert (theirs, stored(url, key, type(initial)) or initial) == (mine, memory._state), (i, op)
+    assert shared._redis_down_until == 0.0  # every answer came from the script, not the fallback
+
+
+def test_a_breaker_lifecycle_runs_the_same_in_memory_and_in_redis(redis_url: str, prefix: str) -> None:
+    t, cool = 1.7e9, 30.0
+    run_both(redis_url, f"{prefix}:breaker", BreakerState(), [
+        AllowCall(t, cool), RecordFailure(t, 2), ReadStatus(t, cool), RecordFailure(t + 1, 2),  # opens at 2
+        AllowCall(t + 2, cool), ReadStatus(t + 31, cool), AllowCall(t + 31, cool),  # half-open: one probe
+        AllowCall(t + 32, cool), AllowCall(t + 61, cool),  # the probe hangs: another exactly cooldown_s later
+        RecordFailure(t + 62, 2), ReadStatus(t + 62, cool), AllowCall(t + 92, cool),  # re-opened, probe forgotten
+        RecordSuccess(), ReadStatus(t + 93, cool), RecordSuccess()])  # closed (and unchanged the second time)
+
+
+def test_a_bucket_runs_the_same_in_memory_and_in_redis(redis_url: str, prefix: str) -> None:
+    t = 1.7e9
+    run_both(redis_url, f"{prefix}:bucket", BucketState(2.0), [
+        ReadLevel(t, 0.5, 2.0), TakeToken(t, 0.5, 2.0), TakeToken(t, 0.5, 2.0), TakeToken(t, 0.5, 2.0),  # empty
+        TakeToken(t + 1, 0.5, 2.0), TakeToken(t + 2, 0.5, 2.0), TakeToken(t + 1, 0.5, 2.0),  # a clock stepping back
+        ReadLevel(t + 100, 0.5, 2.0), TakeToken(t + 100, 0.5, 2.0)])  # refilled, capped at burst
+
+
+# Clock steps: whole seconds (exact sums, so cooldown boundaries are hit exactly), steps back, and any float.
+steps = st.lists(st.sampled_from([0.0, 1.0, 10.0, 15.0, 30.0, -1.0]) | st.floats(-2, 100, allow_nan=False),
+                 min_size=1, max_size=40)
+SAME_SEMANTICS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SAME_SEMANTICS
+@given(steps=steps, takes=st.lists(st.booleans(), min_size=40, max_size=40),
+       rps=st.sampled_from([0.5, 1.0, 0.1]) | st.floats(0.001, 500),
+       burst=st.sampled_from([1.0, 2.0, 2.5]) | st.floats(1, 100), start=st.sampled_from([1e9, 1.7e9]) |
+       st.floats(1e9, 2e9))
+def test_the_bucket_script_and_the_python_rule_agree(redis_url: str, prefix: str, steps: list[float],
+                                                     takes: list[bool], rps: float, burst: float,
+                                                     start: float) -> None:
+    now, ops = start, []
+    for step, take in zip(steps, takes, strict=False):
+        now += step  # wall clocks of different workers may step back a little
+        ops.append(TakeToken(now, rps, burst) if take else ReadLevel(now, rps, burst))
+    run_both(redis_url, f"{prefix}:{uuid.uuid4().hex}", BucketState(burst), ops)  # the same doubles, exactly
+
+
+@SAME_SEMANTICS
+@given(steps=steps, kinds=st.lists(st.sampled_from(["status", "allow", "ok", "fail"]), min_size=40, max_size=40),
+       threshold=st.integers(1, 3), cooldown=st.sampled_from([30.0, 10.0]) | st.floats(0.01, 60),
+       start=st.sampled_from([1e9, 1.7e9]) | st.floats(1e9, 2e9))
+def test_the_breaker_script_and_the_python_rule_agree(redis_url: str, prefix: str, steps: list[float],
+                                                      kinds: list[str], threshold: int, cooldown: float,
+                                                      start: float) -> None:
+    now, ops = start, []
+    for step, kind in zip(steps, kinds, strict=False):
+        now += step
+        ops.append({"status": ReadStatus(now, cooldown), "allow": AllowCall(now, cooldown), "ok": RecordSuccess(),
+                    "fail": RecordFailure(now, threshold)}[kind])
+    run_both(redis_url, f"{prefix}:{uuid.uuid4().hex}", BreakerState(), ops)
+
+
+@pytest.mark.parametrize("garbage", [b"not json", b'{"tokens": "x"}', b'{"tokens": 1, "other": 2}', b"[1, 2]"])
+def test_an_unreadable_stored_bucket_starts_afresh_and_says_so(redis_url: str, prefix: str, garbage: bytes,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    key = f"{prefix}:bucket"
+    with redis.Redis.from_url(redis_url) as client:
+        client.set(key, garbage)
+    limiter = RateLimiter(0.001, burst=3, clock=lambda: 50.0, store=worker_store(redis_url, key, BucketState(3)))
+    with caplog.at_level(logging.WARNING, logger="venues.shared_state"):
+        assert limiter.try_acquire() == 0.0
+    assert "unreadable shared state" in caplog.text
+    assert stored(redis_url, key, BucketState) == BucketState(2.0, 50.0)
+
+
+def test_a_store_runs_only_the_transitions_of_its_state_kind(redis_url: str, prefix: str) -> None:
+    store = worker_store(redis_url, f"{prefix}:bucket", BucketState(1))
+    with pytest.raises(TypeError, match="BreakerState"):
+        store.transact(RecordSuccess())
+    with pytest.raises(TypeError, match="no server-side script"):
+        store.transact(MemoryStore(0))  # type: ignore[arg-type]

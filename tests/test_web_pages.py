@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from models import AuditLog, OTCPool, db
 
@@ -151,3 +151,26 @@ def test_dashboard_json_lists_the_latest_trade_first_with_live_inventory(client:
     # the dealer bought SOL: that side sits above its target and the gauge says so instead of capping at 100 %
     assert float(sol_usdc["base_pct"]) > 100 and float(sol_usdc["quote_pct"]) < 100
     assert float(sol_usdc["utilisation_pct"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/analytics/dashboard"])
+def test_the_dashboard_runs_only_the_queries_it_shows(app: Flask, client: FlaskClient, path: str) -> None:
+    trade(client, "500")
+    client.get(path)  # the first request of a process may also snapshot metrics: not the dashboard's cost
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # the bearer token, today's and all-time totals (rollups + live pending count each), the latest trades and
+    # their legs, the pools: 8 statements. The monitoring page's DB health (SELECT 1 and a count of trades,
+    # quotes and metrics rows) used to run here too and was thrown away: 10 statements.
+    assert len(statements) <= 8, statements
+    assert not [s for s in statements if s == "SELECT 1" or "FROM quotes" in s or "FROM system_metrics" in s]

@@ -97,8 +97,7 @@ def list_trades():
     if request.args.get("trader"):  # username; an unknown one matches no trade
         trader = accounts.user_by_name(request.args["trader"])
         filters["user_id"] = trader.id if trader is not None else -1
-    trades = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
-    next_cursor = str(trades[-1].id) if len(trades) == limit else None
+    trades, next_cursor = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
     return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
 
 

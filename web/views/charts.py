@@ -58,7 +58,7 @@ def window_from_request(default_range: str = window.DEFAULT_RANGE) -> window.Win
 def dashboard():
     """Today's and all-time totals, the latest trades, live pool inventory and Jupiter's state."""
     data: dict[str, Any] = serializers.dashboard_json(utcnow())
-    data["jupiter"] = monitoring.live_status(context.market())["jupiter"]
+    data["jupiter"] = monitoring.jupiter_status(context.market())
     return jsonify(data)
 
 

@@ -26,7 +26,7 @@ CSV_MAX_ROWS = 100_000
 def dashboard():
     """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
     return render_template("dashboard.html", data=serializers.dashboard_json(utcnow()),
-                           jupiter=monitoring.live_status(context.market())["jupiter"])
+                           jupiter=monitoring.jupiter_status(context.market()))
 
 
 @bp.route("/trade", methods=["GET", "POST"])
