@@ -27,6 +27,8 @@ from venues.jupiter_wire import (
     JupiterQuote,
     MalformedResponseError,
     NoRouteError,
+    PriceOutOfBandError,
+    QuoteMismatchError,
     RateLimitedError,
     RouteStep,
     TokenNotTradableError,
@@ -37,7 +39,8 @@ from venues.jupiter_wire import (
 
 __all__ = [
     "CircuitBreaker", "CircuitOpenError", "InvalidRequestError", "JupiterError", "JupiterQuote",
-    "MalformedResponseError", "MemoryStore", "NoRouteError", "RateLimitedError", "RateLimiter", "RouteStep",
+    "MalformedResponseError", "MemoryStore", "NoRouteError", "PriceOutOfBandError", "QuoteMismatchError",
+    "RateLimitedError", "RateLimiter", "RouteStep",
     "StateStore", "TokenNotTradableError", "UpstreamUnavailableError", "parse_error", "parse_quote",
 ]
 
@@ -121,6 +124,16 @@ def build_params(input_mint: str, output_mint: str, amount_atoms: int, slippage_
     return params
 
 
+def matching(q: JupiterQuote, input_mint: str, output_mint: str, amount_atoms: int, swap_mode: str) -> JupiterQuote:
+    """The quote when it answers the request (mints, mode, the fixed amount); QuoteMismatchError otherwise."""
+    fixed = q.in_amount_atoms if swap_mode == "ExactIn" else q.out_amount_atoms
+    if (q.input_mint, q.output_mint, q.swap_mode, fixed) != (input_mint, output_mint, swap_mode, amount_atoms):
+        raise QuoteMismatchError(
+            f"Jupiter answered {q.swap_mode} {q.in_amount_atoms} {q.input_mint} -> {q.out_amount_atoms} "
+            f"{q.output_mint} for a request of {swap_mode} {amount_atoms} {input_mint} -> {output_mint}")
+    return q
+
+
 class JupiterClient:
     """Quotes through a transport with rate limiting, a circuit breaker and bounded retries; keeps call stats."""
 
@@ -147,7 +160,7 @@ class JupiterClient:
             params = build_params(input_mint, output_mint, amount_atoms, slippage_bps, swap_mode, **options)
             while True:
                 try:
-                    return self._attempt(params)
+                    return matching(self._attempt(params), input_mint, output_mint, amount_atoms, swap_mode)
                 except (RateLimitedError, UpstreamUnavailableError) as err:
                     delay = self._retry_delay(err, retries)
                     if delay is None:

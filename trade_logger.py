@@ -76,6 +76,7 @@ class FillPlan:
     request_hash: str | None = None
     user_id: int | None = None
     latency_ms: int | None = None
+    arrival_mid: Decimal | None = None  # the reference mid the decision was priced against
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -50,6 +51,9 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     try:
         fills = execute_legs(market, plan)
         breach = limit_breach(plan, fills)
+    except jupiter_api.PriceOutOfBandError as exc:
+        raise _failed(trade_id, exc.code, f"Jupiter's price at execution is out of band ({exc}); every reservation "
+                      "was released and nothing was executed") from None
     except jupiter_api.JupiterError as exc:
         raise _failed(trade_id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
                       "every reservation was released and nothing was executed") from None
@@ -79,7 +83,7 @@ def execute_legs(market: Market, plan: trade_logger.FillPlan) -> list[tuple[int,
             fills.append((leg.in_amount_atoms, leg.out_amount_atoms))
             continue
         amount = leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms
-        q = market.leg_quote(order, amount)
+        q = market.leg_quote(order, amount, plan.arrival_mid)
         fills.append((leg.in_amount_atoms, q.out_amount_atoms) if order.exact_in
                      else (q.in_amount_atoms, leg.out_amount_atoms))
     return fills
@@ -119,8 +123,8 @@ def recover(now: datetime, older_than_s: float) -> list[Trade]:
     return done
 
 
-def requote_leg(market: Market, order: orders.Order, leg: orders.Leg,
-                fresh: orders.VenueOption | None) -> tuple[int, int]:
+def requote_leg(market: Market, order: orders.Order, leg: orders.Leg, fresh: orders.VenueOption | None,
+                mid: Decimal | None = None) -> tuple[int, int]:
     """A Jupiter leg's (in, out) atoms now: the fresh full-order option when the leg is the whole order, else a quote.
 
     Raises JupiterError when Jupiter cannot quote.
@@ -130,7 +134,7 @@ def requote_leg(market: Market, order: orders.Order, leg: orders.Leg,
             and fresh.out_amount_atoms is not None \
             and fixed == (fresh.in_amount_atoms if order.exact_in else fresh.out_amount_atoms):
         return fresh.in_amount_atoms, fresh.out_amount_atoms
-    q = market.leg_quote(order, fixed)
+    q = market.leg_quote(order, fixed, mid)
     return (fixed, q.out_amount_atoms) if order.exact_in else (q.in_amount_atoms, fixed)
 
 

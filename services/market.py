@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 import jupiter_api
-from core import router
+from core import bands, router
+from core.bands import Band
 from core.orders import Order
 from core.tokens import USDC, Token
-from core.units import PRICE_PRECISION
+from core.units import BPS, PRICE_PRECISION
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 
@@ -48,7 +49,22 @@ class Market:
         s = self.settings
         return router.delay_risk_bps(s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
 
-    def leg_quote(self, order: Order, size_atoms: int) -> jupiter_api.JupiterQuote:
-        """A fresh Jupiter quote for exactly size_atoms of the order's fixed side (never cached)."""
-        return self.jupiter.quote(order.input_token.mint, order.output_token.mint, size_atoms, order.slippage_bps,
-                                  order.swap_mode)
+    @property
+    def band(self) -> Band:
+        """The desk's price band around the reference price (PRICE_BAND_BPS, PRICE_BAND_BETTER_BPS)."""
+        return Band(self.settings.price_band_bps, self.settings.price_band_better_bps)
+
+    def out_of_band(self, order: Order, q: jupiter_api.JupiterQuote, mid: Decimal) -> str | None:
+        """Why a Jupiter quote for the order is not to be believed against the reference mid, or None."""
+        return bands.violation(order, q.in_amount_atoms, q.out_amount_atoms, mid, self.band,
+                               q.price_impact_pct * BPS)
+
+    def leg_quote(self, order: Order, size_atoms: int, mid: Decimal | None = None) -> jupiter_api.JupiterQuote:
+        """A fresh Jupiter quote for exactly size_atoms of the order's fixed side (never cached); with the reference
+        mid, PriceOutOfBandError unless it is within the band."""
+        q = self.jupiter.quote(order.input_token.mint, order.output_token.mint, size_atoms, order.slippage_bps,
+                               order.swap_mode)
+        refused = None if mid is None else self.out_of_band(order, q, mid)
+        if refused:
+            raise jupiter_api.PriceOutOfBandError(refused)
+        return q

@@ -100,7 +100,12 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     try:
         jq = market.jupiter.quote(order.input_token.mint, order.output_token.mint, order.amount_atoms,
                                   order.slippage_bps, order.swap_mode)
-        options.append(_jupiter_option(market, order, jq, mid))
+        refused = market.out_of_band(order, jq, mid)
+        if refused:
+            options.append(router.unavailable(JUPITER, refused))
+            jq = None
+        else:
+            options.append(_jupiter_option(market, order, jq, mid))
     except jupiter_api.JupiterError as exc:
         options.append(router.unavailable(JUPITER, f"{exc.code}: {exc}", down=exc.outage))
     otc_quotes: dict[str, tuple[int, otc_engine.OtcQuote]] = {}
@@ -230,7 +235,7 @@ def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) ->
         return decision
     size = leg.in_amount_atoms if g.order.exact_in else leg.out_amount_atoms
     try:
-        q = market.leg_quote(g.order, size)
+        q = market.leg_quote(g.order, size, g.mid_price)
     except jupiter_api.JupiterError:
         others = [c for c in g.curves if c.venue != JUPITER]
         return router.decide(g.order, g.options, others, g.mid_price)

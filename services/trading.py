@@ -93,7 +93,7 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
         quoted_at=g.quoted_at, notional_usd_atoms=notional, savings_usd_atoms=saved_usd,
         price_impact_bps=jupiter.price_impact_bps if jupiter else None, quote_id=quote_id,
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
-        latency_ms=int((time.perf_counter() - started) * 1000),
+        latency_ms=int((time.perf_counter() - started) * 1000), arrival_mid=g.mid_price,
     )
 
 
@@ -211,7 +211,10 @@ def guard_slippage(market: Market, g: Gathered, quoted: orders.Decision) -> orde
             legs.append(leg)
             continue
         try:
-            in_atoms, out_atoms = execution.requote_leg(market, order, leg, fresh.get(leg.venue))
+            in_atoms, out_atoms = execution.requote_leg(market, order, leg, fresh.get(leg.venue), g.mid_price)
+        except jupiter_api.PriceOutOfBandError as exc:
+            raise ServiceError(422, exc.code, f"{leg.venue} re-quoted out of band ({exc}); nothing was executed") \
+                from None
         except jupiter_api.JupiterError as exc:
             raise ServiceError(503, "VENUE_UNAVAILABLE",
                                f"{leg.venue} cannot fill now ({exc.code}: {exc}); nothing was executed") from None

@@ -25,6 +25,7 @@ PUBLIC = auth.PUBLIC
 EXPECTED: dict[str, str] = {
     "static": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC, "api.healthz": PUBLIC, "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,
+    "sim.price": PUBLIC,
     "web.dashboard": "viewer", "web.history": "viewer", "web.history_csv": "viewer", "web.trade_detail": "viewer",
     "web.quote_detail": "viewer", "web.analytics": "viewer", "web.pools": "viewer", "web.monitoring": "viewer",
     "web.api_docs": "viewer",

@@ -84,6 +84,18 @@ class CircuitOpenError(UpstreamUnavailableError):
     code = "CIRCUIT_OPEN"
 
 
+class QuoteMismatchError(JupiterError):
+    """Jupiter answered for other mints, another mode or another amount than asked: never used."""
+
+    code = "QUOTE_MISMATCH"
+
+
+class PriceOutOfBandError(JupiterError):
+    """A quote whose price strays from the independent reference beyond the desk's band: never used."""
+
+    code = "PRICE_OUT_OF_BAND"
+
+
 class MalformedResponseError(JupiterError):
     """Jupiter answered with something that is not a valid quote (bad JSON, missing or ill-typed field)."""
 

@@ -36,6 +36,7 @@ POLICY: dict[str, str] = {
     "api.healthz": PUBLIC,
     "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,  # the simulated Jupiter speaks Jupiter's keyless public API
+    "sim.price": PUBLIC,  # and its keyless Price API v3
     "bench.constant": PUBLIC,  # constant JSON, registered only with BENCH_ENDPOINTS=1 (bench/api.py)
     # pages
     "web.dashboard": "viewer",

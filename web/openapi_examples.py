@@ -8,7 +8,7 @@ USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
 ERROR = {"error": {"code": "INVALID_AMOUNT", "message": "amount has more decimals than SOL allows (9)",
                    "field": "amount"}}
-HEALTH = {"status": "ok", "db": "ok", "jupiter": "ok"}
+HEALTH = {"status": "ok", "db": "ok", "jupiter": "ok", "reference_price": "ok"}
 ORDER = {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50, "swap_mode": "ExactIn"}
 ORDER_ECHO = {"input_mint": SOL, "input_symbol": "SOL", "output_mint": USDC, "output_symbol": "USDC",
               "swap_mode": "ExactIn", "slippage_bps": 50}

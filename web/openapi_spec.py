@@ -148,7 +148,8 @@ def _schemas() -> dict[str, Any]:
                                                                   trades={"type": "integer"},
                                                                   volume_usd_atoms=ATOMS)}),
         "Health": _obj(["status", "db", "jupiter"], status={"enum": ["ok", "degraded"]},
-                       db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]}),
+                       db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]},
+                       reference_price={"enum": ["ok", "down", "unknown"]}),
     }
 
 

@@ -47,7 +47,7 @@ def _service_error(exc: quoting.ServiceError):
 
 @bp.get("/healthz")
 def healthz():
-    """200 while the app can serve: DB reachability and the Jupiter client's breaker state."""
+    """200 while the app can serve: DB reachability, the Jupiter client's breaker, the reference price's health."""
     try:
         db.session.execute(text("SELECT 1"))
         db_state = "ok"
@@ -56,8 +56,10 @@ def healthz():
         db_state = "down"
     breaker = context.market().jupiter.stats().get("breaker_state", "closed")
     jupiter = {"closed": "ok", "half_open": "degraded"}.get(breaker, "down")
-    return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter}), (
-        200 if db_state == "ok" else 503)
+    prices = context.market().prices.status()
+    reference = "down" if prices["last_error"] else ("ok" if prices["last_ok_age_s"] is not None else "unknown")
+    return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter,
+                    "reference_price": reference}), 200 if db_state == "ok" else 503
 
 
 @bp.post("/api/v1/quotes")
