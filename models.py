@@ -213,6 +213,8 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(12), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in the session at sign-in; bumped by logout, password change and deactivation, which ends every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:
