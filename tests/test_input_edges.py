@@ -19,6 +19,19 @@ def test_unicode_digits_and_huge_amounts_are_a_400_naming_the_field(
     assert res.status_code == 400 and res.get_json()["error"]["field"] == field
 
 
+DEEP_JSON = '{"amount":' + "[" * 1000 + "]" * 1000 + "}"  # 4 KB, well under the body limit
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/quotes"), ("post", "/api/v1/trades"), ("patch", "/api/v1/pools/1"),
+])
+def test_deeply_nested_json_is_a_400_malformed_json_not_a_500(client: FlaskClient, method: str, path: str) -> None:
+    res = getattr(client, method)(path, data=DEEP_JSON, content_type="application/json")
+    assert res.status_code == 400
+    error = res.get_json()["error"]
+    assert error["code"] == "MALFORMED_JSON" and "nested too deeply" in error["message"]
+
+
 @pytest.mark.parametrize("value", ["1e50", 10**40])
 def test_pool_changes_far_beyond_the_column_are_refused(client: FlaskClient, value: object) -> None:
     pool_id = client.get("/api/v1/pools").get_json()["pools"][0]["id"]

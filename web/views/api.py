@@ -19,9 +19,19 @@ MAX_LIMIT = 500
 TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
 
 
+def request_json() -> Any:
+    """The request's JSON body, None when it is absent or not JSON; InputError when it is nested too deeply to parse
+    (the json module raises RecursionError, not ValueError, so get_json(silent=True) does not catch it)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise quoting.InputError("the request body is JSON nested too deeply to be parsed",
+                                 code="MALFORMED_JSON") from None
+
+
 def _json_body() -> Any:
     """The request's JSON body, or raise InputError when it is not JSON."""
-    body = request.get_json(silent=True)
+    body = request_json()
     if body is None:
         raise quoting.InputError("the request body must be valid JSON with Content-Type: application/json",
                                   code="MALFORMED_JSON")
