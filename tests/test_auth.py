@@ -67,6 +67,16 @@ def test_login_never_redirects_to_another_site(app: Flask, anon_client: FlaskCli
     assert res.status_code == 303 and res.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("next_path", ["/%0D%0ASet-Cookie:x%3D1", "/trades%0A", "/%09api", "/%E2%80%A8x"])
+def test_login_with_control_characters_in_next_goes_home(app: Flask, anon_client: FlaskClient, next_path: str) -> None:
+    add_user(app, "tina", "trader")
+    res = login(anon_client, "tina", next_path=next_path)
+    assert res.status_code == 303 and res.headers["Location"] == "/"
+    assert "x=1" not in res.headers.get("Set-Cookie", "")
+    res = anon_client.get(f"/login?next={next_path}")  # signed in already: the same rule
+    assert res.status_code == 302 and res.headers["Location"] == "/"
+
+
 def test_logout_ends_the_session(app: Flask, anon_client: FlaskClient) -> None:
     add_user(app, "vic", "viewer")
     login(anon_client, "vic")

@@ -26,8 +26,10 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in; anything else (other hosts, //evil) goes home."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """A same-site path to return to after sign-in; anything else (other hosts, //evil, control characters such as
+    a CR/LF that would split the Location header) goes home."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
