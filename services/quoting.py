@@ -85,13 +85,10 @@ def _amount_atoms(data: Mapping[str, Any], decimals: int) -> int:
     has_ui, has_atoms = data.get("amount") not in (None, ""), data.get("amount_atoms") not in (None, "")
     if has_ui == has_atoms:
         raise InputError("give exactly one of amount or amount_atoms", field="amount")
-    try:
+    try:  # core.tokens is the one parser: decimal strings only, a JSON number is refused (API.md)
         if has_atoms:
             return parse_atoms(data["amount_atoms"])
-        value = data["amount"]
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        return to_atoms(value, decimals)
+        return to_atoms(data["amount"], decimals)
     except ValueError as exc:
         raise InputError(str(exc), field="amount_atoms" if has_atoms else "amount", code="INVALID_AMOUNT") from None
 
