@@ -103,6 +103,7 @@ class Quote(db.Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     trade_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # who requested it, the only one to execute it
 
 
 class Trade(db.Model):

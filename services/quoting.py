@@ -182,8 +182,10 @@ def _otc_option(order: router.Order, q: otc_engine.OtcQuote, mid: Decimal,
     )
 
 
-def quote(order: router.Order, now: datetime | None = None) -> tuple[Quote, dict[str, Any]]:
-    """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote; nothing executes."""
+def quote(order: router.Order, now: datetime | None = None, *,
+          user_id: int | None = None) -> tuple[Quote, dict[str, Any]]:
+    """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote for `user_id` (the
+    only user who may execute it); nothing executes."""
     started = time.perf_counter()
     g = gather(order, now)
     decision = decide(g)
@@ -195,7 +197,7 @@ def quote(order: router.Order, now: datetime | None = None) -> tuple[Quote, dict
         expiries.append(g.quoted_at + timedelta(milliseconds=current_app.config["QUOTE_TTL_MS"]))
     row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=min(expiries),
                 input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
-                amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={})
+                amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={}, user_id=user_id)
     body = serializers.quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = body

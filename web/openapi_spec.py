@@ -183,8 +183,9 @@ def _paths() -> dict[str, Any]:
     """Every operation of the API."""
     trade_body = {"anyOf": [_ref("OrderRequest"), _ref("QuoteRef")]}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "maxLength": 128},
-            "description": "the same key and body return the first result; a different body is a 409 (empty: none)"}
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+            "description": "the same key and order return the first result; a different order is a 409 (the order "
+                           "is compared once parsed: spelling out a default is the same order); empty: 400"}
     chart = {"type": "object", "description": "series for our pages' charts (fields may grow)"}
     trades_query = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),

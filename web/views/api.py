@@ -74,7 +74,7 @@ def healthz():
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
     order = quoting.parse_order(_json_body())
-    _, body = quoting.quote(order)
+    _, body = quoting.quote(order, user_id=current_user.id)
     return jsonify(body), 200
 
 
@@ -82,9 +82,13 @@ def create_quote():
 def create_trade():
     """Execute a fresh order, or a stored quote by `quote_id`."""
     body = _json_body()
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and not 1 <= len(key) <= 128:
-        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
+    key = request.headers.get("Idempotency-Key")
+    if key == "":  # an empty key is a client bug, not "no key": retrying it would trade twice
+        raise quoting.InputError("the Idempotency-Key header is empty: send 1 to 128 characters, or no header",
+                                 field="Idempotency-Key")
+    if key is not None and len(key) > 128:
+        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
+                                 code="INVALID_IDEMPOTENCY_KEY")
     trade, created = trading.execute_request(body, idempotency_key=key, user_id=current_user.id)
     return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
 
