@@ -160,6 +160,22 @@ def test_a_replay_spelling_the_same_order_differently_is_the_same_request(client
     assert other.status_code == 409 and other.get_json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
 
 
+@pytest.mark.parametrize("query", ["status=", "status=done", "venue=", "venue=otc:", "venue=binance", "venue=otc:a b"])
+def test_an_empty_or_unknown_status_or_venue_filter_is_a_400_naming_it(client: FlaskClient, query: str) -> None:
+    res = client.get(f"/api/v1/trades?{query}")
+    assert res.status_code == 400
+    assert res.get_json()["error"]["field"] == query.split("=")[0]
+
+
+def test_status_and_venue_filters_of_the_documented_form_are_applied(client: FlaskClient) -> None:
+    trade = client.post("/api/v1/trades", json=SELL_10).get_json()
+    for query, found in [(f"venue={trade['venue']}", [trade["id"]]), ("venue=otc:no-such-pool", []),
+                         ("status=filled", [trade["id"]]), ("status=failed", []), ("pair=", [trade["id"]])]:
+        res = client.get(f"/api/v1/trades?{query}")
+        assert res.status_code == 200, query
+        assert [t["id"] for t in res.get_json()["trades"]] == found, query
+
+
 def test_pools_are_listed_with_inventory(client: FlaskClient) -> None:
     pools = client.get("/api/v1/pools").get_json()["pools"]
     assert [p["name"] for p in pools] == ["sol-usdc", "sol-usdt"]

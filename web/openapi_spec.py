@@ -11,6 +11,10 @@ from typing import Any
 from services import pool_config
 from web import openapi_examples as ex
 
+# GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
+TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+VENUE_FILTER_PATTERN = r"^(jupiter|split|none|(otc|rfq):[A-Za-z0-9_.-]{1,60})$"
+
 ATOMS = {"type": "string", "pattern": "^-?[0-9]{1,20}$", "description": "integer atoms as a decimal string"}
 BPS = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "basis points as a decimal string"}
 DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,4})?$"}
@@ -190,8 +194,9 @@ def _paths() -> dict[str, Any]:
     trades_query = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
         _query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "next_cursor of the previous page"),
-        _query("venue", {"type": "string"}, "jupiter, otc:<pool> or split"),
-        _query("status", {"enum": ["pending", "filled", "rejected", "failed"]}, "trade status"),
+        _query("venue", {"type": "string", "pattern": VENUE_FILTER_PATTERN},
+               "jupiter, split, none (refused before routing), otc:<pool> or rfq:<maker>; empty is a 400"),
+        _query("status", {"enum": list(TRADE_STATUSES)}, "trade status; empty is a 400"),
         _query("pair", {"type": "string"}, "e.g. SOL/USDC"),
         _query("trader", {"type": "string"}, "username of who placed the trades"),
     ]

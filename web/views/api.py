@@ -1,6 +1,7 @@
 """JSON API v1 (../shared/API.md): thin handlers that parse, call the service layer and shape the answer."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,11 +13,12 @@ from app import api_error
 from models import OTCPool, Trade, db
 from read import analytics
 from services import accounts, market, quoting, trading
-from web import serializers
+from web import openapi_spec, serializers
 
 bp = Blueprint("api", __name__)
 MAX_LIMIT = 500
-TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+TRADE_STATUSES = openapi_spec.TRADE_STATUSES
+VENUE_FILTER = re.compile(openapi_spec.VENUE_FILTER_PATTERN)
 
 
 def request_json() -> Any:
@@ -106,8 +108,10 @@ def list_trades():
     if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise quoting.InputError("cursor must be the next_cursor of a previous page", field="cursor")
     filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
-    if filters.get("status") not in (None, *TRADE_STATUSES):
+    if "status" in request.args and request.args["status"] not in TRADE_STATUSES:  # empty too: the spec's enum
         raise quoting.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
+    if "venue" in request.args and not VENUE_FILTER.fullmatch(request.args["venue"]):
+        raise quoting.InputError("venue must be jupiter, split, none, otc:<pool> or rfq:<maker>", field="venue")
     if request.args.get("trader"):  # username; an unknown one matches no trade
         trader = accounts.user_by_name(request.args["trader"])
         filters["user_id"] = trader.id if trader is not None else -1
@@ -159,6 +163,4 @@ def analytics_summary():
 @bp.get("/api/v1/openapi.json")
 def openapi():
     """The OpenAPI 3.1 description of this API (openapi_spec.py); public."""
-    from web import openapi_spec
-
     return jsonify(openapi_spec.spec())
