@@ -61,7 +61,23 @@ def test_deeply_nested_json_is_a_400_malformed_json_not_a_500(client: FlaskClien
     res = getattr(client, method)(path, data=DEEP_JSON, content_type="application/json")
     assert res.status_code == 400
     error = res.get_json()["error"]
-    assert error["code"] == "MALFORMED_JSON" and "nested too deeply" in error["message"]
+    assert error["code"] == "MALFORMED_JSON" and "nested deeper than" in error["message"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"input": "SOL", "output": "USDC", "amount": "10", "x": ' + "[" * 33 + "]" * 33 + "}",
+    '{"input": "SOL", "output": "USDC", "amount": ' + "[" * 20000 + "]" * 20000 + "}",  # far past any recursion limit
+])
+def test_json_nested_deeper_than_32_levels_is_refused_whatever_the_recursion_limit(client: FlaskClient,
+                                                                                   body: str) -> None:
+    res = client.post("/api/v1/quotes", data=body, content_type="application/json")
+    assert res.status_code == 400 and res.get_json()["error"]["code"] == "MALFORMED_JSON"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient) -> None:
+    body = '{"input": "SOL", "output": "USDC", "amount": "10", "note": "' + "[{" * 100 + '\\"]"}'
+    res = client.post("/api/v1/quotes", data=body, content_type="application/json")
+    assert res.status_code == 200, res.get_json()  # a string of 200 brackets is not nesting (extra fields are ignored)
 
 
 @pytest.mark.parametrize("value", ["1e50", 10**40])
