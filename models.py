@@ -106,6 +106,7 @@ class Quote(db.Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     trade_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # who requested it, the only one to execute it
 
 
 class Trade(db.Model):
@@ -220,6 +221,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(12), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in the session at sign-in; bumped by logout, password change and deactivation, which ends every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:

@@ -1,10 +1,16 @@
 """Token registry and exact conversion between human decimal strings and integer atoms."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 
 MAX_ATOMS = 2**63 - 1  # amounts must fit a signed 64-bit BigInteger column
+# A human decimal: ASCII digits, thousands commas only in well-formed groups of three, one optional "." with digits
+# after it. No sign, exponent, "_", whitespace or non-ASCII digits ("１２３", "٢٥٠٠٠" and "१२३" are refused).
+DECIMAL_RE = re.compile(r"(?:[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.[0-9]+)?")
+MAX_DECIMAL_CHARS = 64
+DECIMAL_HINT = "use ASCII digits with an optional \".\" and thousands commas, e.g. 25000, 25,000 or 1.5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,31 +60,45 @@ def token_by_mint(mint: str) -> Token:
         raise ValueError(f"unknown mint {mint!r}") from None
 
 
-def to_atoms(amount_ui: str | int | Decimal, decimals: int) -> int:
+def parse_decimal(text: str, field: str = "amount") -> Decimal:
+    """The one parser of a human decimal string (amounts, pool settings): exact, non-negative, or ValueError.
+
+    Accepts DECIMAL_RE exactly as given ("25000", "25,000", "1,234,567.5", "0.25"); refuses anything else with a
+    message naming `field`: JSON numbers and floats, signs, exponents, NaN, "_", surrounding whitespace,
+    misplaced commas ("2,5000", ",100") and non-ASCII digits.
+    """
+    if isinstance(text, bool) or not isinstance(text, str):
+        kind = "a float" if isinstance(text, float) else "a number" if isinstance(text, int) else "that type"
+        raise ValueError(f"{field} must be given as a decimal string such as \"25000\", not {kind}")
+    if text == "":
+        raise ValueError(f"{field} is required")
+    if len(text) > MAX_DECIMAL_CHARS:
+        raise ValueError(f"{field} is too long: at most {MAX_DECIMAL_CHARS} characters")
+    if not DECIMAL_RE.fullmatch(text):
+        if text.startswith("-") and DECIMAL_RE.fullmatch(text[1:]):
+            raise ValueError(f"{field} must not be negative")
+        raise ValueError(f"{field} {text!r} is not a number: {DECIMAL_HINT}")
+    return Decimal(text.replace(",", ""))
+
+
+def to_atoms(amount_ui: str | Decimal, decimals: int, field: str = "amount") -> int:
     """Convert a human amount to atoms exactly; reject what cannot be represented.
 
-    Rejects floats, non-numbers, NaN/inf, zero, negatives, more fractional digits than the
-    token has (no silent rounding of what a trader typed) and results of 2^63 atoms or more.
+    A string goes through parse_decimal (the one format, everywhere); a Decimal (from our own code) is used as is.
+    Rejects zero, more fractional digits than the token has (no silent rounding of what a trader typed) and
+    results of 2^63 atoms or more.
     """
-    if isinstance(amount_ui, (bool, float)):
-        raise ValueError("amount must be given as a decimal string, not a float")
-    text = amount_ui.strip().replace("_", "") if isinstance(amount_ui, str) else amount_ui
-    if text == "":
-        raise ValueError("amount is required")
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError, TypeError):
-        raise ValueError(f"amount {amount_ui!r} is not a number") from None
+    value = amount_ui if isinstance(amount_ui, Decimal) else parse_decimal(amount_ui, field)
     if not value.is_finite():
-        raise ValueError("amount must be a finite number")
+        raise ValueError(f"{field} must be a finite number")
     if value <= 0:
-        raise ValueError("amount must be greater than zero")
+        raise ValueError(f"{field} must be greater than zero")
     if value.adjusted() > 30:  # checked first: larger values would overflow the exact arithmetic below
-        raise ValueError("amount is too large")
+        raise ValueError(f"{field} is too large")
     with localcontext() as ctx:
         ctx.prec = 80
         if value != value.quantize(Decimal(1).scaleb(-decimals)):
-            raise ValueError(f"amount has more than {decimals} decimal places")
+            raise ValueError(f"{field} has more than {decimals} decimal places")
         atoms = int(value.scaleb(decimals).to_integral_value(rounding="ROUND_DOWN"))
     return check_atoms(atoms)
 
@@ -94,14 +114,12 @@ def check_atoms(atoms: int) -> int:
     return atoms
 
 
-def parse_atoms(text: str | int) -> int:
-    """Parse an integer atom count from a decimal string (as Jupiter and our API send them)."""
-    if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise ValueError("amount_atoms must be a string of digits")
-    s = text.strip() if isinstance(text, str) else str(text)
-    if not (s.isascii() and s.isdigit()) or len(s) > 20:
-        raise ValueError("amount_atoms must be a string of digits")
-    return check_atoms(int(s))
+def parse_atoms(text: str, field: str = "amount_atoms") -> int:
+    """Parse an integer atom count from a string of ASCII digits (as Jupiter and our API send them; no commas)."""
+    if isinstance(text, bool) or not isinstance(text, str) or not text.isascii() or not text.isdigit() \
+            or len(text) > 20:
+        raise ValueError(f"{field} must be a string of ASCII digits such as \"25000000000\"")
+    return check_atoms(int(text))
 
 
 def to_ui(atoms: int, decimals: int) -> Decimal:

@@ -86,14 +86,20 @@ def create_user(username: str, role: str, password: str, actor: User | None = No
 
 def update_user(user: User, actor: User | None = None, *, role: str | None = None, active: bool | None = None,
                 password: str | None = None) -> User:
-    """Change a user's role, active flag or password; commit and audit (the password as 'changed' only)."""
+    """Change a user's role, active flag or password; commit and audit (the password as 'changed' only).
+
+    A new password or a deactivation ends every browser session of the user (see end_sessions).
+    """
     before = _snapshot(user)
     if role is not None:
         user.role = check_role(role)
     if active is not None:
         user.active = active
+        if not active:
+            _bump_session_generation(user)
     if password is not None:
         user.password_hash = generate_password_hash(check_password(password))
+        _bump_session_generation(user)
     old, new = audit.diff(before, _snapshot(user))
     if password is not None:
         old["password"], new["password"] = "(hidden)", "changed"
@@ -102,6 +108,17 @@ def update_user(user: User, actor: User | None = None, *, role: str | None = Non
         audit.record(actor, action, f"user:{user.id} {user.username}", old, new)
     db.session.commit()
     return user
+
+
+def _bump_session_generation(user: User) -> None:
+    """Invalidate every session issued to the user so far (the session stores the generation it was issued under)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session of the user (sign-out): bump the session generation and commit."""
+    _bump_session_generation(user)
+    db.session.commit()
 
 
 def authenticate(username: str, password: str) -> User | None:

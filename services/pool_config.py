@@ -7,13 +7,13 @@ type and column range here, then the whole new configuration through otc_engine.
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 import trade_logger
-from core.tokens import parse_atoms
+from core.tokens import parse_atoms, parse_decimal
 from ledger import audit, inventory
 from models import OTCPool, User, db, utcnow
 
@@ -36,13 +36,14 @@ class PoolConfigError(ValueError):
 
 
 def _decimal(name: str, value: Any) -> Decimal:
-    """A decimal string (or int) with at most 4 decimal places that fits the column; floats are refused."""
+    """A decimal string (core.tokens.parse_decimal, as amounts) or a whole JSON number, with at most 4 decimal
+    places, that fits the column; floats are refused."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise PoolConfigError(f"{name} must be a decimal string such as \"12.5\"", name)
     try:
-        d = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise PoolConfigError(f"{name} must be a decimal string such as \"12.5\"", name) from None
+        d = parse_decimal(value, name) if isinstance(value, str) else Decimal(value)
+    except ValueError as exc:
+        raise PoolConfigError(str(exc), name) from None
     if not d.is_finite() or d < 0:
         raise PoolConfigError(f"{name} must be a finite number >= 0", name)
     if d >= Decimal(10) ** DECIMAL_FIELDS[name]:  # before quantize, which overflows on huge values
@@ -75,10 +76,10 @@ def parse_changes(body: Any) -> dict[str, Any]:
             changes[name] = _decimal(name, value)
         elif name in ATOM_FIELDS:
             try:
-                changes[name] = parse_atoms(value)
+                changes[name] = parse_atoms(value, name)
             except ValueError:
-                raise PoolConfigError(f"{name} must be a string of digits: a positive number of atoms below 2^63",
-                                      name) from None
+                raise PoolConfigError(f"{name} must be a string of ASCII digits: a positive number of atoms below "
+                                      "2^63", name) from None
         elif name in MS_FIELDS:
             changes[name] = _ms(name, value)
         elif not isinstance(value, bool):

@@ -74,13 +74,10 @@ def _amount_atoms(data: Mapping[str, Any], decimals: int) -> int:
     has_ui, has_atoms = data.get("amount") not in (None, ""), data.get("amount_atoms") not in (None, "")
     if has_ui == has_atoms:
         raise InputError("give exactly one of amount or amount_atoms", field="amount")
-    try:
+    try:  # core.tokens is the one parser: decimal strings only, a JSON number is refused (API.md)
         if has_atoms:
             return parse_atoms(data["amount_atoms"])
-        value = data["amount"]
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        return to_atoms(value, decimals)
+        return to_atoms(data["amount"], decimals)
     except ValueError as exc:
         raise InputError(str(exc), field="amount_atoms" if has_atoms else "amount", code="INVALID_AMOUNT") from None
 
@@ -173,8 +170,10 @@ def _otc_option(order: orders.Order, q: otc_engine.OtcQuote, mid: Decimal,
     )
 
 
-def quote(market: Market, order: orders.Order, now: datetime | None = None) -> tuple[Quote, dict[str, Any]]:
-    """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote; nothing executes."""
+def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
+          user_id: int | None = None) -> tuple[Quote, dict[str, Any]]:
+    """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote for `user_id` (the
+    only user who may execute it); nothing executes."""
     started = time.perf_counter()
     g = gather(market, order, now)
     decision = decide(market, g)
@@ -186,7 +185,7 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None) -> t
         expiries.append(g.quoted_at + timedelta(milliseconds=market.settings.quote_ttl_ms))
     row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=min(expiries),
                 input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
-                amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={})
+                amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={}, user_id=user_id)
     body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True)}

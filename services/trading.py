@@ -32,6 +32,21 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def canonical_request(body: Mapping[str, Any]) -> tuple[orders.Order | None, dict[str, Any]]:
+    """Parse a trade request and return (order or None for a quote_id, its canonical form for the replay hash).
+
+    The hash covers what the request means, not how it is spelled: an order is hashed as its parsed fields
+    (mints, swap mode, amount in atoms, slippage), so spelling out a default (slippage_bps 50, swap_mode ExactIn),
+    a symbol for a mint, "25,000" for "25000" or amount_atoms for amount is the same request.
+    """
+    if "quote_id" in body:
+        if set(body) - {"quote_id"}:
+            raise InputError("give either quote_id alone or an order, not both", field="quote_id")
+        return None, {"quote_id": str(body["quote_id"])}
+    order = parse_order(body)
+    return order, codec.order_json(order)
+
+
 def execute(market: Market, order: orders.Order, *, idempotency_key: str | None = None, body_hash: str | None = None,
             user_id: int | None = None) -> Trade:
     """Gather, decide and apply a fresh order; a rejected trade is recorded with its reason."""
@@ -124,20 +139,19 @@ def execute_request(market: Market, body: Any, *, idempotency_key: str | None = 
     """
     if not isinstance(body, Mapping):
         raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
-    body_hash = request_hash(body)
+    order, canonical = canonical_request(body)
+    body_hash = request_hash(canonical)
     key = execution.scoped_key(idempotency_key, user_id)
     if key:
         first = _replay(key, body_hash)
         if first is not None:
             return first, False
     try:
-        if "quote_id" in body:
-            if set(body) - {"quote_id"}:
-                raise InputError("give either quote_id alone or an order, not both", field="quote_id")
-            trade = execute_quote(market, str(body["quote_id"]), idempotency_key=key, body_hash=body_hash,
+        if order is None:
+            trade = execute_quote(market, canonical["quote_id"], idempotency_key=key, body_hash=body_hash,
                                   user_id=user_id)
         else:
-            trade = execute(market, parse_order(body), idempotency_key=key, body_hash=body_hash, user_id=user_id)
+            trade = execute(market, order, idempotency_key=key, body_hash=body_hash, user_id=user_id)
     except trade_logger.DuplicateTrade as dup:
         if key:
             first = _replay(key, body_hash)
@@ -166,12 +180,12 @@ def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None 
                   user_id: int | None = None) -> Trade:
     """Execute a stored firm quote within its TTL: OTC legs at the quoted price, the whole within its slippage.
 
-    404 unknown, 409 used, 410 expired (re-checked atomically when the trade is reserved); a slippage breach or an
-    unavailable venue is recorded as a rejected trade that uses up the quote.
+    404 unknown or another user's quote, 409 used, 410 expired (re-checked atomically when the trade is reserved);
+    a slippage breach or an unavailable venue is recorded as a rejected trade that uses up the quote.
     """
     started = time.perf_counter()
     row = db.session.get(Quote, quote_id)
-    if row is None:
+    if row is None or row.user_id != user_id:  # a quote belongs to who requested it: to anyone else it does not exist
         raise ServiceError(404, "NOT_FOUND", f"no quote with id {quote_id}")
     if row.used_at is not None or row.trade_id is not None:
         raise ServiceError(409, "QUOTE_ALREADY_USED", "this quote was executed already")

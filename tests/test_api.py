@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from models import OTCPool, Trade, db
+from tests.conftest import client_with_token, make_token
 
 SELL_25K = {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50}
 SELL_10 = {"input": "SOL", "output": "USDC", "amount": "10"}
@@ -109,6 +110,72 @@ def test_same_idempotency_key_and_body_returns_the_first_trade(client: FlaskClie
     assert other.status_code == 409 and other.get_json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
 
 
+def test_a_trader_cannot_execute_another_traders_quote(app: Flask) -> None:
+    tina, tom = (client_with_token(app, make_token(app, "trader", name)) for name in ("tina", "tom"))
+    quote = tina.post("/api/v1/quotes", json=SELL_10).get_json()
+    before = inventory(app)
+    res = tom.post("/api/v1/trades", json={"quote_id": quote["quote_id"]})
+    assert res.status_code == 404 and res.get_json()["error"]["code"] == "NOT_FOUND"  # as if it did not exist
+    assert inventory(app) == before
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Trade)) == 0
+    mine = tina.post("/api/v1/trades", json={"quote_id": quote["quote_id"]})  # still unused: its owner executes it
+    assert mine.status_code == 201 and mine.get_json()["quote_id"] == quote["quote_id"]
+
+
+def test_a_trader_cannot_execute_another_traders_quote_from_the_quote_page(app: Flask, client: FlaskClient) -> None:
+    quote = client_with_token(app, make_token(app, "trader", "tina")).post("/api/v1/quotes", json=SELL_10).get_json()
+    res = client.post(f"/quotes/{quote['quote_id']}/execute", data={"token": "t-1"})
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/quotes/{quote['quote_id']}")
+    assert "no quote with id" in client.get(res.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Trade)) == 0
+
+
+def test_an_empty_idempotency_key_is_a_400_naming_the_header(app: Flask, client: FlaskClient) -> None:
+    res = client.post("/api/v1/trades", json=SELL_10, headers={"Idempotency-Key": ""})
+    assert res.status_code == 400
+    error = res.get_json()["error"]
+    assert error["code"] == "INVALID_INPUT" and error["field"] == "Idempotency-Key"
+    assert "Idempotency-Key" in error["message"]
+    too_long = client.post("/api/v1/trades", json=SELL_10, headers={"Idempotency-Key": "k" * 129})
+    assert too_long.status_code == 400 and too_long.get_json()["error"]["code"] == "INVALID_IDEMPOTENCY_KEY"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Trade)) == 0
+
+
+@pytest.mark.parametrize("spelling", [
+    {**SELL_10, "slippage_bps": 50},  # the default, spelled out
+    {**SELL_10, "swap_mode": "ExactIn", "slippage_bps": "50"},
+    {"input": "So11111111111111111111111111111111111111112", "output": "usdc", "amount": "10.000"},
+    {"input": "SOL", "output": "USDC", "amount_atoms": "10000000000"},
+])
+def test_a_replay_spelling_the_same_order_differently_is_the_same_request(client: FlaskClient, spelling: dict) -> None:
+    headers = {"Idempotency-Key": "same-order"}
+    first = client.post("/api/v1/trades", json=SELL_10, headers=headers)
+    again = client.post("/api/v1/trades", json=spelling, headers=headers)
+    assert first.status_code == 201 and again.status_code == 200, again.get_json()
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = client.post("/api/v1/trades", json={**SELL_10, "slippage_bps": 51}, headers=headers)
+    assert other.status_code == 409 and other.get_json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+
+
+@pytest.mark.parametrize("query", ["status=", "status=done", "venue=", "venue=otc:", "venue=binance", "venue=otc:a b"])
+def test_an_empty_or_unknown_status_or_venue_filter_is_a_400_naming_it(client: FlaskClient, query: str) -> None:
+    res = client.get(f"/api/v1/trades?{query}")
+    assert res.status_code == 400
+    assert res.get_json()["error"]["field"] == query.split("=")[0]
+
+
+def test_status_and_venue_filters_of_the_documented_form_are_applied(client: FlaskClient) -> None:
+    trade = client.post("/api/v1/trades", json=SELL_10).get_json()
+    for query, found in [(f"venue={trade['venue']}", [trade["id"]]), ("venue=otc:no-such-pool", []),
+                         ("status=filled", [trade["id"]]), ("status=failed", []), ("pair=", [trade["id"]])]:
+        res = client.get(f"/api/v1/trades?{query}")
+        assert res.status_code == 200, query
+        assert [t["id"] for t in res.get_json()["trades"]] == found, query
+
+
 def test_pools_are_listed_with_inventory(client: FlaskClient) -> None:
     pools = client.get("/api/v1/pools").get_json()["pools"]
     assert [p["name"] for p in pools] == ["sol-usdc", "sol-usdt"]
@@ -130,7 +197,7 @@ def test_analytics_summary_sums_volume_and_savings_in_sql(client: FlaskClient) -
 
 
 def test_healthz_reports_db_and_jupiter(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok", "db": "ok", "jupiter": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "db": "ok", "jupiter": "ok", "reference_price": "ok"}
 
 
 @pytest.mark.parametrize(("body", "code", "field"), [

@@ -68,6 +68,16 @@ def test_login_never_redirects_to_another_site(app: Flask, anon_client: FlaskCli
     assert res.status_code == 303 and res.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("next_path", ["/%0D%0ASet-Cookie:x%3D1", "/trades%0A", "/%09api", "/%E2%80%A8x"])
+def test_login_with_control_characters_in_next_goes_home(app: Flask, anon_client: FlaskClient, next_path: str) -> None:
+    add_user(app, "tina", "trader")
+    res = login(anon_client, "tina", next_path=next_path)
+    assert res.status_code == 303 and res.headers["Location"] == "/"
+    assert "x=1" not in res.headers.get("Set-Cookie", "")
+    res = anon_client.get(f"/login?next={next_path}")  # signed in already: the same rule
+    assert res.status_code == 302 and res.headers["Location"] == "/"
+
+
 def test_logout_ends_the_session(app: Flask, anon_client: FlaskClient) -> None:
     add_user(app, "vic", "viewer")
     login(anon_client, "vic")
@@ -96,6 +106,64 @@ def test_the_user_model_is_flask_logins_user_and_a_deactivated_one_cannot_be_log
         user.active = False
         assert (user.is_active, user.is_authenticated) == (False, False)
         assert login_user(user) is False  # Flask-Login refuses an inactive user
+
+
+def replay(app: Flask, cookie: str) -> FlaskClient:
+    """A fresh browser that sends a copied `session` cookie."""
+    client = client_with_token(app, None)
+    client.set_cookie("session", cookie)
+    return client
+
+
+def signed_in_cookie(app: Flask, username: str) -> tuple[FlaskClient, str]:
+    """A browser signed in as `username` and a copy of its session cookie."""
+    browser = client_with_token(app, None)
+    assert login(browser, username).status_code == 303
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    return browser, cookie.value
+
+
+def test_replayed_session_cookie_after_logout_is_refused(app: Flask) -> None:
+    add_user(app, "ada", "admin")
+    browser, cookie = signed_in_cookie(app, "ada")
+    assert replay(app, cookie).get("/api/v1/trades").status_code == 200  # the copy works while the session lives
+    assert browser.post("/logout").status_code == 303
+    stale = replay(app, cookie)
+    res = stale.get("/api/v1/trades")
+    assert res.status_code == 401 and res.get_json()["error"]["code"] == "AUTH_REQUIRED"
+    res = stale.get("/admin/users")
+    assert res.status_code == 302 and res.headers["Location"].startswith("/login")
+
+
+def test_logout_ends_every_session_of_the_user_in_every_browser(app: Flask) -> None:
+    add_user(app, "tina", "trader")
+    first, _ = signed_in_cookie(app, "tina")
+    second, _ = signed_in_cookie(app, "tina")
+    assert first.post("/logout").status_code == 303
+    assert second.get("/api/v1/trades").status_code == 401
+    assert login(second, "tina").status_code == 303  # signing in again starts a session of the new generation
+    assert second.get("/api/v1/trades").status_code == 200
+
+
+@pytest.mark.parametrize("change", [{"password": "a brand new passphrase"}, {"active": False}])
+def test_password_change_or_deactivation_ends_every_session_of_the_user(app: Flask, change: dict) -> None:
+    add_user(app, "tina", "trader")
+    _, cookie = signed_in_cookie(app, "tina")
+    assert replay(app, cookie).get("/api/v1/trades").status_code == 200
+    with app.app_context():
+        accounts.update_user(accounts.get_user("tina"), **change)
+    assert replay(app, cookie).get("/api/v1/trades").status_code == 401
+    assert replay(app, cookie).get("/").status_code == 302
+
+
+def test_a_role_change_keeps_the_session_and_applies_at_once(app: Flask) -> None:
+    add_user(app, "tina", "trader")
+    browser, _ = signed_in_cookie(app, "tina")
+    with app.app_context():
+        accounts.update_user(accounts.get_user("tina"), role="viewer")
+    assert browser.get("/api/v1/trades").status_code == 200
+    assert browser.post("/api/v1/quotes", json=ORDER).status_code == 403
 
 
 def test_repeated_failed_logins_from_one_address_are_throttled_with_a_lockout_message(tmp_path: Path) -> None:

@@ -19,6 +19,67 @@ def test_unicode_digits_and_huge_amounts_are_a_400_naming_the_field(
     assert res.status_code == 400 and res.get_json()["error"]["field"] == field
 
 
+@pytest.mark.parametrize("amount", [
+    "１２３", "٢٥٠٠٠", "१२३", "1_000", "+25000", " 25000", "2,5000", ",100", 25000, 1.5,
+])
+def test_amounts_must_be_ascii_decimal_strings_or_a_400_naming_the_field(client: FlaskClient, amount: object) -> None:
+    for path in ("/api/v1/quotes", "/api/v1/trades"):
+        res = client.post(path, json={"input": "SOL", "output": "USDC", "amount": amount})
+        assert res.status_code == 400, (path, amount)
+        error = res.get_json()["error"]
+        assert error["code"] == "INVALID_AMOUNT" and error["field"] == "amount"
+        assert error["message"].startswith("amount ")
+    assert client.get("/api/v1/trades").get_json()["trades"] == []  # nothing traded, nothing recorded
+
+
+@pytest.mark.parametrize("amount_atoms", [25_000_000_000, " 25000000000", "25,000,000,000"])
+def test_amount_atoms_must_be_a_string_of_ascii_digits(client: FlaskClient, amount_atoms: object) -> None:
+    res = client.post("/api/v1/quotes", json={"input": "SOL", "output": "USDC", "amount_atoms": amount_atoms})
+    assert res.status_code == 400 and res.get_json()["error"]["field"] == "amount_atoms"
+
+
+@pytest.mark.parametrize(("amount", "atoms"), [("25,000", "25000000000000"), ("1,234.5", "1234500000000")])
+def test_thousands_commas_are_accepted_by_the_api(client: FlaskClient, amount: str, atoms: str) -> None:
+    res = client.post("/api/v1/quotes", json={"input": "SOL", "output": "USDC", "amount": amount})
+    assert res.status_code == 200, res.get_json()
+    assert res.get_json()["order"]["in_amount_atoms"] == atoms
+
+
+@pytest.mark.parametrize("value", ["１２", "1e1", " 5", "5_0"])
+def test_pool_decimal_settings_use_the_same_parser_as_amounts(client: FlaskClient, value: str) -> None:
+    res = client.patch("/api/v1/pools/1", json={"base_spread_bps": value})
+    assert res.status_code == 400 and res.get_json()["error"]["field"] == "base_spread_bps"
+
+
+DEEP_JSON = '{"amount":' + "[" * 1000 + "]" * 1000 + "}"  # 4 KB, well under the body limit
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/quotes"), ("post", "/api/v1/trades"), ("patch", "/api/v1/pools/1"),
+])
+def test_deeply_nested_json_is_a_400_malformed_json_not_a_500(client: FlaskClient, method: str, path: str) -> None:
+    res = getattr(client, method)(path, data=DEEP_JSON, content_type="application/json")
+    assert res.status_code == 400
+    error = res.get_json()["error"]
+    assert error["code"] == "MALFORMED_JSON" and "nested deeper than" in error["message"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"input": "SOL", "output": "USDC", "amount": "10", "x": ' + "[" * 33 + "]" * 33 + "}",
+    '{"input": "SOL", "output": "USDC", "amount": ' + "[" * 20000 + "]" * 20000 + "}",  # far past any recursion limit
+])
+def test_json_nested_deeper_than_32_levels_is_refused_whatever_the_recursion_limit(client: FlaskClient,
+                                                                                   body: str) -> None:
+    res = client.post("/api/v1/quotes", data=body, content_type="application/json")
+    assert res.status_code == 400 and res.get_json()["error"]["code"] == "MALFORMED_JSON"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient) -> None:
+    body = '{"input": "SOL", "output": "USDC", "amount": "10", "note": "' + "[{" * 100 + '\\"]"}'
+    res = client.post("/api/v1/quotes", data=body, content_type="application/json")
+    assert res.status_code == 200, res.get_json()  # a string of 200 brackets is not nesting (extra fields are ignored)
+
+
 @pytest.mark.parametrize("value", ["1e50", 10**40])
 def test_pool_changes_far_beyond_the_column_are_refused(client: FlaskClient, value: object) -> None:
     pool_id = client.get("/api/v1/pools").get_json()["pools"][0]["id"]

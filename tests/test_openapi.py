@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from core.tokens import DECIMAL_RE
 from web import auth, openapi_spec
 
 SPEC = openapi_spec.spec()
@@ -133,3 +134,10 @@ def test_api_page_renders_every_operation_and_is_linked_from_the_navbar(client: 
         assert f'id="op-{op["operationId"]}"' in page, (method, path)
     assert 'href="/api/v1/openapi.json"' in page
     assert 'href="/api"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("text", ["25000", "25,000", "1,234,567.5", "0.25", "007", "2,5000", ",100", "100,", "1_000",
+                                  "+1", " 1", "1 ", "１２", "٢٥", "1e3", ".5", "5.", "0,500", "1,00", "-1"])
+def test_the_documented_amount_format_is_the_parsers_format(text: str) -> None:
+    amount = SPEC["components"]["schemas"]["OrderRequest"]["properties"]["amount"]["anyOf"][0]
+    assert bool(re.fullmatch(amount["pattern"], text)) == bool(DECIMAL_RE.fullmatch(text)), text

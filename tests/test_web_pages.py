@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from models import AuditLog, OTCPool, db
+from models import AuditLog, OTCPool, Quote, db
 
 PAGES = ["/", "/trade", "/trades", "/analytics", "/analytics?range=all", "/pools", "/pools/1/edit", "/monitoring",
          "/api"]
@@ -66,6 +66,41 @@ def test_ticket_posts_a_firm_quote_and_redirects_to_it(client: FlaskClient) -> N
     assert response.status_code == 303 and "/quotes/q_" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="execute-form"' in page and 'id="confirm-modal"' in page and "data-expires-at" in page
+
+
+def test_ticket_accepts_thousands_commas_as_the_live_indication_does(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/trade", data={"input": "SOL", "output": "USDC", "amount": " 25,000 ",
+                                           "swap_mode": "ExactIn", "slippage_bps": "50"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        quote = db.session.get(Quote, response.headers["Location"].rsplit("/", 1)[1])
+        assert quote is not None and quote.amount_atoms == 25_000 * 10**9
+
+
+@pytest.mark.parametrize("amount", ["2,5000", ",100", "１２３", "1_000", "+25000"])
+def test_ticket_refuses_what_the_api_refuses_under_the_amount_field(client: FlaskClient, amount: str) -> None:
+    response = client.post("/trade", data={"input": "SOL", "output": "USDC", "amount": amount,
+                                           "swap_mode": "ExactIn", "slippage_bps": "50"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert 'id="amount-error"' in body and "is not a number" in body
+
+
+def test_pool_edit_accepts_thousands_commas_in_amounts_and_settings(app: Flask, client: FlaskClient) -> None:
+    form = _pool_form(client) | {"max_trade_base": "50,000.5", "base_spread_bps": "1,000.5"}
+    response = client.post("/pools/1/edit", data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        pool = db.session.get(OTCPool, 1)
+        assert pool.max_trade_base_atoms == 50_000_500_000_000 and pool.base_spread_bps == Decimal("1000.5")
+
+
+def test_pool_edit_refuses_malformed_numbers_under_the_field(app: Flask, client: FlaskClient) -> None:
+    form = _pool_form(client) | {"max_trade_base": "5,00", "base_spread_bps": "１"}
+    response = client.post("/pools/1/edit", data=form)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Maximum trade &#39;5,00&#39; is not a number" in body and "Base spread &#39;１&#39; is not a number" in body
 
 
 def test_history_csv_exports_the_filtered_trades_with_exact_atoms(client: FlaskClient) -> None:

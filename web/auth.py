@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
-from flask_login import LoginManager, current_user
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_user, logout_user
 
 from models import ROLES, User, db
 from services import accounts
@@ -27,6 +27,7 @@ from web.errors import is_api_request
 PUBLIC = "public"
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_GENERATION = "_olr_generation"  # session key: the user's session_generation when this session was issued
 
 # endpoint -> least role; "METHOD endpoint" keys override the endpoint's row for one method.
 POLICY: dict[str, str] = {
@@ -169,11 +170,35 @@ def rate_key() -> str:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    """The session's user while it exists and is active."""
+    """The session's user while it exists, is active and the session is of the user's current generation.
+
+    Logout, a password change and deactivation bump User.session_generation, so every session issued before
+    (a copied cookie included) loads no user: 401 on the API, the login page for the browser.
+    """
     if not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    generation = session.get(SESSION_GENERATION)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation != user.session_generation:
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """Sign `user` in on a fresh session that carries the user's current session generation."""
+    session.clear()  # no pre-login state (or fixation) survives into the signed-in session
+    login_user(user)
+    session[SESSION_GENERATION] = user.session_generation
+
+
+def end_session() -> None:
+    """Sign out: end every session of the current user (all browsers, copied cookies too), then this one."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
 
 
 def init_app(app: Flask) -> None:

@@ -8,9 +8,31 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
-from core.tokens import TOKENS, format_ui, to_atoms
+from core.tokens import TOKENS, format_ui, parse_decimal, to_atoms
 
 TOKEN_CHOICES = {t.symbol: t.symbol for t in TOKENS}
+
+
+def _strip(value: Any) -> Any:
+    """Trim what a person typed: spaces around a number are invisible in an input box (the API takes no spaces)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class PlainDecimalField(DecimalField):
+    """A DecimalField parsed by core.tokens.parse_decimal (ASCII digits, thousands commas), as amounts are."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = _strip(valuelist[0])
+        if text == "":
+            self.data = None
+            return
+        try:
+            self.data = parse_decimal(text, self.label.text)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(str(exc)) from None
 
 
 class TradeTicketForm(FlaskForm):
@@ -18,7 +40,7 @@ class TradeTicketForm(FlaskForm):
 
     input = SelectField("You sell", choices=TOKEN_CHOICES, default="SOL", validators=[DataRequired()])
     output = SelectField("You buy", choices=TOKEN_CHOICES, default="USDC", validators=[DataRequired()])
-    amount = StringField("Amount", validators=[DataRequired(message="Enter an amount.")],
+    amount = StringField("Amount", validators=[DataRequired(message="Enter an amount.")], filters=[_strip],
                          render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25000"})
     swap_mode = RadioField("Amount is", choices={"ExactIn": "what I sell", "ExactOut": "what I buy"},
                            default="ExactIn")
@@ -35,7 +57,7 @@ class ExecuteForm(FlaskForm):
 
 def _bps(label: str, minimum: Decimal = Decimal(0), message: str = "must not be negative") -> DecimalField:
     """A decimal setting with up to 4 places, at least `minimum`."""
-    return DecimalField(label, places=4, validators=[
+    return PlainDecimalField(label, places=4, validators=[
         InputRequired(message=f"Enter the {label.lower()}."),
         NumberRange(min=minimum, message=f"{label} {message}.")], render_kw={"inputmode": "decimal"})
 
@@ -82,7 +104,8 @@ class PoolForm(FlaskForm):
     def _atoms(self, name: str) -> int:
         """A human amount field as atoms (rounded down); ValidationError on bad input."""
         try:
-            return to_atoms(self[name].data or "", self.decimals[POOL_AMOUNTS[name][1]])
+            field = self[name]
+            return to_atoms(_strip(field.data or ""), self.decimals[POOL_AMOUNTS[name][1]], field.label.text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 

@@ -11,6 +11,10 @@ from typing import Any
 from services import pool_config
 from web import openapi_examples as ex
 
+# GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
+TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+VENUE_FILTER_PATTERN = r"^(jupiter|split|none|(otc|rfq):[A-Za-z0-9_.-]{1,60})$"
+
 ATOMS = {"type": "string", "pattern": "^-?[0-9]{1,20}$", "description": "integer atoms as a decimal string"}
 BPS = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "basis points as a decimal string"}
 DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,4})?$"}
@@ -81,9 +85,11 @@ def _schemas() -> dict[str, Any]:
         **_obj(["input", "output"],
                input={"type": "string", "minLength": 1, "maxLength": 64, "description": "symbol (SOL) or mint"},
                output={"type": "string", "minLength": 1, "maxLength": 64},
-               amount={"anyOf": [{"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,18})?$"}, EMPTY,
-                                 {"type": "null"}],
-                       "description": "human units of the input (ExactIn) or output (ExactOut) token"},
+               amount={"anyOf": [{"type": "string",
+                                  "pattern": r"^([0-9]{1,20}|[1-9][0-9]{0,2}(,[0-9]{3}){1,6})(\.[0-9]{1,18})?$"},
+                                 EMPTY, {"type": "null"}],
+                       "description": "human units of the input (ExactIn) or output (ExactOut) token: a decimal "
+                                      "string, thousands commas allowed (25,000); a JSON number is a 400"},
                amount_atoms={"anyOf": [{"type": "string", "pattern": "^[0-9]{1,20}$"}, EMPTY, {"type": "null"}],
                              "description": "instead of amount (empty or null: not given)"},
                slippage_bps={"type": "integer", "minimum": 1, "maximum": 5000, "default": 50},
@@ -149,7 +155,7 @@ def _schemas() -> dict[str, Any]:
                                                                   volume_usd_atoms=ATOMS)}),
         "Health": _obj(["status", "db", "jupiter"], status={"enum": ["ok", "degraded"]},
                        db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]},
-                       reference_price={"enum": ["ok", "down", "unknown"]}),
+                       reference_price={"enum": ["ok", "down"]}),
     }
 
 
@@ -184,14 +190,16 @@ def _paths() -> dict[str, Any]:
     """Every operation of the API."""
     trade_body = {"anyOf": [_ref("OrderRequest"), _ref("QuoteRef")]}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "maxLength": 128},
-            "description": "the same key and body return the first result; a different body is a 409 (empty: none)"}
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+            "description": "the same key and order return the first result; a different order is a 409 (the order "
+                           "is compared once parsed: spelling out a default is the same order); empty: 400"}
     chart = {"type": "object", "description": "series for our pages' charts (fields may grow)"}
     trades_query = [
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
         _query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "next_cursor of the previous page"),
-        _query("venue", {"type": "string"}, "jupiter, otc:<pool> or split"),
-        _query("status", {"enum": ["pending", "filled", "rejected", "failed"]}, "trade status"),
+        _query("venue", {"type": "string", "pattern": VENUE_FILTER_PATTERN},
+               "jupiter, split, none (refused before routing), otc:<pool> or rfq:<maker>; empty is a 400"),
+        _query("status", {"enum": list(TRADE_STATUSES)}, "trade status; empty is a 400"),
         _query("pair", {"type": "string"}, "e.g. SOL/USDC"),
         _query("trader", {"type": "string"}, "username of who placed the trades"),
     ]

@@ -94,12 +94,17 @@
     });
   }
 
+  /* The server's one amount format (core/tokens.py DECIMAL_RE): ASCII digits, thousands commas only in groups of
+   * three, an optional "." with digits after it. The amount is sent as typed (trimmed), so the live indication and
+   * "Get firm quote" accept and refuse the same strings. */
+  var DECIMAL_RE = /^(?:[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.[0-9]+)?$/;
+
   /** Client-side checks that need no server: amount format and decimals, slippage range, distinct tokens. */
   function localError() {
-    var amount = fields.amount.value.trim().replace(/,/g, "");
+    var amount = fields.amount.value.trim();
     var token = tokens[amountSymbol()];
     if (fields.input.value === fields.output.value) return ["output", "Choose two different tokens."];
-    if (!/^\d*\.?\d*$/.test(amount) || amount === ".") return ["amount", "Enter a number, e.g. 25000 or 1.5."];
+    if (!DECIMAL_RE.test(amount)) return ["amount", "Enter a number, e.g. 25000, 25,000 or 1.5."];
     var decimals = amount.indexOf(".") >= 0 ? amount.split(".")[1].length : 0;
     if (token && decimals > token.decimals) {
       return ["amount", amountSymbol() + " has " + token.decimals + " decimals: use at most " + token.decimals + " digits after the point."];
@@ -275,7 +280,7 @@
       return;
     }
     setStatus("quoting…", "busy");
-    var body = { input: fields.input.value, output: fields.output.value, amount: fields.amount.value.trim().replace(/,/g, ""),
+    var body = { input: fields.input.value, output: fields.output.value, amount: fields.amount.value.trim(),
       slippage_bps: Number(fields.slippage_bps.value.trim()), swap_mode: swapMode() };
     try {
       var q = await OLR.fetchJSON(form.getAttribute("data-quote-url"), { method: "POST", body: body });

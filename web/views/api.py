@@ -1,6 +1,7 @@
 """JSON API v1 (../shared/API.md): thin handlers that parse, call the service layer and shape the answer."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,6 +9,8 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select, text
 
+import jupiter_api
+from core.tokens import SOL, USDC
 from models import OTCPool, Trade, db
 from read import analytics
 from services import accounts, quoting, trading
@@ -16,12 +19,43 @@ from web.errors import api_error
 
 bp = Blueprint("api", __name__)
 MAX_LIMIT = 500
-TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+TRADE_STATUSES = openapi_spec.TRADE_STATUSES
+VENUE_FILTER = re.compile(openapi_spec.VENUE_FILTER_PATTERN)
+
+
+MAX_JSON_DEPTH = 32  # our bodies are flat objects; deeper nesting is refused before the parser recurses
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:  # the common case, without a scan
+        return 0
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def request_json() -> Any:
+    """The request's JSON body, None when it is absent or not JSON; InputError when it nests deeper than
+    MAX_JSON_DEPTH. Checked before parsing, so the answer never depends on the interpreter's recursion limit (the
+    json module raises RecursionError, not ValueError, which get_json(silent=True) would let through as a 500)."""
+    too_deep = quoting.InputError(f"the request body is JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                                  code="MALFORMED_JSON")
+    if request.is_json and _json_depth(request.get_data(as_text=True)) > MAX_JSON_DEPTH:
+        raise too_deep
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise too_deep from None
 
 
 def _json_body() -> Any:
     """The request's JSON body, or raise InputError when it is not JSON."""
-    body = request.get_json(silent=True)
+    body = request_json()
     if body is None:
         raise quoting.InputError("the request body must be valid JSON with Content-Type: application/json",
                                   code="MALFORMED_JSON")
@@ -56,8 +90,11 @@ def healthz():
         db_state = "down"
     breaker = context.market().jupiter.stats().get("breaker_state", "closed")
     jupiter = {"closed": "ok", "half_open": "degraded"}.get(breaker, "down")
-    prices = context.market().prices.status()
-    reference = "down" if prices["last_error"] else ("ok" if prices["last_ok_age_s"] is not None else "unknown")
+    try:  # cached PRICE_CACHE_MS: health checks cost at most one Price API call per that time
+        context.market().mid_price(SOL, USDC)
+        reference = "ok"
+    except jupiter_api.JupiterError:
+        reference = "down"
     return jsonify({"status": "ok" if db_state == "ok" else "degraded", "db": db_state, "jupiter": jupiter,
                     "reference_price": reference}), 200 if db_state == "ok" else 503
 
@@ -66,7 +103,7 @@ def healthz():
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
     order = quoting.parse_order(_json_body())
-    _, body = quoting.quote(context.market(), order)
+    _, body = quoting.quote(context.market(), order, user_id=current_user.id)
     return jsonify(body), 200
 
 
@@ -74,9 +111,13 @@ def create_quote():
 def create_trade():
     """Execute a fresh order, or a stored quote by `quote_id`."""
     body = _json_body()
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and not 1 <= len(key) <= 128:
-        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", code="INVALID_IDEMPOTENCY_KEY")
+    key = request.headers.get("Idempotency-Key")
+    if key == "":  # an empty key is a client bug, not "no key": retrying it would trade twice
+        raise quoting.InputError("the Idempotency-Key header is empty: send 1 to 128 characters, or no header",
+                                 field="Idempotency-Key")
+    if key is not None and len(key) > 128:
+        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
+                                 code="INVALID_IDEMPOTENCY_KEY")
     trade, created = trading.execute_request(context.market(), body, idempotency_key=key, user_id=current_user.id)
     return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
 
@@ -94,8 +135,10 @@ def list_trades():
     if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise quoting.InputError("cursor must be the next_cursor of a previous page", field="cursor")
     filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
-    if filters.get("status") not in (None, *TRADE_STATUSES):
+    if "status" in request.args and request.args["status"] not in TRADE_STATUSES:  # empty too: the spec's enum
         raise quoting.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
+    if "venue" in request.args and not VENUE_FILTER.fullmatch(request.args["venue"]):
+        raise quoting.InputError("venue must be jupiter, split, none, otc:<pool> or rfq:<maker>", field="venue")
     if request.args.get("trader"):  # username; an unknown one matches no trade
         trader = accounts.user_by_name(request.args["trader"])
         filters["user_id"] = trader.id if trader is not None else -1

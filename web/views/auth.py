@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from services import accounts
+from web import auth
 
 bp = Blueprint("auth", __name__)
 
@@ -25,8 +26,10 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to return to after sign-in; anything else (other hosts, //evil) goes home."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """A same-site path to return to after sign-in; anything else (other hosts, //evil, control characters such as
+    a CR/LF that would split the Location header) goes home."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -43,8 +46,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data or "", form.password.data or "")
         if user is not None:
-            session.clear()  # no pre-login state (or fixation) survives into the signed-in session
-            login_user(user)
+            auth.start_session(user)
             return redirect(safe_next(request.args.get("next")), code=303)
         form.password.errors.append("Wrong username or password, or the account is deactivated.")
         status = 200  # not 401: an HTML form has no WWW-Authenticate challenge, and browsers log 4xx pages as errors
@@ -53,8 +55,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session (POST with the CSRF token, so another site cannot sign a user out)."""
-    logout_user()
-    session.clear()
+    """End every session of the user (POST with the CSRF token, so another site cannot sign a user out)."""
+    auth.end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -37,7 +37,7 @@ def trade_ticket():
         data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
-            quote, _ = quoting.quote(context.market(), quoting.parse_order(data))
+            quote, _ = quoting.quote(context.market(), quoting.parse_order(data), user_id=current_user.id)
             return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except quoting.InputError as exc:
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
