@@ -24,6 +24,7 @@ from sim.price import SimConfig
 from sim.transport import SimPriceTransport, SimTransport
 from venues import shared_state
 from venues.jupiter_price import PriceClient
+from venues.ladder_store import ladder_store
 from venues.price_store import price_store
 from web import auth, formatting, openapi_spec, security
 from web.errors import api_error, is_api_request
@@ -81,7 +82,7 @@ def build_market(app: Flask) -> Market:
         jupiter_api.HttpTransport(cfg["JUPITER_PRICE_URL"], cfg["JUPITER_API_KEY"], cfg["JUPITER_TIMEOUT_S"], path=""))
     prices = PriceClient(price_transport, cache_ms=cfg["PRICE_CACHE_MS"], max_age_ms=cfg["PRICE_MAX_AGE_MS"],
                          store=price_store(cfg.get("REDIS_URL")), sends_time=sim)
-    return Market(settings, client, prices)
+    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")))
 
 
 def _require_secret_key(app: Flask) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import click
 from flask import Flask
@@ -13,7 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import SystemMetrics, db, utcnow
-from services import execution, monitoring
+from services import execution, ladder, monitoring
 from services.market import Market
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,13 @@ def throttle(app: Flask) -> monitoring.SnapshotThrottle:
 def tick(app: Flask) -> SystemMetrics | None:
     """One round: a snapshot when due and, on the same cadence, recovery of stale pending trades."""
     with app.app_context():
-        row = monitoring.snapshot(market_of(app), throttle(app), utcnow())
+        market = market_of(app)
+        budget = max(1, int(market.settings.ladder_calls_per_min * max(throttle(app).interval_s, 1) / 60))
+        try:
+            ladder.refresh(market, time.time(), budget)  # keep the Jupiter ladders in use fresh (2 calls a quote)
+        except Exception:
+            log.warning("ladder refresh failed", exc_info=True)
+        row = monitoring.snapshot(market, throttle(app), utcnow())
         if row is not None:
             try:
                 execution.recover(utcnow(), market_of(app).settings.pending_timeout_s)

@@ -16,6 +16,9 @@ from core.tokens import USDC, Token
 from core.units import BPS, PRICE_PRECISION
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
+from venues.ladder_store import MemoryLadderStore, RedisLadderStore
+
+LadderStore = MemoryLadderStore | RedisLadderStore
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one market per process
@@ -25,6 +28,7 @@ class Market:
     settings: Settings
     jupiter: jupiter_api.JupiterClient
     prices: PriceClient
+    ladders: LadderStore
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

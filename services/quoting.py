@@ -22,7 +22,7 @@ from core.units import BPS, BPS_PLACES, SwapMode, iso_z, pool_mid
 from core.venue import JUPITER
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import cost_curves
+from services import cost_curves, ladder
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -127,23 +127,15 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
         otc_quotes[venue] = (pool_id, result)
         options.append(_otc_option(order, result, mid, params))
     if with_curves and jq is not None:
-        curves += _jupiter_curve(market, order, jq, curves, mid)
+        curves += _jupiter_curve(market, order, jq, mid, now.timestamp())
     return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids)
 
 
-def _jupiter_curve(market: Market, order: orders.Order, full: jupiter_api.JupiterQuote, others: list[VenueCurve],
-                   mid: Decimal) -> list[VenueCurve]:
-    """Jupiter's sampled cost curve, refined around its cut in the best split with the other venues' curves."""
+def _jupiter_curve(market: Market, order: orders.Order, full: jupiter_api.JupiterQuote, mid: Decimal,
+                   now_s: float) -> list[VenueCurve]:
+    """Jupiter's cost curve from the shared ladder, exact at the order's size (services/ladder.py)."""
     delay_ms, risk = market.settings.jupiter_delay_ms, market.jupiter_risk_bps()
-
-    def cut(curve: VenueCurve) -> int | None:
-        ordered, _, found = router.allocate(order, [curve, *others], mid)
-        return next((n for c, n in zip(ordered, found.sizes, strict=True) if c.venue == JUPITER), None) \
-            if found else None
-
-    curve = cost_curves.jupiter_curve(market.jupiter, order, full, risk, delay_ms, cut=cut if others else None,
-                                      parallel=market.settings.jupiter_mode == "live")
-    return [curve] if curve else []
+    return [ladder.jupiter_curve(market, order, full, mid, now_s, risk, delay_ms)]
 
 
 def _jupiter_option(market: Market, order: orders.Order, q: jupiter_api.JupiterQuote,
