@@ -87,7 +87,7 @@ def plan_fill(g: Gathered, decision: router.Decision, *, idempotency_key: str | 
         quoted_at=g.quoted_at, notional_usd_atoms=notional, savings_usd_atoms=saved_usd,
         price_impact_bps=jupiter.price_impact_bps if jupiter else None, quote_id=quote_id,
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
-        latency_ms=int((time.perf_counter() - started) * 1000),
+        latency_ms=int((time.perf_counter() - started) * 1000), arrival_mid=g.mid_price,
     )
 
 
