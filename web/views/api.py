@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from app import api_error
 from models import OTCPool, Trade, db
-from read import analytics
+from read import analytics, history
 from services import accounts, market, quoting, trading
 from web import serializers
 
@@ -94,10 +94,20 @@ def list_trades():
     filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
     if filters.get("status") not in (None, *TRADE_STATUSES):
         raise quoting.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
-    if request.args.get("trader"):  # username; an unknown one matches no trade
+    mine = request.args.get("mine")
+    if mine not in (None, "true", "false", "1", "0"):
+        raise quoting.InputError("mine must be true or false", field="mine")
+    if mine in ("true", "1"):  # the caller's own trades (its token's user)
+        filters["user_id"] = current_user.id
+    elif request.args.get("trader"):  # username; an unknown one matches no trade
         trader = accounts.user_by_name(request.args["trader"])
         filters["user_id"] = trader.id if trader is not None else -1
-    trades = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
+    search = (request.args.get("q") or "").strip()
+    if len(search) > 64:
+        raise quoting.InputError("q must be a trade id or a quote id (at most 64 characters)", field="q")
+    if search:
+        filters["search"] = search
+    trades = history.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
     next_cursor = str(trades[-1].id) if len(trades) == limit else None
     return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
 
