@@ -39,13 +39,13 @@ def test_history_shows_the_trader_the_count_and_filters_to_my_trades(client: Fla
     body = client.get("/trades").get_data(as_text=True)
     assert _row_ids(body) == sorted(desk["test-admin"] + desk["tina"], reverse=True)
     assert 'data-label="Trader"' in body and ">tina</a>" in body and ">test-admin</a>" in body
-    assert "3 trades</span> match." in body
+    assert "3</span> trades match." in body
     mine = client.get("/trades?mine=1").get_data(as_text=True)
     assert _row_ids(mine) == sorted(desk["test-admin"], reverse=True)
-    assert "2 trades</span> match these filters." in mine and 'id="f-mine" name="mine" value="1" checked' in mine
+    assert "2</span> trades match these filters." in mine and 'id="f-mine" name="mine" value="1" checked' in mine
     theirs = client.get("/trades?trader=tina").get_data(as_text=True)
     assert _row_ids(theirs) == desk["tina"] and 'id="trader-chip"' in theirs
-    assert "1 trade</span> matches these filters." in theirs
+    assert "1</span> trade matches these filters." in theirs
     assert "No trades match" in client.get("/trades?trader=nobody").get_data(as_text=True)
 
 
@@ -127,3 +127,10 @@ def test_api_trade_list_takes_mine_and_q(app: Flask, client: FlaskClient, desk: 
     for query, field in (("mine=yes", "mine"), ("q=" + "x" * 65, "q")):
         response = client.get(f"/api/v1/trades?{query}")
         assert response.status_code == 400 and response.get_json()["error"]["field"] == field
+
+
+def test_the_count_says_plus_past_its_cap() -> None:
+    from web.views import pages
+
+    assert [pages.count_text(n, 100_000) for n in (0, 1, 1234, 100_000, 100_001)] == [
+        "0", "1", "1,234", "100,000", "100,000+"]

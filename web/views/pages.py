@@ -100,10 +100,8 @@ def history_url(args: Mapping[str, str], drop: Iterable[str] = (), **extra: str)
 
 
 def count_text(count: int, cap: int) -> str:
-    """'1 trade', '1,234 trades', or '100,000+ trades' past the count's cap."""
-    if count > cap:
-        return f"{cap:,}+ trades"
-    return f"{count:,} trade{'' if count == 1 else 's'}"
+    """'1,234', or '100,000+' past the count's cap."""
+    return f"{cap:,}+" if count > cap else f"{count:,}"
 
 
 def _ui(atoms: int | None, mint: str) -> str:
