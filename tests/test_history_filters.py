@@ -13,6 +13,8 @@ from flask.testing import FlaskClient
 
 from models import Trade, db
 from tests.conftest import client_with_token, make_token
+from web.views import pages
+from web.views import web as web_views
 
 
 def _trade(client: FlaskClient, amount: str = "25000") -> dict:
@@ -68,8 +70,6 @@ def test_history_sorts_by_cost_and_links_back_to_the_previous_page(app: Flask, c
     body = client.get("/trades?sort=cost").get_data(as_text=True)
     assert _row_ids(body) == sorted(costs, key=lambda i: (costs[i], i), reverse=True)
     assert 'aria-sort="descending"' in body and 'data-sort="cost"' in body
-    from web.views import web as web_views
-
     saved = web_views.PAGE_SIZE
     web_views.PAGE_SIZE = 1
     try:
@@ -130,7 +130,5 @@ def test_api_trade_list_takes_mine_and_q(app: Flask, client: FlaskClient, desk: 
 
 
 def test_the_count_says_plus_past_its_cap() -> None:
-    from web.views import pages
-
     assert [pages.count_text(n, 100_000) for n in (0, 1, 1234, 100_000, 100_001)] == [
         "0", "1", "1,234", "100,000", "100,000+"]
