@@ -18,10 +18,11 @@ from services import accounts
 from web.formatting import iso_z
 
 STATUSES = ("filled", "rejected", "pending", "failed")
-CSV_COLUMNS = ("id", "created_at", "status", "trader", "pair", "input_symbol", "output_symbol", "swap_mode",
-               "venue", "legs", "leg_prices", "arrival_mid", "in_amount", "in_amount_atoms", "out_amount",
-               "out_amount_atoms", "notional_usd", "savings_usd", "savings_bps", "cost_bps", "slippage_bps",
-               "quote_id", "quoted_at", "executed_at", "settled_at", "error")
+# New columns go at the end, so a reader that counts columns keeps working (trader, arrival_mid, leg_prices: issue 18).
+CSV_COLUMNS = ("id", "created_at", "status", "pair", "input_symbol", "output_symbol", "swap_mode", "venue",
+               "legs", "in_amount", "in_amount_atoms", "out_amount", "out_amount_atoms", "notional_usd",
+               "savings_usd", "savings_bps", "cost_bps", "slippage_bps", "quote_id", "quoted_at", "executed_at",
+               "settled_at", "error", "trader", "arrival_mid", "leg_prices")
 
 
 def _date(args: Mapping[str, str], name: str) -> date | None:
@@ -146,14 +147,14 @@ def csv_lines(trades: Iterable[Trade], traders: Mapping[int, str]) -> Iterator[s
             f"{leg.venue}:{leg_price(leg.in_amount_atoms, t.input_mint, leg.out_amount_atoms, t.output_mint)}"
             for leg in t.legs)
         writer.writerow([
-            t.id, iso_z(t.created_at), t.status, traders.get(t.user_id, "") if t.user_id is not None else "", t.pair,
-            t.input_symbol, t.output_symbol, t.swap_mode, t.venue,
-            " + ".join(f"{leg.venue}:{leg.in_amount_atoms}" for leg in t.legs), prices,
-            "" if t.arrival_mid is None else _number(t.arrival_mid), _ui(t.in_amount_atoms, t.input_mint),
+            t.id, iso_z(t.created_at), t.status, t.pair, t.input_symbol, t.output_symbol, t.swap_mode, t.venue,
+            " + ".join(f"{leg.venue}:{leg.in_amount_atoms}" for leg in t.legs), _ui(t.in_amount_atoms, t.input_mint),
             t.in_amount_atoms, _ui(t.out_amount_atoms, t.output_mint), t.out_amount_atoms,
             Decimal(t.notional_usd_atoms).scaleb(-6), Decimal(t.savings_usd_atoms).scaleb(-6),
             "" if t.savings_bps is None else t.savings_bps, "" if t.cost_bps is None else t.cost_bps, t.slippage_bps,
-            t.quote_id or "", iso_z(t.quoted_at), iso_z(t.executed_at), iso_z(t.settled_at), t.error or ""])
+            t.quote_id or "", iso_z(t.quoted_at), iso_z(t.executed_at), iso_z(t.settled_at), t.error or "",
+            traders.get(t.user_id, "") if t.user_id is not None else "",
+            "" if t.arrival_mid is None else _number(t.arrival_mid), prices])
         yield flush()
 
 
