@@ -21,6 +21,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 BPS = Numeric(12, 4)  # basis points with 4 decimals, exact
+MID = Numeric(38, 18)  # a reference mid price (tokens per token, human units)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -140,6 +141,7 @@ class Trade(db.Model):
     savings_usd_atoms: Mapped[int] = mapped_column(BigInteger, default=0)
     price_impact_bps: Mapped[Decimal | None] = mapped_column(BPS, nullable=True)
     cost_bps: Mapped[Decimal | None] = mapped_column(BPS, nullable=True)
+    arrival_mid: Mapped[Decimal | None] = mapped_column(MID, nullable=True)  # output per input token at decision
     explanation: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -161,6 +163,8 @@ class Trade(db.Model):
         Index("ix_trades_status_created", "status", "created_at"),
         Index("ix_trades_notional_id", "notional_usd_atoms", "id"),  # history sorted by size: keyset (issue 8)
         Index("ix_trades_savings_id", "savings_usd_atoms", "id"),  # history sorted by savings
+        Index("ix_trades_cost_id", "cost_bps", "id"),  # history sorted by cost (issue 18)
+        Index("ix_trades_user_created", "user_id", "created_at"),  # my trades / one trader's, newest first
     )
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -30,6 +30,7 @@ __all__ = ["DuplicateTrade", "FillPlan", "FillRejected", "LegFill", "QuoteExpire
            "pool_params", "record_fill", "record_rejection", "reserve", "settle"]
 
 TXN_ATTEMPTS = 6
+MID_STEP = Decimal(1).scaleb(-18)  # trades.arrival_mid keeps 18 decimals: rounded here, so it reads back exactly
 T = TypeVar("T")
 
 
@@ -294,6 +295,7 @@ def _trade_row(plan: FillPlan, status: str, now: datetime, legs: Iterable[LegFil
         notional_usd_atoms=plan.notional_usd_atoms, savings_usd_atoms=plan.savings_usd_atoms,
         price_impact_bps=plan.price_impact_bps, cost_bps=d.cost_bps, explanation=d.explanation,
         options=plan.options, latency_ms=plan.latency_ms, created_at=now, quoted_at=plan.quoted_at,
+        arrival_mid=None if plan.arrival_mid is None else plan.arrival_mid.quantize(MID_STEP, context=Context(prec=38)),
     )
     trade.legs = [
         TradeLeg(venue=leg.venue, pool_id=leg.pool_id, in_amount_atoms=leg.in_amount_atoms,

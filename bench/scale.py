@@ -108,19 +108,19 @@ def measure_history(runs: int) -> tuple[list[tuple[Any, ...]], str]:
     from sqlalchemy import select
 
     from models import Trade, db
-    from read import analytics
-    from read.analytics import SORTS, HistoryQuery
+    from read import history
+    from read.history import SORTS, HistoryQuery
 
     out, deep = [], ""
     for sort, col in SORTS.items():
         order = (col.desc(), Trade.id.desc())
         at = db.session.scalars(select(Trade).order_by(*order).offset(DEPTH).limit(1)).one()
-        cursor = analytics.encode_cursor(sort, at)
+        cursor = history.encode_cursor(sort, at)
         deep = deep or cursor
-        keyset = timed_ms(lambda s=sort, c=cursor: analytics.history_page(HistoryQuery(sort=s, cursor=c), 50), runs)
+        keyset = timed_ms(lambda s=sort, c=cursor: history.history_page(HistoryQuery(sort=s, cursor=c), 50), runs)
         offset = timed_ms(lambda o=order: db.session.scalars(select(Trade).order_by(*o).offset(DEPTH).limit(51))
                           .all(), 2)
-        first = timed_ms(lambda s=sort: analytics.history_page(HistoryQuery(sort=s), 50), runs)
+        first = timed_ms(lambda s=sort: history.history_page(HistoryQuery(sort=s), 50), runs)
         out.append((sort, f"{pct(first, 95):.1f}", f"{pct(keyset, 50):.1f}", f"{pct(keyset, 95):.1f}",
                     f"{min(offset):.0f}", f"{min(offset) / pct(keyset, 50):.1f}×"))
     return out, deep

@@ -1,16 +1,14 @@
-"""Read-side queries for pages and the API: trade pages, totals and per-pool figures, aggregated in SQL.
+"""Read-side queries for pages and the API: totals and per-pool figures, aggregated in SQL.
 
-Chart series (time buckets, size buckets, route mix) live in analytics_charts.py.
+The history (blotter) queries live in history.py; chart series (time buckets, size buckets, route mix) in series.py.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, case, cast, func, select, tuple_
+from sqlalchemy import Numeric, case, cast, func, select
 
 import otc_engine
 import trade_logger
@@ -20,122 +18,8 @@ from core.venue import JUPITER, Venue
 from ledger.rollups import leg_usd
 from models import OTCPool, Trade, TradeLeg, db
 from read import rollup_reader
+from read.history import trade_filters
 from read.rollup_reader import distinct_trade_values
-
-# History sort keys: column a trader sorts by → the Trade column behind it (ties broken by id).
-SORTS: dict[str, Any] = {
-    "time": Trade.created_at,
-    "size": Trade.notional_usd_atoms,
-    "savings": Trade.savings_usd_atoms,
-}
-
-
-def _page(stmt: Select[tuple[Trade]], limit: int) -> tuple[list[Trade], bool]:
-    """The first `limit` trades of an ordered statement and whether any follow: one query for limit + 1 rows.
-
-    The one home of "is there a next page": a page that ends exactly on the last trade has none.
-    """
-    rows = list(db.session.scalars(stmt.limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
-
-
-def trade_page(*, limit: int, before_id: int | None = None, venue: str | None = None, status: str | None = None,
-               pair: str | None = None, since: datetime | None = None, until: datetime | None = None,
-               user_id: int | None = None) -> tuple[list[Trade], str | None]:
-    """Trades newest first (by id), keyset-paginated (ids below `before_id`), and the next page's cursor or None."""
-    q = select(Trade).order_by(Trade.id.desc())
-    if before_id is not None:
-        q = q.where(Trade.id < before_id)
-    q = q.where(*_filters(venue=venue, status=status, pair=pair, since=since, until=until, user_id=user_id))
-    rows, more = _page(q, limit)
-    return rows, (str(rows[-1].id) if more and rows else None)
-
-
-def _filters(*, venue: str | None = None, status: str | None = None, pair: str | None = None,
-             since: datetime | None = None, until: datetime | None = None,
-             user_id: int | None = None) -> list[ColumnElement[bool]]:
-    """WHERE clauses of the history filters; `until` is exclusive."""
-    where: list[ColumnElement[bool]] = []
-    if venue:
-        where.append(Trade.venue == venue)
-    if status:
-        where.append(Trade.status == status)
-    if pair:
-        where.append(Trade.pair == pair)
-    if since:
-        where.append(Trade.created_at >= since)
-    if until:
-        where.append(Trade.created_at < until)
-    if user_id is not None:
-        where.append(Trade.user_id == user_id)
-    return where
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryQuery:
-    """Filters, sort and keyset cursor of the history page; `until` is exclusive (UTC)."""
-
-    venue: str | None = None
-    status: str | None = None
-    pair: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    sort: str = "time"
-    descending: bool = True
-    cursor: str | None = None
-
-    def __post_init__(self) -> None:
-        """Refuse an unknown sort key."""
-        if self.sort not in SORTS:
-            raise ValueError(f"sort must be one of {', '.join(SORTS)}")
-
-
-def encode_cursor(sort: str, trade: Trade) -> str:
-    """The keyset cursor after `trade` for a sort: '<value>~<id>' (times as ISO 8601 with microseconds)."""
-    value = getattr(trade, SORTS[sort].key)
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    return f"{text}~{trade.id}"
-
-
-MAX_BIGINT = 2**63 - 1  # cursor values beyond a BIGINT column are not ours
-
-
-def _decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
-    """(value, id) from a cursor; ValueError when it was not made by encode_cursor."""
-    text, sep, id_text = cursor.rpartition("~")
-    if not sep or not (id_text.isascii() and id_text.isdigit()) or int(id_text) > MAX_BIGINT:
-        raise ValueError("cursor must be the one the previous page linked to")
-    if sort == "time":
-        value: Any = datetime.fromisoformat(text)
-        if value.tzinfo is None or not 1970 <= value.year <= 9998:
-            raise ValueError("cursor time must carry a timezone and lie between 1970 and 9998")
-    else:
-        value = int(text)
-        if abs(value) > MAX_BIGINT:
-            raise ValueError("cursor must be the one the previous page linked to")
-    return value, int(id_text)
-
-
-def history_page(query: HistoryQuery, limit: int) -> tuple[list[Trade], str | None]:
-    """One page of trades in the query's order and the cursor of the next page (None on the last page)."""
-    col = SORTS[query.sort]
-    where = _filters(venue=query.venue, status=query.status, pair=query.pair, since=query.since, until=query.until)
-    if query.cursor:
-        value, last_id = _decode_cursor(query.sort, query.cursor)
-        key = tuple_(col, Trade.id)  # a row comparison: one range scan of the (sort column, id) index
-        where.append(key < (value, last_id) if query.descending else key > (value, last_id))
-    order = (col.desc(), Trade.id.desc()) if query.descending else (col.asc(), Trade.id.asc())
-    rows, more = _page(select(Trade).where(*where).order_by(*order), limit)
-    return rows, (encode_cursor(query.sort, rows[-1]) if more and rows else None)
-
-
-def history_rows(query: HistoryQuery, cap: int) -> Iterator[Trade]:
-    """Every trade matching the query's filters in its order, streamed in chunks (at most `cap`), for CSV."""
-    col = SORTS[query.sort]
-    where = _filters(venue=query.venue, status=query.status, pair=query.pair, since=query.since, until=query.until)
-    order = (col.desc(), Trade.id.desc()) if query.descending else (col.asc(), Trade.id.asc())
-    stmt = select(Trade).where(*where).order_by(*order).limit(cap).execution_options(yield_per=500)
-    yield from db.session.scalars(stmt)
 
 
 def venues_seen() -> list[str]:
@@ -161,7 +45,7 @@ def summary(since: datetime | None = None, until: datetime | None = None) -> dic
         count, volume, saved, otc_count = parts["count"], parts["volume"], parts["saved"], parts["otc_count"]
         otc_volume, mix, statuses = parts["otc_volume"], parts["mix"], parts["statuses"]
     else:
-        span = _filters(since=since, until=until)
+        span = trade_filters(since=since, until=until)
         where = [Trade.status == "filled", *span]
         row = db.session.execute(
             select(func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),

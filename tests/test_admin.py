@@ -1,6 +1,8 @@
 """Admin rules: pool changes are validated like the engine's own parameters, audited, and visible only to admins."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -8,7 +10,8 @@ from sqlalchemy import func, select
 
 from models import ApiToken, AuditLog, OTCPool, db
 from services import accounts
-from tests.conftest import client_with_token, make_token
+from services.accounts import PREFIX_CHARS
+from tests.conftest import build_app, client_with_token, make_token
 
 
 def audit_entries(app: Flask, action: str | None = None) -> list[AuditLog]:
@@ -116,3 +119,159 @@ def test_pool_change_books_replenishment_so_far_under_the_old_rate(app: Flask, c
         refilled = pool.base_atoms - half
         assert refilled > 0  # an hour at the old 10 %/h was booked before the rate went to 0
         assert pool.replenished_base_atoms == refilled
+
+
+# ---------- users and tokens from the admin pages (issue 18 item 14) ----------
+
+def _login(app: Flask, username: str, password: str) -> int:
+    """The status of a sign-in attempt with a fresh client (303 = signed in)."""
+    return client_with_token(app, None).post("/login", data={"username": username, "password": password}).status_code
+
+
+def _once(client: FlaskClient) -> str | None:
+    """The secret the users page shows once, or None."""
+    body = client.get("/admin/users").get_data(as_text=True)
+    found = re.search(r'id="once-secret" value="([^"]+)"', body)
+    return found.group(1) if found else None
+
+
+def test_admin_creates_a_user_with_a_generated_password_shown_exactly_once(app: Flask, client: FlaskClient,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    assert client.get("/admin/users/new").status_code == 200
+    res = client.post("/admin/users/new", data={"username": "Nora", "role": "trader", "mode": "generate"})
+    assert res.status_code == 303 and res.headers["Location"] == "/admin/users"
+    password = _once(client)
+    assert password and len(password) >= 12
+    assert _once(client) is None  # never again
+    assert _login(app, "nora", password) == 303
+    [entry] = audit_entries(app, "user.create")
+    assert entry.actor_name == "test-admin" and entry.after == {"username": "nora", "role": "trader", "active": True}
+    assert password not in caplog.text and password not in str([(e.before, e.after) for e in audit_entries(app)])
+
+
+def test_admin_creates_a_user_with_a_typed_password(app: Flask, client: FlaskClient) -> None:
+    res = client.post("/admin/users/new", data={"username": "omar", "role": "viewer", "mode": "set",
+                                                "password": "a long enough pass", "confirm": "a long enough pass"})
+    assert res.status_code == 303 and _once(client) is None  # a typed password is not echoed
+    assert _login(app, "omar", "a long enough pass") == 303
+
+
+@pytest.mark.parametrize(("form", "field", "message"), [
+    ({"username": "", "mode": "generate"}, "username", "Enter a username."),
+    ({"username": "Bad Name!", "mode": "generate"}, "username", "lowercase letters, digits"),
+    ({"username": "test-admin", "mode": "generate"}, "username", "exists already"),
+    ({"username": "pia", "mode": "set", "password": "", "confirm": ""}, "password", "Type the new password"),
+    ({"username": "pia", "mode": "set", "password": "short", "confirm": "short"}, "password", "12 to 256"),
+    ({"username": "pia", "mode": "set", "password": "x" * 12, "confirm": "y" * 12}, "confirm", "differ"),
+    ({"username": "pia", "role": "root", "mode": "generate"}, "role", "Not a valid choice"),
+    ({"username": "pia", "mode": "maybe"}, "mode", "Not a valid choice"),
+])
+def test_a_refused_new_user_shows_the_error_under_its_field_and_creates_nothing(
+        app: Flask, client: FlaskClient, form: dict[str, str], field: str, message: str) -> None:
+    res = client.post("/admin/users/new", data={"role": "viewer", **form})
+    body = res.get_data(as_text=True)
+    assert res.status_code == 400 and 'id="form-errors"' in body
+    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', body)
+    assert error and message in error.group(1), body[:2000]
+    assert audit_entries(app, "user.create") == []
+    with app.app_context():
+        assert accounts.user_by_name("pia") is None
+
+
+def test_admin_resets_a_password_generated_or_typed_and_it_is_audited_without_the_secret(
+        app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        user_id = accounts.create_user("quinn", "trader", "the old password").id
+    assert "Reset the password of quinn" in client.get(f"/admin/users/{user_id}/password").get_data(as_text=True)
+    assert client.post(f"/admin/users/{user_id}/password", data={"mode": "generate"}).status_code == 303
+    fresh = _once(client)
+    assert fresh and _login(app, "quinn", fresh) == 303 and _login(app, "quinn", "the old password") == 200
+    res = client.post(f"/admin/users/{user_id}/password", data={"mode": "set", "password": "typed by the admin",
+                                                                "confirm": "typed by the admin"})
+    assert res.status_code == 303 and _once(client) is None
+    assert _login(app, "quinn", "typed by the admin") == 303 and _login(app, "quinn", fresh) == 200
+    entries = audit_entries(app, "user.set_password")
+    assert [(e.before, e.after) for e in entries] == [({"password": "(hidden)"}, {"password": "changed"})] * 2
+    assert client.get("/admin/users/999/password").status_code == 404
+
+
+def test_admin_creates_a_token_whose_secret_is_shown_once_and_works(app: Flask, client: FlaskClient,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    with app.app_context():
+        accounts.create_user("rita", "viewer", "rita's password")
+    form = client.get("/admin/tokens/new?user=rita").get_data(as_text=True)
+    assert '<option selected value="rita">' in form or '<option value="rita" selected>' in form
+    res = client.post("/admin/tokens/new", data={"username": "rita", "name": "pricing-bot"})
+    assert res.status_code == 303
+    secret = _once(client)
+    assert secret and secret.startswith("olr_") and _once(client) is None
+    assert client_with_token(app, secret).get("/api/v1/trades").status_code == 200
+    entry = audit_entries(app, "token.create")[-1]
+    assert entry.actor_name == "test-admin" and entry.after["user"] == "rita" and entry.after["name"] == "pricing-bot"
+    everything = str([(e.target, e.before, e.after) for e in audit_entries(app)])
+    assert secret not in everything and secret[:PREFIX_CHARS] in everything
+    assert secret not in caplog.text
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "pricing-bot" in page and secret not in page
+
+
+def test_a_token_is_refused_for_a_deactivated_or_unknown_user_and_for_a_long_label(app: Flask,
+                                                                                   client: FlaskClient) -> None:
+    with app.app_context():
+        accounts.update_user(accounts.create_user("sam", "viewer", "sam's password!"), active=False)
+    before = len(audit_entries(app, "token.create"))  # the test admin's own token
+    for data, field in (({"username": "sam"}, "username"), ({"username": "nobody"}, "username"),
+                        ({"username": "test-admin", "name": "x" * 65}, "name")):
+        res = client.post("/admin/tokens/new", data=data)
+        assert res.status_code == 400 and f'id="{field}-error"' in res.get_data(as_text=True), data
+    assert len(audit_entries(app, "token.create")) == before
+
+
+def test_admin_revokes_a_token_after_confirming_it(app: Flask, client: FlaskClient) -> None:
+    secret = make_token(app, "viewer", "tom")
+    bot = client_with_token(app, secret)
+    with app.app_context():
+        token_id = accounts.find_token(secret[:PREFIX_CHARS]).id
+    confirm = client.get(f"/admin/tokens/{token_id}/revoke").get_data(as_text=True)
+    assert "Revoke token" in confirm and f'name="token_id" type="hidden" value="{token_id}"' in confirm
+    assert client.post(f"/admin/tokens/{token_id}/revoke", data={"token_id": "1"}).status_code == 400
+    assert bot.get("/api/v1/trades").status_code == 200  # the wrong confirmation revoked nothing
+    res = client.post(f"/admin/tokens/{token_id}/revoke", data={"token_id": str(token_id)})
+    assert res.status_code == 303 and res.headers["Location"] == "/admin/users"
+    assert bot.get("/api/v1/trades").status_code == 401
+    [entry] = audit_entries(app, "token.revoke")
+    assert entry.actor_name == "test-admin" and entry.after == {"revoked": True, "user": "tom"}
+    again = client.post(f"/admin/tokens/{token_id}/revoke", data={"token_id": str(token_id)}, follow_redirects=True)
+    assert "already revoked" in again.get_data(as_text=True) and len(audit_entries(app, "token.revoke")) == 1
+    assert client.get("/admin/tokens/999/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/admin/users/new", "/admin/users/1/password", "/admin/tokens/new",
+                                  "/admin/tokens/1/revoke"])
+def test_an_empty_post_changes_nothing(app: Flask, client: FlaskClient, path: str) -> None:
+    before = [e.id for e in audit_entries(app)]
+    res = client.post(path)
+    assert res.status_code == 400 and 'id="form-errors"' in res.get_data(as_text=True)
+    assert [e.id for e in audit_entries(app)] == before
+    assert client.get("/api/v1/trades").status_code == 200  # token 1 (the test admin's) still works
+
+
+def test_admin_forms_need_the_csrf_token(tmp_path) -> None:
+    app = build_app(f"sqlite:///{tmp_path / 'csrf.db'}", WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        accounts.create_user("uma", "admin", "uma's admin password")
+    browser = client_with_token(app, None)
+    assert browser.post("/login", data={"username": "uma", "password": "uma's admin password"}).status_code in (
+        303, 400)
+    form = browser.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    assert browser.post("/login", data={"username": "uma", "password": "uma's admin password",
+                                         "csrf_token": token}).status_code == 303
+    data = {"username": "vic", "role": "viewer", "mode": "generate"}
+    assert browser.post("/admin/users/new", data=data).status_code == 400  # no token: refused
+    page = browser.get("/admin/users/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert browser.post("/admin/users/new", data={**data, "csrf_token": token}).status_code == 303
+    with app.app_context():
+        assert accounts.user_by_name("vic") is not None
+        db.engine.dispose()

@@ -13,7 +13,7 @@ from flask import Flask
 from core.tokens import SOL, USDC, USDT
 from models import OTCPool, Quote, Trade, TradeLeg, db
 from read import analytics, series, window
-from read.analytics import HistoryQuery
+from read.history import HistoryQuery, history_page
 from services import cost_chart
 
 DAY0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -156,12 +156,13 @@ def test_history_keyset_by_size_visits_every_trade_once_in_order(app: Flask) -> 
         seen: list[int] = []
         query = HistoryQuery(sort="size")
         while True:
-            page, cursor = analytics.history_page(query, 2)
+            found = history_page(query, 2)
+            page, cursor = found.rows, found.next_cursor
             seen += [t.notional_usd_atoms // USD for t in page]
             if cursor is None:
                 break
             query = HistoryQuery(sort="size", cursor=cursor)
-        ids_asc = [t.id for t in analytics.history_page(HistoryQuery(sort="time", descending=False), 100)[0]]
+        ids_asc = [t.id for t in history_page(HistoryQuery(sort="time", descending=False), 100).rows]
     assert seen == sorted(sizes, reverse=True)
     assert ids_asc == sorted(ids_asc)
 
@@ -172,13 +173,14 @@ def test_history_filters_by_date_range_and_status(app: Flask) -> None:
         add_trade(DAY0 + timedelta(days=1), notional_usd=2)
         add_trade(DAY0 + timedelta(days=1), notional_usd=3, status="rejected")
         query = HistoryQuery(since=DAY0 + timedelta(days=1), until=DAY0 + timedelta(days=2), status="filled")
-        rows, cursor = analytics.history_page(query, 10)
+        found = history_page(query, 10)
+        rows, cursor = found.rows, found.next_cursor
     assert [t.notional_usd_atoms for t in rows] == [2 * USD] and cursor is None
 
 
 def test_a_forged_history_cursor_is_refused(app: Flask) -> None:
     with app.app_context(), pytest.raises(ValueError):
-        analytics.history_page(HistoryQuery(sort="time", cursor="yesterday~1"), 10)
+        history_page(HistoryQuery(sort="time", cursor="yesterday~1"), 10)
 
 
 def test_pool_savings_of_a_split_go_to_its_otc_legs(app: Flask) -> None:

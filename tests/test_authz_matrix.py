@@ -36,6 +36,8 @@ EXPECTED: dict[str, str] = {
     "web.trade_ticket": "trader", "web.execute_quote": "trader", "api.create_quote": "trader",
     "api.create_trade": "trader",
     "web.pools_edit": "admin", "admin.users": "admin", "admin.audit_log": "admin", "api_admin.update_pool": "admin",
+    "admin.user_new": "admin", "admin.user_password": "admin", "admin.token_new": "admin",
+    "admin.token_revoke": "admin",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}

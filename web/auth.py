@@ -53,6 +53,10 @@ POLICY: dict[str, str] = {
     "web.execute_quote": "trader",
     "web.pools_edit": "admin",
     "admin.users": "admin",
+    "admin.user_new": "admin",  # issue 18 item 14: users and tokens from the browser (GET form, POST change)
+    "admin.user_password": "admin",
+    "admin.token_new": "admin",
+    "admin.token_revoke": "admin",
     "admin.audit_log": "admin",
     # JSON API
     "api.list_trades": "viewer",

@@ -1,14 +1,25 @@
-"""Flask-WTF forms: the trade ticket and the pool editor."""
+"""Flask-WTF forms: the trade ticket, the pool editor, and the admin's user and token forms."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from core.tokens import TOKENS, format_ui, parse_decimal, to_atoms
+from models import ROLES
+from services import accounts
 
 TOKEN_CHOICES = {t.symbol: t.symbol for t in TOKENS}
 
@@ -157,3 +168,79 @@ class PoolForm(FlaskForm):
             if col == column:
                 return self[name]
         return self[column] if column in self._fields else None
+
+
+# ---------- admin: users and API tokens (issue 18 item 14); the rules themselves live in services.accounts ----------
+
+PASSWORD_MODES = {"generate": "generate one (shown once)", "set": "type one"}
+
+
+class _PasswordChoice(FlaskForm):
+    """A password to set: generated (shown once) or typed twice; accounts.check_password's rule."""
+
+    mode = RadioField("Password", choices=PASSWORD_MODES, default="generate",
+                      validators=[InputRequired(message="Choose whether to generate or type the password.")])
+    password = PasswordField("New password", render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the password", render_kw={"autocomplete": "new-password"})
+
+    def validate_password(self, field: PasswordField) -> None:
+        """Required when typed; 12 to 256 characters."""
+        if self.mode.data != "set":
+            return
+        if not field.data:
+            raise ValidationError("Type the new password, or choose to generate one.")
+        try:
+            accounts.check_password(field.data)
+        except accounts.AccountError as exc:
+            raise ValidationError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+
+    def validate_confirm(self, field: PasswordField) -> None:
+        """The same password twice."""
+        if self.mode.data == "set" and self.password.data and field.data != self.password.data:
+            raise ValidationError("The two passwords differ.")
+
+    def chosen_password(self) -> tuple[str, bool]:
+        """(password, generated) after validation."""
+        if self.mode.data == "set":
+            return self.password.data, False
+        return accounts.generate_password(), True
+
+
+class NewUserForm(_PasswordChoice):
+    """A new desk user: username, role and the initial password."""
+
+    username = StringField("Username", validators=[DataRequired(message="Enter a username.")],
+                           render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false",
+                                      "maxlength": 64})
+    role = SelectField("Role", choices={r: r for r in ROLES}, default="viewer")
+
+    def validate_username(self, field: StringField) -> None:
+        """accounts.USERNAME_RE, and not taken (case-insensitive)."""
+        name = (field.data or "").strip().lower()
+        if not accounts.USERNAME_RE.match(name):
+            raise ValidationError("Use 2 to 64 characters: lowercase letters, digits, '.', '_' or '-', "
+                                  "starting with a letter or digit.")
+        if accounts.user_by_name(name) is not None:
+            raise ValidationError(f"A user named {name} exists already.")
+
+
+class ResetPasswordForm(_PasswordChoice):
+    """A user's new password (their sessions keep working; deactivate the user to lock them out)."""
+
+
+class NewTokenForm(FlaskForm):
+    """A new API token for an active user, with a label."""
+
+    username = SelectField("User", validators=[InputRequired(message="Choose whose token this is.")])
+    name = StringField("Label", validators=[Length(max=64, message="Keep the label to 64 characters.")],
+                       render_kw={"autocomplete": "off", "placeholder": "pricing-bot", "maxlength": 64})
+
+    def __init__(self, *args: Any, usernames: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.username.choices = [(name, name) for name in usernames or []]
+
+
+class RevokeTokenForm(FlaskForm):
+    """Confirms revoking one token: the posted id must be the token's own."""
+
+    token_id = HiddenField(validators=[InputRequired(message="Confirm which token to revoke.")])

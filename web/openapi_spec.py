@@ -202,6 +202,8 @@ def _paths() -> dict[str, Any]:
         _query("status", {"enum": list(TRADE_STATUSES)}, "trade status; empty is a 400"),
         _query("pair", {"type": "string"}, "e.g. SOL/USDC"),
         _query("trader", {"type": "string"}, "username of who placed the trades"),
+        _query("mine", {"enum": ["true", "false", "1", "0"]}, "true: only the caller's own trades (wins over trader)"),
+        _query("q", {"type": "string", "maxLength": 64}, "a trade id ('123' or '#123') or a quote id"),
     ]
     replay = {"description": "replay of an earlier request with the same Idempotency-Key", **_json(_ref("Trade"))}
     return {

@@ -8,7 +8,7 @@ from core.codec import bps as _bps
 from core.codec import text as _s
 from core.tokens import TOKENS, token_by_mint
 from core.units import iso_z as iso
-from read import analytics
+from read import analytics, history
 
 if TYPE_CHECKING:
     from models import OTCPool, Trade
@@ -66,7 +66,7 @@ def dashboard_json(now: datetime) -> dict[str, Any]:
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "at": iso(now), "today": analytics.summary(today), "all_time": analytics.summary(),
-        "trades": [trade_json(t) for t in analytics.trade_page(limit=12)[0]],
+        "trades": [trade_json(t) for t in history.trade_page(limit=12)[0]],
         "pools": [analytics.pool_live(p, now) for p in analytics.pools()],
         "tokens": {t.mint: {"symbol": t.symbol, "decimals": t.decimals} for t in TOKENS},
     }

@@ -104,7 +104,7 @@ def test_history_filters_sorts_paginates_and_exports_csv(page, live_server):
     page.locator("a.olr-sort[data-sort='size']").click()
     header = page.locator("th[aria-sort='descending'] a[data-sort='size']")
     header.wait_for()
-    sizes = page.locator("#history-table tbody tr td:nth-child(8)").all_inner_texts()
+    sizes = page.locator("#history-table tbody td[data-label='Notional']").all_inner_texts()
     values = [int(s.replace("$", "").replace(",", "")) for s in sizes]
     assert values == sorted(values, reverse=True)
 

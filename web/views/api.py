@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 import jupiter_api
 from core.tokens import SOL, USDC
 from models import OTCPool, Trade, db
-from read import analytics
+from read import analytics, history
 from services import accounts, quoting, trading
 from web import context, openapi_spec, serializers
 from web.errors import api_error
@@ -137,12 +137,22 @@ def list_trades():
     filters: dict[str, Any] = {k: request.args.get(k) for k in ("venue", "status", "pair") if request.args.get(k)}
     if "status" in request.args and request.args["status"] not in TRADE_STATUSES:  # empty too: the spec's enum
         raise quoting.InputError(f"status must be one of {', '.join(TRADE_STATUSES)}", field="status")
-    if "venue" in request.args and not VENUE_FILTER.fullmatch(request.args["venue"]):
-        raise quoting.InputError("venue must be jupiter, split, none, otc:<pool> or rfq:<maker>", field="venue")
-    if request.args.get("trader"):  # username; an unknown one matches no trade
+    mine = request.args.get("mine")
+    if mine not in (None, "true", "false", "1", "0"):
+        raise quoting.InputError("mine must be true or false", field="mine")
+    if mine in ("true", "1"):  # the caller's own trades (its token's user)
+        filters["user_id"] = current_user.id
+    elif request.args.get("trader"):  # username; an unknown one matches no trade
         trader = accounts.user_by_name(request.args["trader"])
         filters["user_id"] = trader.id if trader is not None else -1
-    trades, next_cursor = analytics.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
+    search = (request.args.get("q") or "").strip()
+    if len(search) > 64:
+        raise quoting.InputError("q must be a trade id or a quote id (at most 64 characters)", field="q")
+    if search:
+        filters["search"] = search
+    if "venue" in request.args and not VENUE_FILTER.fullmatch(request.args["venue"]):
+        raise quoting.InputError("venue must be jupiter, split, none, otc:<pool> or rfq:<maker>", field="venue")
+    trades, next_cursor = history.trade_page(limit=limit, before_id=int(cursor) if cursor else None, **filters)
     return jsonify({"trades": [serializers.trade_json(t) for t in trades], "next_cursor": next_cursor})
 
 

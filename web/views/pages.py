@@ -6,21 +6,23 @@ import dataclasses
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from flask import flash, url_for
 
 from core.tokens import format_ui, token_by_mint
 from models import Trade
-from read.analytics import SORTS, HistoryQuery
+from read.history import SORTS, HistoryQuery
+from services import accounts
 from web.formatting import iso_z
 
 STATUSES = ("filled", "rejected", "pending", "failed")
+# New columns go at the end, so a reader that counts columns keeps working (trader, arrival_mid, leg_prices: issue 18).
 CSV_COLUMNS = ("id", "created_at", "status", "pair", "input_symbol", "output_symbol", "swap_mode", "venue",
                "legs", "in_amount", "in_amount_atoms", "out_amount", "out_amount_atoms", "notional_usd",
                "savings_usd", "savings_bps", "cost_bps", "slippage_bps", "quote_id", "quoted_at", "executed_at",
-               "settled_at", "error")
+               "settled_at", "error", "trader", "arrival_mid", "leg_prices")
 
 
 def _date(args: Mapping[str, str], name: str) -> date | None:
@@ -39,40 +41,51 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
     return parsed
 
 
-def history_query(args: Mapping[str, str]) -> HistoryQuery:
-    """The history page's filters, sort and cursor from its query string (unknown values are ignored)."""
+def history_query(args: Mapping[str, str], me: int | None = None) -> HistoryQuery:
+    """The history page's filters, sort and keyset position from its query string (unknown values are ignored).
+
+    `mine=1` shows the signed-in user's (`me`) trades; `trader=<username>` someone's (an unknown name: none);
+    `q` finds a trade by its id or quote id.
+    """
     start, end = _date(args, "from"), _date(args, "to")
     if start and end and end < start:
         flash("The end date was before the start date; swapped them.", "warning")
         start, end = end, start
     sort = args.get("sort") if args.get("sort") in SORTS else "time"
     status = args.get("status") if args.get("status") in STATUSES else None
+    user_id = None
+    if args.get("mine") == "1" and me is not None:
+        user_id = me
+    elif args.get("trader"):
+        trader = accounts.user_by_name(args["trader"][:64])
+        user_id = trader.id if trader is not None else -1
     return HistoryQuery(
         venue=(args.get("venue") or "")[:64] or None, status=status, pair=(args.get("pair") or "")[:24] or None,
         since=datetime.combine(start, datetime.min.time(), UTC) if start else None,
         until=datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None,
-        sort=sort, descending=args.get("dir") != "asc", cursor=args.get("cursor") or None)
+        user_id=user_id, search=(args.get("q") or "").strip()[:64] or None,
+        sort=sort, descending=args.get("dir") != "asc", cursor=args.get("cursor") or None,
+        before=None if args.get("cursor") else args.get("before") or None)
 
 
-def replace_cursor(query: HistoryQuery, cursor: str | None) -> HistoryQuery:
-    """The same query at another page."""
-    return dataclasses.replace(query, cursor=cursor)
+def first_page(query: HistoryQuery) -> HistoryQuery:
+    """The same query at its first page."""
+    return dataclasses.replace(query, cursor=None, before=None)
 
 
-def history_args(query: HistoryQuery) -> dict[str, str]:
+def history_args(query: HistoryQuery, raw: Mapping[str, str]) -> dict[str, str]:
     """Query-string arguments that reproduce the filters and sort (no cursor), omitting defaults."""
-    args = {"venue": query.venue, "status": query.status, "pair": query.pair,
+    who = {"mine": "1"} if raw.get("mine") == "1" else {"trader": raw["trader"][:64]} if raw.get("trader") else {}
+    args = {"q": query.search, "venue": query.venue, "status": query.status, "pair": query.pair,
             "from": query.since.date().isoformat() if query.since else None,
-            "to": (query.until - timedelta(days=1)).date().isoformat() if query.until else None,
+            "to": (query.until - timedelta(days=1)).date().isoformat() if query.until else None, **who,
             "sort": query.sort if query.sort != "time" else None, "dir": None if query.descending else "asc"}
     return {k: v for k, v in args.items() if v}
 
 
-def sort_url(query: HistoryQuery, key: str) -> str:
+def sort_url(query: HistoryQuery, args: Mapping[str, str], key: str) -> str:
     """The history URL sorted by `key`: descending first, toggled when already sorted by it."""
-    args = history_args(query)
-    args.pop("sort", None)
-    args.pop("dir", None)
+    args = {k: v for k, v in args.items() if k not in ("sort", "dir")}
     descending = not query.descending if query.sort == key else True
     if key != "time":
         args["sort"] = key
@@ -81,13 +94,43 @@ def sort_url(query: HistoryQuery, key: str) -> str:
     return url_for("web.history", **args)
 
 
+def history_url(args: Mapping[str, str], drop: Iterable[str] = (), **extra: str) -> str:
+    """The history URL of `args` without the `drop` keys, plus `extra`."""
+    gone = set(drop)
+    return url_for("web.history", **{k: v for k, v in args.items() if k not in gone}, **extra)
+
+
+def count_text(count: int, cap: int) -> str:
+    """'1,234', or '100,000+' past the count's cap."""
+    return f"{cap:,}+" if count > cap else f"{count:,}"
+
+
 def _ui(atoms: int | None, mint: str) -> str:
     """A human amount without separators for CSV (every decimal of the token)."""
     return "" if atoms is None else format_ui(atoms, token_by_mint(mint).decimals, None).replace(",", "")
 
 
-def csv_lines(trades: Iterable[Trade]) -> Iterator[str]:
-    """CSV text of trades, a header line first: human amounts next to exact atoms, times ISO 8601 UTC."""
+def _number(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros (150.25, 0.0000071)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def leg_price(in_atoms: int, in_mint: str, out_atoms: int, out_mint: str) -> str:
+    """What a fill paid: output tokens received per input token, 18 significant digits ('' for an empty leg)."""
+    if in_atoms <= 0:
+        return ""
+    with localcontext(Context(prec=18)):
+        price = (Decimal(out_atoms).scaleb(-token_by_mint(out_mint).decimals)
+                 / Decimal(in_atoms).scaleb(-token_by_mint(in_mint).decimals))
+    return _number(price)
+
+
+def csv_lines(trades: Iterable[Trade], traders: Mapping[int, str]) -> Iterator[str]:
+    """CSV text of trades, a header line first: human amounts next to exact atoms, times ISO 8601 UTC.
+
+    `traders` names users by id. Prices (leg_prices, arrival_mid) are output tokens per input token.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
 
@@ -100,13 +143,18 @@ def csv_lines(trades: Iterable[Trade]) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for t in trades:
+        prices = " + ".join(
+            f"{leg.venue}:{leg_price(leg.in_amount_atoms, t.input_mint, leg.out_amount_atoms, t.output_mint)}"
+            for leg in t.legs)
         writer.writerow([
             t.id, iso_z(t.created_at), t.status, t.pair, t.input_symbol, t.output_symbol, t.swap_mode, t.venue,
             " + ".join(f"{leg.venue}:{leg.in_amount_atoms}" for leg in t.legs), _ui(t.in_amount_atoms, t.input_mint),
             t.in_amount_atoms, _ui(t.out_amount_atoms, t.output_mint), t.out_amount_atoms,
             Decimal(t.notional_usd_atoms).scaleb(-6), Decimal(t.savings_usd_atoms).scaleb(-6),
             "" if t.savings_bps is None else t.savings_bps, "" if t.cost_bps is None else t.cost_bps, t.slippage_bps,
-            t.quote_id or "", iso_z(t.quoted_at), iso_z(t.executed_at), iso_z(t.settled_at), t.error or ""])
+            t.quote_id or "", iso_z(t.quoted_at), iso_z(t.executed_at), iso_z(t.settled_at), t.error or "",
+            traders.get(t.user_id, "") if t.user_id is not None else "",
+            "" if t.arrival_mid is None else _number(t.arrival_mid), prices])
         yield flush()
 
 

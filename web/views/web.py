@@ -10,6 +10,7 @@ from flask_login import current_user
 from core.tokens import TOKENS, token_by_mint
 from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series
+from read import history as blotter
 from read.window import make_window
 from services import cost_chart, monitoring, pool_config, quoting, trading
 from web import context, serializers
@@ -94,27 +95,35 @@ def trade_detail(trade_id: int):
 
 @bp.get("/trades")
 def history():
-    """Trade history: filtered, sorted and keyset-paginated server-side (?cursor=)."""
-    query = pages.history_query(request.args)
+    """Trade history: filtered, sorted, counted and keyset-paginated server-side (?cursor= next, ?before= previous)."""
+    query = pages.history_query(request.args, current_user.id)
     try:
-        trades, next_cursor = analytics.history_page(query, PAGE_SIZE)
+        page = blotter.history_page(query, PAGE_SIZE)
     except ValueError:
         flash("That page link is no longer valid; showing the first page.", "warning")
-        trades, next_cursor = analytics.history_page(pages.replace_cursor(query, None), PAGE_SIZE)
-    args = pages.history_args(query)
-    return render_template("history.html", trades=trades, query=query, args=args,
-                           next_url=url_for("web.history", **args, cursor=next_cursor) if next_cursor else None,
-                           first_url=url_for("web.history", **args) if query.cursor else None,
-                           csv_url=url_for("web.history_csv", **args), venues=analytics.venues_seen(),
-                           pairs=analytics.pairs_seen(), sort_url=lambda key: pages.sort_url(query, key))
+        query = pages.first_page(query)
+        page = blotter.history_page(query, PAGE_SIZE)
+    args = pages.history_args(query, request.args)
+    count = blotter.history_count(query)
+    return render_template(
+        "history.html", trades=page.rows, query=query, args=args,
+        traders=blotter.trader_names(t.user_id for t in page.rows),
+        count=count, count_text=pages.count_text(count, blotter.COUNT_CAP),
+        next_url=url_for("web.history", **args, cursor=page.next_cursor) if page.next_cursor else None,
+        prev_url=url_for("web.history", **args, before=page.prev_cursor) if page.prev_cursor else None,
+        first_url=url_for("web.history", **args) if query.cursor or query.before else None,
+        csv_url=url_for("web.history_csv", **args), venues=analytics.venues_seen(),
+        pairs=analytics.pairs_seen(), sort_url=lambda key: pages.sort_url(query, args, key),
+        trader_url=lambda name: pages.history_url(args, ("mine", "trader"), trader=name),
+        clear_trader_url=pages.history_url(args, ("trader",)))
 
 
 @bp.get("/trades.csv")
 def history_csv():
     """The filtered history as CSV (every matching trade, up to CSV_MAX_ROWS), streamed."""
-    query = pages.replace_cursor(pages.history_query(request.args), None)
+    query = pages.first_page(pages.history_query(request.args, current_user.id))
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    rows = stream_with_context(pages.csv_lines(analytics.history_rows(query, CSV_MAX_ROWS)))
+    rows = stream_with_context(pages.csv_lines(blotter.history_rows(query, CSV_MAX_ROWS), blotter.trader_names()))
     disposition = f'attachment; filename="trades-{stamp}.csv"'
     return Response(rows, mimetype="text/csv", headers={"Content-Disposition": disposition})
 
