@@ -151,6 +151,41 @@
     return (negative && !isZero ? "-" : "") + out;
   }
 
+  /**
+   * An amount as <span class="olr-amt"> (as the |amount Jinja filter): `places` decimals shown, every decimal in its
+   * title and data-full (the copy handler below puts those on the clipboard).
+   */
+  function amount(atomsString, decimals, places, symbol) {
+    if (atomsString === null || atomsString === undefined || atomsString === "") return document.createTextNode("—");
+    var span = el("span", "olr-amt", formatAtoms(atomsString, decimals, places));
+    var full = formatAtoms(atomsString, decimals);
+    span.setAttribute("data-full", full);
+    span.title = full + (symbol ? " " + symbol : "");
+    return span;
+  }
+
+  /** Copying a selection that holds amounts copies their full precision (data-full), not the rounded text shown. */
+  function copyFullAmounts(event) {
+    var sel = window.getSelection ? window.getSelection() : null;
+    if (!sel || sel.rangeCount === 0 || sel.isCollapsed || !event.clipboardData) return;
+    var range = sel.getRangeAt(0);
+    var start = range.startContainer.nodeType === 1 ? range.startContainer : range.startContainer.parentElement;
+    var inside = start && start.closest ? start.closest("[data-full]") : null;
+    var text;
+    if (inside && inside.contains(range.endContainer)) {
+      text = inside.getAttribute("data-full");
+    } else {
+      var box = document.createElement("div");
+      box.appendChild(range.cloneContents());
+      var amounts = box.querySelectorAll("[data-full]");
+      if (amounts.length === 0) return;
+      Array.prototype.forEach.call(amounts, function (a) { a.textContent = a.getAttribute("data-full"); });
+      text = box.textContent;
+    }
+    event.clipboardData.setData("text/plain", text);
+    event.preventDefault();
+  }
+
   /** Basis points from a decimal string, e.g. formatBps("96.04") → "96.0 bps". */
   function formatBps(str, places) {
     if (str === null || str === undefined || str === "") return "—";
@@ -410,6 +445,7 @@
   window.OLR = Object.freeze({
     fetchJSON: fetchJSON,
     formatAtoms: formatAtoms,
+    amount: amount,
     formatBps: formatBps,
     formatUsd: formatUsd,
     formatDecimal: formatDecimal,
@@ -430,6 +466,7 @@
     if (window.Chart) chartDefaults();
     applyWidths(document);
     startHealthPill();
+    document.addEventListener("copy", copyFullAmounts);
   }
 
   if (document.readyState === "loading") {

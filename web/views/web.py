@@ -11,6 +11,7 @@ from core.tokens import TOKENS, token_by_mint
 from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series
 from services import cost_chart, monitoring, pool_config, quoting, trading
+from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
 from web.views.charts import RangeError, window_from_request
@@ -49,7 +50,7 @@ def trade_ticket():
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
         except quoting.ServiceError as exc:
             flash(str(exc), "danger")
-    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint} for t in TOKENS}
+    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint, "places": display_places(t)} for t in TOKENS}
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("trade_ticket.html", form=form, tokens=tokens), status
 
