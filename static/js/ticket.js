@@ -172,10 +172,11 @@
   function optionRow(o, chosen, inMint, outMint) {
     var tr = el("tr");
     tr.setAttribute("data-venue", o.venue);
-    if (chosen.has(o.venue)) tr.classList.add("olr-chosen");
+    var picked = o.available && chosen.has(o.venue);  // an unavailable option never gets the green check
+    if (picked) tr.classList.add("olr-chosen");
     var venue = el("td", "text-nowrap");
     venue.appendChild(OLR.venueBadge(o.venue));
-    if (chosen.has(o.venue)) {
+    if (picked) {
       var mark = OLR.icon("check-circle-fill");
       mark.classList.add("text-success", "ms-1");
       mark.title = "chosen";
@@ -187,6 +188,7 @@
       var why = el("td", "small");
       why.colSpan = 7;
       why.append(OLR.icon("slash-circle"), " " + (o.reason || "unavailable"));
+      if (chosen.has(o.venue)) why.append(" ", el("span", "olr-split-note", "· the split fills part of the order here"));
       tr.appendChild(why);
       return tr;
     }
