@@ -154,3 +154,12 @@ def venue_tone(venue: str) -> int:
     The +2 offset gives the default pools the first two slots (otc:sol-usdc purple, otc:sol-usdt pink).
     """
     return (sum(map(ord, venue)) + 2) % 4
+
+
+def plain_field_error(message: str, column: str | None, label: str) -> str:
+    """A service's field error in a trader's words: the field's label instead of its column name, no atoms or 2^63."""
+    text = message.replace(column, label) if column else message
+    text = text.replace("a positive number of atoms below 2^63", "a positive amount that is not too large")
+    text = text.replace(" below 2^63 atoms", " not too large").replace("a finite number >= 0", "zero or more")
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."

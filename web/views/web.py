@@ -164,7 +164,7 @@ def pools_edit(pool_id: int):
         except pool_config.PoolConfigError as exc:
             target = form.field_for(exc.field)
             if target is not None:
-                target.errors.append(str(exc))
+                target.errors.append(pages.plain_field_error(str(exc), exc.field, target.label.text))
             else:
                 flash(str(exc), "danger")
     status = 200 if request.method == "GET" else 400
