@@ -2,7 +2,9 @@
 toasts for the user's own events, and local/UTC times."""
 from __future__ import annotations
 
-from tests.browser.conftest import api_post, shot
+import pytest
+
+from tests.browser.conftest import DESKTOP, _open_page, api_post, shot
 
 UNAVAILABLE_WITH_CHECK_JS = """sel => [...document.querySelectorAll(sel + ' tbody tr')]
   .filter(tr => tr.querySelector('td[colspan]')
@@ -40,3 +42,65 @@ def test_pool_edit_errors_are_plain_words_with_the_fields_label(page, live_serve
     text = page.locator("#pool-form").inner_text()
     for jargon in ("2^63", "atoms", "annual_vol_pct", "_bps"):
         assert jargon not in text, f"{jargon!r} on the pool form: {text}"
+
+
+VIEWER_USER, VIEWER_PASSWORD = "desk-viewer", "browser-viewer-password"
+
+
+@pytest.fixture(scope="module")
+def viewer_state(browser, live_app, live_server):
+    """Cookies of a signed-in viewer on `live_server` (the user is created once)."""
+    with live_app.app_context():
+        from models import User, db
+        from services import accounts
+
+        if db.session.query(User).filter_by(username=VIEWER_USER).one_or_none() is None:
+            accounts.create_user(VIEWER_USER, "viewer", VIEWER_PASSWORD)
+    context = browser.new_context()
+    try:
+        p = context.new_page()
+        p.goto(live_server + "/login")
+        p.fill("#username", VIEWER_USER)
+        p.fill("#password", VIEWER_PASSWORD)
+        p.locator("#login-form button[type=submit]").click()
+        p.wait_for_url(live_server + "/")
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def viewer_page(browser, viewer_state, request):
+    """A desktop page signed in as a viewer (same console rules as `page`)."""
+    yield from _open_page(browser, request, DESKTOP, "", viewer_state)
+
+
+def _links_to_forbidden_pages(page, live_server) -> list[str]:
+    """Every same-site link and form on the page that answers 403 to this user."""
+    targets = page.evaluate("""() => [...document.querySelectorAll('main a[href], main form[action]')]
+      .map(e => e.getAttribute('href') || e.getAttribute('action'))""")
+    bad = []
+    for target in {t for t in targets if t.startswith("/") and not t.endswith(".csv")}:
+        if page.request.get(live_server + target, max_redirects=0).status == 403:
+            bad.append(target)
+    return bad
+
+
+def test_viewers_meet_no_link_to_a_403(viewer_page, page, live_server):
+    page.goto(live_server + "/trade")
+    response = api_post(page, live_server, "/api/v1/quotes", {"input": "SOL", "output": "USDC", "amount": "10"})
+    quote_id = response.json()["quote_id"]
+    trade = api_post(page, live_server, "/api/v1/trades", {"input": "SOL", "output": "USDC", "amount": "10"}).json()
+    viewer_page.allow_console_error(r"status of 403")
+    for path in ("/", f"/trades/{trade['id']}", f"/quotes/{quote_id}", "/trade", "/analytics", "/pools"):
+        viewer_page.goto(live_server + path)
+        assert _links_to_forbidden_pages(viewer_page, live_server) == [], path
+        if path == "/trade":
+            assert viewer_page.title().startswith("403")
+            shot(viewer_page, "viewer-403")
+    viewer_page.goto(f"{live_server}/trades/{trade['id']}")
+    assert viewer_page.get_by_role("link", name="New trade").count() == 0
+    shot(viewer_page, "viewer-trade-detail")
+    viewer_page.goto(f"{live_server}/quotes/{quote_id}")
+    assert viewer_page.locator("#execute-button").count() == 0
+    assert "needs the trader role" in viewer_page.locator("#execute-needs-role").inner_text()

@@ -8,12 +8,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import flash, url_for
+from flask import current_app, flash, url_for
+from werkzeug.exceptions import HTTPException
 
 from core.tokens import format_ui, token_by_mint
 from models import Trade
 from read.analytics import SORTS, HistoryQuery
+from web.auth import can
 from web.formatting import iso_z
 
 STATUSES = ("filled", "rejected", "pending", "failed")
@@ -163,3 +166,12 @@ def plain_field_error(message: str, column: str | None, label: str) -> str:
     text = text.replace(" below 2^63 atoms", " not too large").replace("a finite number >= 0", "zero or more")
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
+
+
+def can_url(url: str) -> bool:
+    """Template helper: may the current user open this same-site URL (auth.can on the endpoint it routes to)?"""
+    try:
+        endpoint, _ = current_app.url_map.bind("").match(urlsplit(url).path, method="GET")
+    except HTTPException:
+        return False
+    return can(endpoint)

@@ -21,6 +21,9 @@ PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
 
 
+bp.add_app_template_global(pages.can_url, "can_url")
+
+
 @bp.after_app_request
 def _metrics_snapshot(response: Response) -> Response:
     """Throttled SystemMetrics snapshot (at most one per METRICS_SNAPSHOT_S per process), so history fills."""
