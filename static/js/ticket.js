@@ -326,8 +326,23 @@
     if (addon) addon.textContent = amountSymbol();
   }
 
-  form.addEventListener("input", function () { updateAddon(); schedule(); });
-  form.addEventListener("change", function () { updateAddon(); schedule(); });
+  /** Keep the order in the address (replaceState): Back from its quote, or a reload, shows the same order. */
+  function syncUrl() {
+    if (!window.history || !window.history.replaceState) return;
+    var params = new URLSearchParams();
+    if (fields.amount.value.trim()) {
+      params.set("input", fields.input.value);
+      params.set("output", fields.output.value);
+      params.set("amount", fields.amount.value.trim());
+      params.set("swap_mode", swapMode());
+      params.set("slippage_bps", fields.slippage_bps.value.trim());
+    }
+    var query = params.toString();
+    window.history.replaceState(window.history.state, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  form.addEventListener("input", function () { updateAddon(); syncUrl(); schedule(); });
+  form.addEventListener("change", function () { updateAddon(); syncUrl(); schedule(); });
   form.addEventListener("submit", function (event) {
     var local = localError();
     if (local && fields.amount.value.trim()) {
@@ -337,6 +352,7 @@
       (local[0] === "swap_mode" ? form.querySelector('input[name="swap_mode"]') : fields[local[0]]).focus();
       return;
     }
+    syncUrl();
     var button = document.getElementById("quote-button");
     window.setTimeout(function () { button.disabled = true; }, 0);  // after the browser captured the submit
   });

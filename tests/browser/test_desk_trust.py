@@ -2,6 +2,8 @@
 toasts for the user's own events, and local/UTC times."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import DESKTOP, _open_page, api_post, shot
@@ -104,3 +106,69 @@ def test_viewers_meet_no_link_to_a_403(viewer_page, page, live_server):
     viewer_page.goto(f"{live_server}/quotes/{quote_id}")
     assert viewer_page.locator("#execute-button").count() == 0
     assert "needs the trader role" in viewer_page.locator("#execute-needs-role").inner_text()
+
+
+def _expire_quote(live_app, quote_id: str, in_seconds: float = -1) -> None:
+    """Move a stored quote's expiry to now + in_seconds (both the column and the payload the page counts down)."""
+    from datetime import timedelta
+
+    from models import Quote, db, utcnow
+    from web.formatting import iso_z
+
+    with live_app.app_context():
+        quote = db.session.get(Quote, quote_id)
+        quote.expires_at = utcnow() + timedelta(seconds=in_seconds)
+        quote.payload = {**quote.payload, "expires_at": iso_z(quote.expires_at)}
+        db.session.commit()
+
+
+def _ticket_order(page) -> dict[str, str]:
+    """What the ticket's form holds."""
+    values = {name: page.locator(f"#{name}").input_value() for name in ("input", "output", "amount", "slippage_bps")}
+    return {**values, "swap_mode": page.locator("input[name=swap_mode]:checked").input_value()}
+
+
+ORDER = {"input": "USDC", "output": "SOL", "amount": "1234.5", "swap_mode": "ExactIn", "slippage_bps": "75"}
+
+
+def test_an_expired_quote_keeps_its_order_and_refreshes_in_place(page, live_app, live_server):
+    page.goto(live_server + "/trade")
+    body = {**ORDER, "slippage_bps": 75}
+    quote_id = api_post(page, live_server, "/api/v1/quotes", body).json()["quote_id"]
+    _expire_quote(live_app, quote_id)
+    page.goto(f"{live_server}/quotes/{quote_id}")
+    assert page.locator("#quote-expired").is_visible()
+    shot(page, "quote-expired-refresh")
+    page.get_by_role("link", name="New quote").click()
+    page.wait_for_url(re.compile(r".*/trade\?.*"))
+    assert _ticket_order(page) == ORDER
+
+    page.goto(f"{live_server}/quotes/{quote_id}")
+    page.locator("#refresh-quote").click()
+    page.wait_for_url(re.compile(r".*/quotes/q_[\w-]+$"))
+    assert quote_id not in page.url
+    assert page.locator("#quote-countdown").is_visible()
+    assert page.locator("#quote-in").inner_text() == "1,234.50 USDC"
+    assert "max slippage 75 bps" in page.locator(".olr-page-sub").inner_text()
+
+
+def test_back_from_a_quote_and_a_quote_expiring_on_screen_keep_the_order(page, live_app, live_server):
+    page.goto(live_server + "/trade")
+    page.locator("#input").select_option("USDC")
+    page.locator("#output").select_option("SOL")
+    page.get_by_label("Amount", exact=True).fill("1234.5")
+    page.get_by_label("Max slippage").fill("75")
+    page.get_by_role("button", name="Get firm quote to execute").click()
+    page.wait_for_url(re.compile(r".*/quotes/q_[\w-]+$"))
+    quote_id = page.url.rsplit("/", 1)[1]
+    page.go_back()
+    page.wait_for_url(re.compile(r".*/trade.*"))
+    assert _ticket_order(page) == ORDER
+
+    _expire_quote(live_app, quote_id, in_seconds=1.5)
+    page.goto(f"{live_server}/quotes/{quote_id}")
+    page.locator("#refresh-quote").wait_for(state="visible", timeout=5_000)
+    assert page.locator("#execute-button").is_disabled()
+    page.locator("#new-quote").click()
+    page.wait_for_url(re.compile(r".*/trade\?.*"))
+    assert _ticket_order(page) == ORDER

@@ -14,7 +14,7 @@ from flask import current_app, flash, url_for
 from werkzeug.exceptions import HTTPException
 
 from core.tokens import format_ui, token_by_mint
-from models import Trade
+from models import Quote, Trade, db
 from read.analytics import SORTS, HistoryQuery
 from web.auth import can
 from web.formatting import iso_z
@@ -175,3 +175,36 @@ def can_url(url: str) -> bool:
     except HTTPException:
         return False
     return can(endpoint)
+
+
+TICKET_FIELDS = ("input", "output", "amount", "swap_mode", "slippage_bps")
+
+
+def order_args(quote: Quote) -> dict[str, str]:
+    """A stored quote's order as the ticket's query string (amount in human units, every decimal)."""
+    input_token, output_token = token_by_mint(quote.input_mint), token_by_mint(quote.output_mint)
+    amount_token = input_token if quote.swap_mode == "ExactIn" else output_token
+    return {"input": input_token.symbol, "output": output_token.symbol, "swap_mode": quote.swap_mode,
+            "amount": format_ui(quote.amount_atoms, amount_token.decimals, None).replace(",", ""),
+            "slippage_bps": str(quote.slippage_bps)}
+
+
+def prefill_ticket(form: Any, args: Mapping[str, str]) -> None:
+    """Fill a GET ticket from ?input=&output=&amount=&swap_mode=&slippage_bps= or from ?quote=<id> (an expired
+    quote's order); anything unknown or malformed is ignored, and the form's own checks run on submit."""
+    if args.get("quote"):
+        quote = db.session.get(Quote, str(args["quote"])[:40])
+        args = order_args(quote) if quote is not None else {}
+    for name in TICKET_FIELDS:
+        value = (args.get(name) or "").strip()[:40]
+        if not value:
+            continue
+        field = form[name]
+        if name in ("input", "output", "swap_mode") and value not in dict(field.choices):
+            continue
+        if name == "slippage_bps":
+            if not value.isdigit():
+                continue
+            form.slippage_bps.data = int(value)
+        else:
+            field.data = value

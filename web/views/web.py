@@ -43,6 +43,8 @@ def dashboard():
 def trade_ticket():
     """The trade ticket: validate, quote every venue, then show the comparison."""
     form = TradeTicketForm()
+    if request.method == "GET":
+        pages.prefill_ticket(form, request.args)  # an expired quote's order, or a link's
     if form.validate_on_submit():
         data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
@@ -68,7 +70,7 @@ def quote_detail(quote_id: str):
     q = quote.payload
     mid_text = pages.mid_text(Decimal(q["mid_price"]), q["order"]["input_symbol"], q["order"]["output_symbol"])
     return render_template("quote.html", quote=quote, q=q, form=form, expired=utcnow() >= quote.expires_at,
-                           mid_text=mid_text,
+                           mid_text=mid_text, order_args=pages.order_args(quote),
                            legs=pages.legs_view(q["decision"]["legs"], q["order"]["input_mint"],
                                                 q["order"]["output_mint"]))
 
