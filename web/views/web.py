@@ -15,6 +15,7 @@ from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
 from web.views.charts import RangeError, window_from_request
+from web.views.events import remember_quote
 
 bp = Blueprint("web", __name__)
 PAGE_SIZE = 50
@@ -50,6 +51,7 @@ def trade_ticket():
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
             quote, _ = quoting.quote(quoting.parse_order(data))
+            remember_quote(quote.id)  # its expiry raises a toast on the user's pages
             return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except quoting.InputError as exc:
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
