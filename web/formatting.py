@@ -53,9 +53,11 @@ def bps(value: Decimal | str | None, places: int = 1) -> str:
     return f"{Decimal(value):,.{places}f} bps"
 
 
-def when(value: datetime | None) -> str:
-    """UTC timestamp as YYYY-MM-DD HH:MM:SS UTC."""
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+def when(value: datetime | None) -> Markup | str:
+    """A <time datetime="ISO Z"> reading YYYY-MM-DD HH:MM:SS UTC (app.js shows it in local time when asked)."""
+    if not value:
+        return "—"
+    return Markup('<time datetime="{0}">{1}</time>').format(iso_z(value), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def iso_z(value: datetime | None) -> str:

@@ -172,3 +172,40 @@ def test_back_from_a_quote_and_a_quote_expiring_on_screen_keep_the_order(page, l
     page.locator("#new-quote").click()
     page.wait_for_url(re.compile(r".*/trade\?.*"))
     assert _ticket_order(page) == ORDER
+
+
+def test_a_fill_raises_a_toast_on_every_open_page_of_the_user(page, live_server):
+    page.goto(live_server + "/")
+    other = page.context.new_page()  # a second tab of the same user
+    other.goto(live_server + "/analytics")
+    page.wait_for_timeout(1000)  # both pages have polled once (they now hold a cursor)
+    trade = api_post(page, live_server, "/api/v1/trades", {"input": "SOL", "output": "USDC", "amount": "10"}).json()
+    for p in (page, other):
+        toast = p.locator(f"#olr-toasts .toast[data-event-id='trade:{trade['id']}:filled']")
+        toast.wait_for(state="visible", timeout=12_000)
+        assert toast.inner_text().count(f"Trade #{trade['id']} filled") == 1
+    shot(page, "toast-trade-filled")
+    other.close()
+
+
+def test_times_switch_between_utc_and_local_and_the_choice_is_remembered(browser, auth_state, live_server):
+    context = browser.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo", storage_state=auth_state)
+    try:
+        p = context.new_page()
+        p.goto(live_server + "/trades/1")
+        first = p.locator("#timeline time").first
+        utc = first.inner_text()
+        assert utc.endswith("UTC") and p.locator("#olr-tz-toggle").inner_text() == "UTC"
+        p.locator("#olr-tz-toggle").click()
+        local = first.inner_text()
+        assert local.endswith("GMT+9"), local
+        assert int(local[11:13]) == (int(utc[11:13]) + 9) % 24
+        assert first.get_attribute("title") == utc
+        p.goto(live_server + "/")
+        assert p.locator("#olr-tz-toggle").inner_text() == "Local"
+        p.wait_for_function("() => /GMT\\+9/.test(document.getElementById('dash-updated').textContent)")
+        shot(p, "times-local")
+        p.locator("#olr-tz-toggle").click()
+        assert p.locator("table time").first.inner_text().endswith("UTC") if p.locator("table time").count() else True
+    finally:
+        context.close()
