@@ -151,3 +151,16 @@ def test_dashboard_json_lists_the_latest_trade_first_with_live_inventory(client:
     # the dealer bought SOL: that side sits above its target and the gauge says so instead of capping at 100 %
     assert float(sol_usdc["base_pct"]) > 100 and float(sol_usdc["quote_pct"]) < 100
     assert float(sol_usdc["utilisation_pct"]) > 0
+
+
+def test_api_page_readme_and_docs_agree_on_how_an_order_gives_its_amount(client) -> None:
+    """Issue 18.11: `amount` (human decimal string) or `amount_atoms`; viewers may export CSV (documented)."""
+    from pathlib import Path
+
+    page = client.get("/api").get_data(as_text=True)
+    assert "<code>amount</code>, a human decimal string" in page and "<code>amount_atoms</code>" in page
+    root = Path(__file__).resolve().parents[1]
+    readme, api_md = (root / "README.md").read_text(), (root / "docs" / "API.md").read_text()
+    assert '"amount":"25000"' in readme and "amount_atoms" in readme
+    assert "`amount_atoms`" in api_md and "open to viewers" in api_md and "viewers may export" in readme
+    assert "integer atoms ·" not in page and "Amounts in token units" in page  # the footer names what pages show
