@@ -34,6 +34,7 @@ from web.views.api_admin import bp as api_admin_bp
 from web.views.auth import bp as auth_bp
 from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
+from web.views.events import bp as events_bp
 from web.views.sim import bp as sim_bp
 from web.views.web import bp as web_bp
 
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_admin_bp)
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
+    app.register_blueprint(events_bp)  # GET /api/v1/me/events: the user's toasts
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)

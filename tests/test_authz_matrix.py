@@ -30,7 +30,7 @@ EXPECTED: dict[str, str] = {
     "web.quote_detail": "viewer", "web.analytics": "viewer", "web.pools": "viewer", "web.monitoring": "viewer",
     "web.api_docs": "viewer",
     "charts.dashboard": "viewer", "charts.charts": "viewer", "charts.cost_curve": "viewer",
-    "charts.monitoring_data": "viewer",
+    "charts.monitoring_data": "viewer", "events.me_events": "viewer",
     "api.list_trades": "viewer", "api.get_trade": "viewer", "api.list_pools": "viewer", "api.get_pool": "viewer",
     "api.analytics_summary": "viewer",
     "web.trade_ticket": "trader", "web.execute_quote": "trader", "api.create_quote": "trader",

@@ -209,3 +209,16 @@ def test_the_dashboard_runs_only_the_queries_it_shows(app: Flask, client: FlaskC
     # quotes and metrics rows) used to run here too and was thrown away: 10 statements.
     assert len(statements) <= 8, statements
     assert not [s for s in statements if s == "SELECT 1" or "FROM quotes" in s or "FROM system_metrics" in s]
+
+
+def test_api_page_readme_and_docs_agree_on_how_an_order_gives_its_amount(client) -> None:
+    """Issue 18.11: `amount` (human decimal string) or `amount_atoms`; viewers may export CSV (documented)."""
+    from pathlib import Path
+
+    page = client.get("/api").get_data(as_text=True)
+    assert "<code>amount</code>, a human decimal string" in page and "<code>amount_atoms</code>" in page
+    root = Path(__file__).resolve().parents[1]
+    readme, api_md = (root / "README.md").read_text(), (root / "docs" / "API.md").read_text()
+    assert '"amount":"25000"' in readme and "amount_atoms" in readme
+    assert "`amount_atoms`" in api_md and "open to viewers" in api_md and "viewers may export" in readme
+    assert "integer atoms ·" not in page and "Amounts in token units" in page  # the footer names what pages show

@@ -68,6 +68,7 @@ POLICY: dict[str, str] = {
     "charts.charts": "viewer",
     "charts.cost_curve": "viewer",
     "charts.monitoring_data": "viewer",
+    "events.me_events": "viewer",  # the caller's own trades and quotes only
     "api.create_quote": "trader",
     "api.create_trade": "trader",
     "api_admin.update_pool": "admin",

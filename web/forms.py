@@ -19,7 +19,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.tokens import TOKENS, format_ui, parse_decimal, to_atoms
 from models import ROLES
-from services import accounts
+from services import accounts, pool_config
+
+MAX_ATOMS = 2**63 - 1  # the largest amount a BigInteger column holds
 
 TOKEN_CHOICES = {t.symbol: t.symbol for t in TOKENS}
 
@@ -113,12 +115,36 @@ class PoolForm(FlaskForm):
         self.decimals = {"base": base_decimals, "quote": quote_decimals}
 
     def _atoms(self, name: str) -> int:
-        """A human amount field as atoms (rounded down); ValidationError on bad input."""
+        """A human amount field as atoms (rounded down); ValidationError in plain words naming the field."""
+        decimals = self.decimals[POOL_AMOUNTS[name][1]]
+        label = self[name].label.text
         try:
-            field = self[name]
-            return to_atoms(_strip(field.data or ""), self.decimals[POOL_AMOUNTS[name][1]], field.label.text)
+            return to_atoms(_strip(self[name].data or ""), decimals, label)
         except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            text = str(exc)
+            if "too large" in text or "2^63" in text:
+                largest = format_ui(MAX_ATOMS, decimals, 0)
+                raise ValidationError(f"{label} is too large: at most {largest}.") from None
+            if "decimal places" in text:
+                raise ValidationError(f"{label} has more than {decimals} digits after the point.") from None
+            if "greater than zero" in text:
+                raise ValidationError(f"{label} must be greater than zero.") from None
+            raise ValidationError(f"{label} must be a number, e.g. 50000 or 12.5.") from None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Field checks, then each decimal setting's column range and 4 decimals (pool_config's rules, in words)."""
+        ok = super().validate(extra_validators)
+        for name, digits in pool_config.DECIMAL_FIELDS.items():
+            value, field = self[name].data, self[name]
+            if value is None or field.errors:
+                continue
+            if value >= Decimal(10) ** digits:
+                field.errors.append(f"{field.label.text} must be less than {10 ** digits:,}.")
+                ok = False
+            elif value != value.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"):
+                field.errors.append(f"{field.label.text} allows at most 4 digits after the point.")
+                ok = False
+        return ok
 
     def validate_min_trade_base(self, field: StringField) -> None:
         """A positive amount with the token's decimals."""

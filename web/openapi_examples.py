@@ -67,3 +67,8 @@ SUMMARY = {
     "savings_usd_atoms": "67270061904", "savings_bps": "172.2", "otc_share_pct": "100.0",
     "route_mix": [{"venue": "otc:sol-usdc", "trades": 1, "volume_usd_atoms": "3905663343259"}],
 }
+
+EVENTS = {"now": "2026-11-26T10:00:10.000Z", "since": "2026-11-26T10:00:05.000Z", "events": [
+    {"id": "trade:81:filled", "kind": "trade_filled", "at": "2026-11-26T10:00:06.512Z", "level": "success",
+     "message": "Trade #81 filled: 25,000.0000 SOL → 3,900,644.71 USDC on otc:sol-usdc.", "url": "/trades/81",
+     "trade_id": 81}]}

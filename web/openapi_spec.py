@@ -153,6 +153,15 @@ def _schemas() -> dict[str, Any]:
                         route_mix={"type": "array", "items": _obj(["venue", "trades"], venue={"type": "string"},
                                                                   trades={"type": "integer"},
                                                                   volume_usd_atoms=ATOMS)}),
+        "Event": _obj(["id", "kind", "at", "message", "level", "url"],
+                      id={"type": "string", "description": "stable: the same event is never sent twice in a row"},
+                      kind={"enum": ["trade_filled", "trade_rejected", "trade_failed", "quote_expiring",
+                                     "quote_expired"]},
+                      at=TIME, message={"type": "string"}, level={"enum": ["success", "info", "warning", "danger"]},
+                      url={"type": "string", "description": "the page of the trade or quote"},
+                      trade_id={"type": "integer"}, quote_id={"type": "string"}, expires_at=TIME),
+        "Events": _obj(["now", "since", "events"], now=TIME, since=TIME,
+                       events={"type": "array", "items": _ref("Event")}),
         "Health": _obj(["status", "db", "jupiter"], status={"enum": ["ok", "degraded"]},
                        db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]},
                        reference_price={"enum": ["ok", "down"]}),
@@ -240,6 +249,12 @@ def _paths() -> dict[str, Any]:
             _responses(200, _json(_ref("Summary"), ex.SUMMARY), 400, 401, 403),
             parameters=[_query("since", {"anyOf": [{"type": "string", "format": "date-time"}, EMPTY]},
                                "ISO 8601 with a timezone; empty: all time")])},
+        "/api/v1/me/events": {"get": _op(
+            "me_events", "viewer", "the caller's own trades finished and firm quotes expiring since a moment "
+            "(our pages poll it for toasts)",
+            _responses(200, _json(_ref("Events"), ex.EVENTS), 400, 401, 403),
+            parameters=[_query("since", {"anyOf": [{"type": "string", "format": "date-time"}, EMPTY]},
+                               "the previous answer's `now` (at most an hour back); empty: now")])},
         "/api/v1/analytics/dashboard": {"get": _op(
             "charts_dashboard", "viewer", "the dashboard's live data: totals, latest trades, pools, Jupiter state",
             _responses(200, _json(chart), 401, 403))},

@@ -151,6 +151,41 @@
     return (negative && !isZero ? "-" : "") + out;
   }
 
+  /**
+   * An amount as <span class="olr-amt"> (as the |amount Jinja filter): `places` decimals shown, every decimal in its
+   * title and data-full (the copy handler below puts those on the clipboard).
+   */
+  function amount(atomsString, decimals, places, symbol) {
+    if (atomsString === null || atomsString === undefined || atomsString === "") return document.createTextNode("—");
+    var span = el("span", "olr-amt", formatAtoms(atomsString, decimals, places));
+    var full = formatAtoms(atomsString, decimals);
+    span.setAttribute("data-full", full);
+    span.title = full + (symbol ? " " + symbol : "");
+    return span;
+  }
+
+  /** Copying a selection that holds amounts copies their full precision (data-full), not the rounded text shown. */
+  function copyFullAmounts(event) {
+    var sel = window.getSelection ? window.getSelection() : null;
+    if (!sel || sel.rangeCount === 0 || sel.isCollapsed || !event.clipboardData) return;
+    var range = sel.getRangeAt(0);
+    var start = range.startContainer.nodeType === 1 ? range.startContainer : range.startContainer.parentElement;
+    var inside = start && start.closest ? start.closest("[data-full]") : null;
+    var text;
+    if (inside && inside.contains(range.endContainer)) {
+      text = inside.getAttribute("data-full");
+    } else {
+      var box = document.createElement("div");
+      box.appendChild(range.cloneContents());
+      var amounts = box.querySelectorAll("[data-full]");
+      if (amounts.length === 0) return;
+      Array.prototype.forEach.call(amounts, function (a) { a.textContent = a.getAttribute("data-full"); });
+      text = box.textContent;
+    }
+    event.clipboardData.setData("text/plain", text);
+    event.preventDefault();
+  }
+
   /** Basis points from a decimal string, e.g. formatBps("96.04") → "96.0 bps". */
   function formatBps(str, places) {
     if (str === null || str === undefined || str === "") return "—";
@@ -407,9 +442,126 @@
     }, { acceptErrorBody: true });
   }
 
+  /* ---------- times: UTC or local (navbar toggle, kept in localStorage) ---------- */
+
+  var TZ_KEY = "olr.tz";
+  var pad = function (n) { return String(n).padStart(2, "0"); };
+
+  function tzMode() {
+    try { return window.localStorage.getItem(TZ_KEY) === "local" ? "local" : "utc"; } catch (e) { return "utc"; }
+  }
+
+  function zoneName(d) {
+    var part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d)
+      .filter(function (p) { return p.type === "timeZoneName"; })[0];
+    return part ? part.value : "local";
+  }
+
+  /** Rewrite every <time datetime> under root in the chosen zone; the other zone goes in its title. */
+  function renderTimes(root) {
+    var mode = tzMode();
+    Array.prototype.forEach.call((root || document).querySelectorAll("time[datetime]"), function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      if (!t.hasAttribute("data-utc")) t.setAttribute("data-utc", t.textContent);
+      if (t.getAttribute("data-tz") === mode) return;
+      var utc = t.getAttribute("data-utc");
+      var timeOnly = /^\d{2}:\d{2}/.test(utc);
+      var local = (timeOnly ? "" : d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " ") +
+        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + " " + zoneName(d);
+      t.setAttribute("data-tz", mode);
+      t.textContent = mode === "local" ? local : utc;
+      t.title = mode === "local" ? utc : local;
+    });
+    var button = document.getElementById("olr-tz-toggle");
+    var label = mode === "local" ? "Local" : "UTC";
+    if (button && button.textContent !== label) {  // only real changes: the MutationObserver below sees ours too
+      button.textContent = label;
+      button.setAttribute("aria-pressed", mode === "local" ? "true" : "false");
+    }
+  }
+
+  function startTimes() {
+    var button = document.getElementById("olr-tz-toggle");
+    if (button) {
+      button.addEventListener("click", function () {
+        try { window.localStorage.setItem(TZ_KEY, tzMode() === "local" ? "utc" : "local"); } catch (e) { /* private mode */ }
+        renderTimes(document);
+      });
+    }
+    renderTimes(document);
+    if (window.MutationObserver) {  // times that page scripts add later (dashboard feed, toasts)
+      new MutationObserver(function (records) {
+        var added = records.some(function (r) {
+          return Array.prototype.some.call(r.addedNodes, function (n) {
+            return n.nodeType === 1 && (n.nodeName === "TIME" || n.querySelector("time[datetime]"));
+          });
+        });
+        if (added) renderTimes(document);
+      }).observe(document.body, { childList: true, subtree: true });
+    }
+  }
+
+  /* ---------- toasts of the user's own events (GET /api/v1/me/events) ---------- */
+
+  var EVENTS_INTERVAL_MS = 5000;
+
+  function showToast(box, ev) {
+    var level = ["success", "info", "warning", "danger"].indexOf(ev.level) >= 0 ? ev.level : "info";
+    var toast = el("div", "toast olr-toast olr-toast-" + level);
+    toast.setAttribute("role", level === "danger" ? "alert" : "status");
+    toast.setAttribute("data-event-id", ev.id);
+    toast.setAttribute("data-kind", ev.kind);
+    var head = el("div", "toast-header");
+    var icons = { success: "check-circle-fill", info: "hourglass-bottom", warning: "exclamation-triangle", danger: "x-octagon-fill" };
+    var when = el("time", "ms-auto small text-olr-muted", (ev.at || "").slice(11, 19) + " UTC");
+    when.setAttribute("datetime", ev.at || "");
+    var close = el("button", "btn-close ms-2");
+    close.type = "button";
+    close.setAttribute("data-bs-dismiss", "toast");
+    close.setAttribute("aria-label", "Close");
+    head.append(icon(icons[level]), el("strong", "ms-2", ev.kind.indexOf("quote") === 0 ? "Quote" : "Trade"), when, close);
+    var body = el("div", "toast-body");
+    var link = el("a", null, ev.message);
+    link.href = ev.url;
+    body.appendChild(link);
+    toast.append(head, body);
+    box.appendChild(toast);
+    if (window.bootstrap && window.bootstrap.Toast) {
+      toast.addEventListener("hidden.bs.toast", function () { toast.remove(); });
+      window.bootstrap.Toast.getOrCreateInstance(toast, { delay: 10000 }).show();
+    } else {
+      toast.classList.add("show");
+    }
+  }
+
+  function startEvents() {
+    var box = document.getElementById("olr-toasts");
+    if (!box) return;
+    var url = box.getAttribute("data-events-url");
+    var since = null;
+    var seen = new Set();
+    async function tick() {
+      try {
+        var data = await fetchJSON(url + (since ? "?since=" + encodeURIComponent(since) : ""));
+        since = data.now;
+        (data.events || []).forEach(function (ev) {
+          if (seen.has(ev.id)) return;
+          seen.add(ev.id);
+          showToast(box, ev);
+        });
+      } catch (err) {
+        /* the health pill already says when the server is unreachable; try again next time */
+      }
+      window.setTimeout(tick, EVENTS_INTERVAL_MS);
+    }
+    tick();
+  }
+
   window.OLR = Object.freeze({
     fetchJSON: fetchJSON,
     formatAtoms: formatAtoms,
+    amount: amount,
     formatBps: formatBps,
     formatUsd: formatUsd,
     formatDecimal: formatDecimal,
@@ -424,12 +576,16 @@
     venueColour: venueColour,
     statusBadge: statusBadge,
     csrfToken: csrfToken,
+    renderTimes: renderTimes,
   });
 
   function init() {
     if (window.Chart) chartDefaults();
     applyWidths(document);
     startHealthPill();
+    document.addEventListener("copy", copyFullAmounts);
+    startTimes();
+    startEvents();
   }
 
   if (document.readyState === "loading") {

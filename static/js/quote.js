@@ -23,12 +23,14 @@
     badge.replaceChildren(OLR.icon("hourglass-bottom"), " expired");
     button.disabled = true;
     button.replaceChildren(OLR.icon("hourglass-bottom"), " Quote expired");
+    var refresh = document.getElementById("refresh-quote-form");
+    if (refresh) refresh.classList.remove("d-none");  // re-quote the same order in one click
     if (!document.getElementById("new-quote")) {
       var link = OLR.el("a", "btn btn-outline-primary w-100 mt-2", "");
       link.id = "new-quote";
       link.href = form.getAttribute("data-ticket-url") || "/trade";
       link.append(OLR.icon("arrow-repeat"), " New quote");
-      form.after(link);
+      (refresh || form).after(link);
     }
     var confirmBtn = document.getElementById("confirm-execute");
     if (confirmBtn) confirmBtn.disabled = true;

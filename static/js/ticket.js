@@ -14,7 +14,9 @@
   var ACTIVE_MS = 60000;
   var tokens = OLR.pageData("ticket-tokens") || {};
   var byMint = {};
-  Object.keys(tokens).forEach(function (sym) { byMint[tokens[sym].mint] = { symbol: sym, decimals: tokens[sym].decimals }; });
+  Object.keys(tokens).forEach(function (sym) {
+    byMint[tokens[sym].mint] = { symbol: sym, decimals: tokens[sym].decimals, places: tokens[sym].places };
+  });
   var fields = {
     input: form.querySelector("#input"), output: form.querySelector("#output"), amount: form.querySelector("#amount"),
     slippage_bps: form.querySelector("#slippage_bps"),
@@ -36,10 +38,15 @@
     return swapMode() === "ExactOut" ? fields.output.value : fields.input.value;
   }
 
-  function fmt(atoms, mint, places) {
+  /** An amount at the token's display precision, every decimal in its title (OLR.amount; |amount in templates). */
+  function amt(atoms, mint) {
     var t = byMint[mint];
-    if (atoms === null || atoms === undefined) return "—";
-    return t ? OLR.formatAtoms(atoms, t.decimals, places === undefined ? Math.min(t.decimals, 4) : places) : String(atoms);
+    return t ? OLR.amount(atoms, t.decimals, t.places, t.symbol) : document.createTextNode(String(atoms));
+  }
+
+  /** An element's content: an amount, then its token's symbol (which may wrap; the amount never does). */
+  function setAmount(node, atoms, mint) {
+    node.replaceChildren(amt(atoms, mint), " " + symbolOf(mint));
   }
 
   function symbolOf(mint) { return byMint[mint] ? byMint[mint].symbol : ""; }
@@ -152,8 +159,11 @@
       var li = el("li");
       var swatch = el("span", "olr-leg-swatch olr-leg-" + kind + tone);
       swatch.setAttribute("aria-hidden", "true");
-      li.append(swatch, OLR.venueBadge(leg.venue), " ", el("span", "num", fmt(leg.in_amount_atoms, inMint)), " ",
-        el("span", "unit", symbolOf(inMint)), " → ", el("span", "num", fmt(leg.out_amount_atoms, outMint)), " ",
+      var legIn = el("span", "num"), legOut = el("span", "num");
+      legIn.appendChild(amt(leg.in_amount_atoms, inMint));
+      legOut.appendChild(amt(leg.out_amount_atoms, outMint));
+      li.append(swatch, OLR.venueBadge(leg.venue), " ", legIn, " ",
+        el("span", "unit", symbolOf(inMint)), " → ", legOut, " ",
         el("span", "unit", symbolOf(outMint)));
       if (leg.cost_bps) li.append(" ", el("span", "text-olr-muted small", "· " + OLR.formatBps(leg.cost_bps)));
       legend.appendChild(li);
@@ -167,10 +177,11 @@
   function optionRow(o, chosen, inMint, outMint) {
     var tr = el("tr");
     tr.setAttribute("data-venue", o.venue);
-    if (chosen.has(o.venue)) tr.classList.add("olr-chosen");
+    var picked = o.available && chosen.has(o.venue);  // an unavailable option never gets the green check
+    if (picked) tr.classList.add("olr-chosen");
     var venue = el("td", "text-nowrap");
     venue.appendChild(OLR.venueBadge(o.venue));
-    if (chosen.has(o.venue)) {
+    if (picked) {
       var mark = OLR.icon("check-circle-fill");
       mark.classList.add("text-success", "ms-1");
       mark.title = "chosen";
@@ -182,12 +193,16 @@
       var why = el("td", "small");
       why.colSpan = 7;
       why.append(OLR.icon("slash-circle"), " " + (o.reason || "unavailable"));
+      if (chosen.has(o.venue)) why.append(" ", el("span", "olr-split-note", "· the split fills part of the order here"));
       tr.appendChild(why);
       return tr;
     }
     var delay = el("td", "text-end num", OLR.formatBps(o.delay_risk_bps));
     delay.append(" ", el("span", "unit", (o.delay_ms || 0) + " ms"));
-    tr.append(el("td", "text-end num", fmt(o.in_amount_atoms, inMint)), el("td", "text-end num", fmt(o.out_amount_atoms, outMint)),
+    var payCell = el("td", "text-end num"), getCell = el("td", "text-end num");
+    payCell.appendChild(amt(o.in_amount_atoms, inMint));
+    getCell.appendChild(amt(o.out_amount_atoms, outMint));
+    tr.append(payCell, getCell,
       el("td", "text-end num", o.price_impact_bps ? OLR.formatBps(o.price_impact_bps) : "—"),
       el("td", "text-end num", o.spread_bps ? OLR.formatBps(o.spread_bps) : "—"),
       el("td", "text-end num", o.fee_bps ? OLR.formatBps(o.fee_bps) : "—"), delay,
@@ -215,12 +230,12 @@
     document.getElementById("live-route").replaceChildren.apply(document.getElementById("live-route"),
       d.legs.map(function (leg) { return OLR.venueBadge(leg.venue); }));
     document.getElementById("live-legs").replaceChildren(legsBar(d.legs, inMint, outMint));
-    document.getElementById("live-in").textContent = fmt(d.in_amount_atoms, inMint) + " " + o.input_symbol;
-    document.getElementById("live-out").textContent = fmt(d.out_amount_atoms, outMint) + " " + o.output_symbol;
+    setAmount(document.getElementById("live-in"), d.in_amount_atoms, inMint);
+    setAmount(document.getElementById("live-out"), d.out_amount_atoms, outMint);
     var exactIn = o.swap_mode === "ExactIn";
     document.getElementById("live-guard-label").textContent = exactIn ? "Minimum out" : "Maximum in";
-    document.getElementById("live-guard").textContent = exactIn ? fmt(d.min_out_amount_atoms, outMint) + " " + o.output_symbol
-      : fmt(d.max_in_amount_atoms, inMint) + " " + o.input_symbol;
+    if (exactIn) setAmount(document.getElementById("live-guard"), d.min_out_amount_atoms, outMint);
+    else setAmount(document.getElementById("live-guard"), d.max_in_amount_atoms, inMint);
     document.getElementById("live-cost").textContent = OLR.formatBps(d.cost_bps);
     var savings = document.getElementById("live-savings");
     if (d.savings_atoms === null || d.savings_atoms === undefined) {
@@ -228,7 +243,7 @@
       savings.classList.remove("text-positive");
     } else {
       var sMint = exactIn ? outMint : inMint;
-      savings.textContent = fmt(d.savings_atoms, sMint) + " " + symbolOf(sMint) + " · " + OLR.formatBps(d.savings_bps);
+      savings.replaceChildren(amt(d.savings_atoms, sMint), " " + symbolOf(sMint) + " · ", el("span", "olr-amt", OLR.formatBps(d.savings_bps)));
       savings.classList.toggle("text-positive", BigInt(d.savings_atoms) > 0n);
     }
     document.getElementById("live-explanation").textContent = d.explanation || "";
@@ -316,8 +331,23 @@
     if (addon) addon.textContent = amountSymbol();
   }
 
-  form.addEventListener("input", function () { updateAddon(); schedule(); });
-  form.addEventListener("change", function () { updateAddon(); schedule(); });
+  /** Keep the order in the address (replaceState): Back from its quote, or a reload, shows the same order. */
+  function syncUrl() {
+    if (!window.history || !window.history.replaceState) return;
+    var params = new URLSearchParams();
+    if (fields.amount.value.trim()) {
+      params.set("input", fields.input.value);
+      params.set("output", fields.output.value);
+      params.set("amount", fields.amount.value.trim());
+      params.set("swap_mode", swapMode());
+      params.set("slippage_bps", fields.slippage_bps.value.trim());
+    }
+    var query = params.toString();
+    window.history.replaceState(window.history.state, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  form.addEventListener("input", function () { updateAddon(); syncUrl(); schedule(); });
+  form.addEventListener("change", function () { updateAddon(); syncUrl(); schedule(); });
   form.addEventListener("submit", function (event) {
     var local = localError();
     if (local && fields.amount.value.trim()) {
@@ -327,6 +357,7 @@
       (local[0] === "swap_mode" ? form.querySelector('input[name="swap_mode"]') : fields[local[0]]).focus();
       return;
     }
+    syncUrl();
     var button = document.getElementById("quote-button");
     window.setTimeout(function () { button.disabled = true; }, 0);  // after the browser captured the submit
   });

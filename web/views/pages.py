@@ -8,13 +8,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import flash, url_for
+from flask import current_app, flash, url_for
+from werkzeug.exceptions import HTTPException
 
 from core.tokens import format_ui, token_by_mint
-from models import Trade
+from models import Quote, Trade, db
 from read.history import SORTS, HistoryQuery
 from services import accounts
+from web.auth import can
 from web.formatting import iso_z
 
 STATUSES = ("filled", "rejected", "pending", "failed")
@@ -202,3 +205,54 @@ def venue_tone(venue: str) -> int:
     The +2 offset gives the default pools the first two slots (otc:sol-usdc purple, otc:sol-usdt pink).
     """
     return (sum(map(ord, venue)) + 2) % 4
+
+
+def plain_field_error(message: str, column: str | None, label: str) -> str:
+    """A service's field error in a trader's words: the field's label instead of its column name, no atoms or 2^63."""
+    text = message.replace(column, label) if column else message
+    text = text.replace("a positive number of atoms below 2^63", "a positive amount that is not too large")
+    text = text.replace(" below 2^63 atoms", " not too large").replace("a finite number >= 0", "zero or more")
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def can_url(url: str) -> bool:
+    """Template helper: may the current user open this same-site URL (auth.can on the endpoint it routes to)?"""
+    try:
+        endpoint, _ = current_app.url_map.bind("").match(urlsplit(url).path, method="GET")
+    except HTTPException:
+        return False
+    return can(endpoint)
+
+
+TICKET_FIELDS = ("input", "output", "amount", "swap_mode", "slippage_bps")
+
+
+def order_args(quote: Quote) -> dict[str, str]:
+    """A stored quote's order as the ticket's query string (amount in human units, every decimal)."""
+    input_token, output_token = token_by_mint(quote.input_mint), token_by_mint(quote.output_mint)
+    amount_token = input_token if quote.swap_mode == "ExactIn" else output_token
+    return {"input": input_token.symbol, "output": output_token.symbol, "swap_mode": quote.swap_mode,
+            "amount": format_ui(quote.amount_atoms, amount_token.decimals, None).replace(",", ""),
+            "slippage_bps": str(quote.slippage_bps)}
+
+
+def prefill_ticket(form: Any, args: Mapping[str, str]) -> None:
+    """Fill a GET ticket from ?input=&output=&amount=&swap_mode=&slippage_bps= or from ?quote=<id> (an expired
+    quote's order); anything unknown or malformed is ignored, and the form's own checks run on submit."""
+    if args.get("quote"):
+        quote = db.session.get(Quote, str(args["quote"])[:40])
+        args = order_args(quote) if quote is not None else {}
+    for name in TICKET_FIELDS:
+        value = (args.get(name) or "").strip()[:40]
+        if not value:
+            continue
+        field = form[name]
+        if name in ("input", "output", "swap_mode") and value not in dict(field.choices):
+            continue
+        if name == "slippage_bps":
+            if not value.isdigit():
+                continue
+            form.slippage_bps.data = int(value)
+        else:
+            field.data = value

@@ -14,13 +14,18 @@ from read import history as blotter
 from read.window import make_window
 from services import cost_chart, monitoring, pool_config, quoting, trading
 from web import context, serializers
+from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
 from web.views.charts import RangeError, window_from_request
+from web.views.events import remember_quote
 
 bp = Blueprint("web", __name__)
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
+
+
+bp.add_app_template_global(pages.can_url, "can_url")
 
 
 @bp.get("/")
@@ -34,17 +39,20 @@ def dashboard():
 def trade_ticket():
     """The trade ticket: validate, quote every venue, then show the comparison."""
     form = TradeTicketForm()
+    if request.method == "GET":
+        pages.prefill_ticket(form, request.args)  # an expired quote's order, or a link's
     if form.validate_on_submit():
         data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
             quote, _ = quoting.quote(context.market(), quoting.parse_order(data), user_id=current_user.id)
+            remember_quote(quote.id)  # its expiry raises a toast on the user's pages
             return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except quoting.InputError as exc:
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
         except quoting.ServiceError as exc:
             flash(str(exc), "danger")
-    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint} for t in TOKENS}
+    tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint, "places": display_places(t)} for t in TOKENS}
     status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("trade_ticket.html", form=form, tokens=tokens), status
 
@@ -59,7 +67,7 @@ def quote_detail(quote_id: str):
     q = quote.payload
     mid_text = pages.mid_text(Decimal(q["mid_price"]), q["order"]["input_symbol"], q["order"]["output_symbol"])
     return render_template("quote.html", quote=quote, q=q, form=form, expired=utcnow() >= quote.expires_at,
-                           mid_text=mid_text,
+                           mid_text=mid_text, order_args=pages.order_args(quote),
                            legs=pages.legs_view(q["decision"]["legs"], q["order"]["input_mint"],
                                                 q["order"]["output_mint"]))
 
@@ -167,7 +175,7 @@ def pools_edit(pool_id: int):
         except pool_config.PoolConfigError as exc:
             target = form.field_for(exc.field)
             if target is not None:
-                target.errors.append(str(exc))
+                target.errors.append(pages.plain_field_error(str(exc), exc.field, target.label.text))
             else:
                 flash(str(exc), "danger")
     status = 200 if request.method == "GET" else 400
