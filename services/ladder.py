@@ -52,9 +52,13 @@ def jupiter_curve(market: Market, order: Order, full: jupiter_api.JupiterQuote, 
     return VenueCurve(JUPITER, knots, 1, order.amount_atoms, risk_bps, delay_ms)
 
 
-def sample(market: Market, order: Order, sizes: list[int], mid: Decimal, now_s: float) -> dict[int, Decimal]:
-    """Quote the rungs (within the limiter's headroom), keep the ones within the price band, store their costs."""
-    quotes = cost_curves.sample_quotes(market.jupiter, order, sizes,
+def sample(market: Market, order: Order, sizes: list[int], mid: Decimal, now_s: float, *,
+           fresh: bool = False) -> dict[int, Decimal]:
+    """Quote the rungs (within the limiter's headroom), keep the ones within the price band, store their costs.
+
+    `fresh` skips the short cache of sampled quotes (a refresh must ask Jupiter again)."""
+    cache_ms = 0 if fresh else cost_curves.CURVE_CACHE_MS
+    quotes = cost_curves.sample_quotes(market.jupiter, order, sizes, cache_ms=cache_ms,
                                        parallel=market.settings.jupiter_mode == "live")
     costs: dict[int, Decimal] = {}
     for size, q in quotes.items():
@@ -86,6 +90,6 @@ def refresh(market: Market, now_s: float, budget: int) -> int:
         except jupiter_api.JupiterError:
             continue  # no reference price: nothing can be checked, try again next round
         before = market.jupiter.stats().get("calls", 0)
-        sample(market, order, sizes, mid, now_s)
+        sample(market, order, sizes, mid, now_s, fresh=True)
         calls += market.jupiter.stats().get("calls", 0) - before
     return calls

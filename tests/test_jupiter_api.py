@@ -26,6 +26,7 @@ from jupiter_api import (
     JupiterError,
     MalformedResponseError,
     NoRouteError,
+    QuoteMismatchError,
     RateLimitedError,
     RateLimiter,
     TokenNotTradableError,
@@ -272,7 +273,8 @@ def test_5xx_is_retried_with_exponential_backoff_then_raises_upstream_unavailabl
 def test_5xx_then_success_returns_the_quote() -> None:
     responses.get(URL, status=502)
     responses.get(URL, json=TWO_HOP)
-    assert sol_usdc(client(FakeTime())).out_amount_atoms == 16_574_118_300_211
+    q = client(FakeTime()).quote(USDT.mint, SOL.mint, 2_500_000 * 10**6, 100)
+    assert q.out_amount_atoms == 16_574_118_300_211
 
 
 @pytest.mark.parametrize("exc", [requests.exceptions.ConnectTimeout(), requests.exceptions.ReadTimeout()])
@@ -503,3 +505,10 @@ def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="JUPITER_MODE"):
         make_client("mock", api_url=BASE, api_key=None, timeout_s=1, rps=1,
                     sim_transport=SimTransport(SimConfig(), time.time))
+
+
+@responses.activate
+def test_a_quote_for_another_request_is_refused_as_a_mismatch() -> None:
+    responses.get(URL, json=TWO_HOP)  # 2.5M USDT -> SOL, answered to a 1,000 SOL -> USDC request
+    with pytest.raises(QuoteMismatchError, match="for a request of ExactIn 1000000000000"):
+        sol_usdc(client(FakeTime()))
