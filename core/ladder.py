@@ -15,13 +15,26 @@ from core.units import BPS, PRICE_PRECISION
 
 LADDER_DEPTH = 6  # rungs down to order/64, as the split needs (no leg under 1 % of the order)
 RUNG_MAX = 40  # 2^40 whole tokens: far above any order
+# Rungs per doubling of size, as exact ratios 2^(r/STEPS) to 9 decimals (sizes are whole atoms, no float).
+STEP_RATIOS = ((1, 1), (1_189_207_115, 10**9), (1_414_213_562, 10**9), (1_681_792_831, 10**9))
+STEPS = len(STEP_RATIOS)
+
+
+def grid_size(unit: int, index: int) -> int:
+    """The index-th grid size: unit · 2^(index / STEPS), rounded down to an atom."""
+    num, den = STEP_RATIOS[index % STEPS]
+    return (unit << (index // STEPS)) * num // den
+
+
+def grid(unit: int) -> list[int]:
+    """Every grid size of a token whose whole unit is `unit` atoms, ascending."""
+    return [grid_size(unit, i) for i in range((RUNG_MAX + 1) * STEPS)]
 
 
 def rung_sizes(order: Order) -> list[int]:
     """The grid sizes (atoms of the fixed side) in [amount/2^LADDER_DEPTH, amount), ascending."""
-    unit = 10**order.amount_token.decimals
     low = order.amount_atoms >> LADDER_DEPTH
-    return [unit << k for k in range(RUNG_MAX + 1) if low <= unit << k < order.amount_atoms]
+    return [s for s in grid(10**order.amount_token.decimals) if low <= s < order.amount_atoms]
 
 
 def cost_bps(order: Order, size_atoms: int, other_atoms: int, mid: Decimal) -> Decimal:

@@ -30,8 +30,7 @@ def key_of(order: Order) -> str:
 
 def needed(order: Order) -> list[int]:
     """The rungs an order's curve reads: those in [amount/64, amount) and the first at or above the amount."""
-    unit = 10**order.amount_token.decimals
-    above = next(unit << k for k in range(ladder.RUNG_MAX + 1) if unit << k >= order.amount_atoms)
+    above = next(s for s in ladder.grid(10**order.amount_token.decimals) if s >= order.amount_atoms)
     return [*ladder.rung_sizes(order), above]
 
 

@@ -67,13 +67,16 @@ def test_warm_quotes_of_assorted_sizes_cost_at_most_two_jupiter_calls(counted: t
 def test_the_ladder_curve_is_exact_at_the_order_and_follows_the_rungs_below() -> None:
     order = Order(SOL, USDC, 1_000 * 10**9, SwapMode.EXACT_IN, 50)
     mid = Decimal(150)
-    rungs = {size: Decimal(size // 10**9) / 100 for size in core_ladder.rung_sizes(order)}  # 1 bp per 100 SOL
+    rungs = {size: Decimal(size) / 10**11 for size in core_ladder.rung_sizes(order)}  # 1 bp per 100 SOL
+    assert min(rungs) >= order.amount_atoms // 64 and max(rungs) < order.amount_atoms
+    assert len(rungs) == 6 * core_ladder.STEPS  # six doublings below the order, STEPS rungs each
     full_other = core_ladder.other_atoms(order, order.amount_atoms, Decimal("12"), mid)  # 12 bps at the order
     knots = core_ladder.knots(order, rungs, full_other, mid, {1024 * 10**9: Decimal("10.24")})
     assert knots[-1] == (order.amount_atoms, full_other)
     assert [s for s, _ in knots[:-1]] == sorted(rungs)
-    shift = Decimal(12) - (Decimal("5.12") + (Decimal("10.24") - Decimal("5.12")) * (
-        (Decimal(1000).ln() - Decimal(512).ln()) / (Decimal(1024).ln() - Decimal(512).ln())))
+    lo = max(rungs)
+    shift = Decimal(12) - (rungs[lo] + (Decimal("10.24") - rungs[lo]) * (
+        (Decimal(order.amount_atoms).ln() - Decimal(lo).ln()) / (Decimal(1024 * 10**9).ln() - Decimal(lo).ln())))
     for size, other in knots[:-1]:
         expected = core_ladder.other_atoms(order, size, rungs[size] + shift, mid)
         assert other == expected
