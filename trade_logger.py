@@ -14,17 +14,17 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Context, Decimal
+from decimal import Context, Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.orders import Decision, Order
-from core.units import SwapMode
+from core.units import BPS, SwapMode, bps_of, saved_atoms
 from ledger import inventory, rollups
 from ledger.inventory import FillRejected, pool_inventory, pool_params
-from models import Quote, SystemMetrics, Trade, TradeLeg, db
+from models import Quote, Trade, TradeLeg, db
 
 __all__ = ["DuplicateTrade", "FillPlan", "FillRejected", "LegFill", "QuoteExpired", "fail", "pool_inventory",
            "pool_params", "record_fill", "record_rejection", "reserve", "settle"]
@@ -217,20 +217,20 @@ def _retotal(trade: Trade) -> None:
     """Recompute a trade's totals and savings (atoms, bps rounded down) from its legs after execution."""
     trade.in_amount_atoms = sum(leg.in_amount_atoms for leg in trade.legs)
     trade.out_amount_atoms = sum(leg.out_amount_atoms for leg in trade.legs)
-    if trade.swap_mode == SwapMode.EXACT_IN and trade.jupiter_only_out_amount_atoms:
-        saved, base = trade.out_amount_atoms - trade.jupiter_only_out_amount_atoms, trade.jupiter_only_out_amount_atoms
-    elif trade.swap_mode != SwapMode.EXACT_IN and trade.jupiter_only_in_amount_atoms:
-        saved, base = trade.jupiter_only_in_amount_atoms - trade.in_amount_atoms, trade.jupiter_only_in_amount_atoms
-    else:
+    baseline = (trade.jupiter_only_out_amount_atoms if trade.swap_mode == SwapMode.EXACT_IN
+                else trade.jupiter_only_in_amount_atoms)
+    if not baseline:
         return
+    saved, base = saved_atoms(trade.swap_mode, trade.in_amount_atoms, trade.out_amount_atoms,
+                              trade.jupiter_only_in_amount_atoms or 0, trade.jupiter_only_out_amount_atoms or 0)
     decided_atoms, decided_usd = trade.savings_atoms, trade.savings_usd_atoms
     trade.savings_atoms = saved
-    trade.savings_bps = (Decimal(saved) * 10_000 / base).quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
+    trade.savings_bps = bps_of(saved, base)
     # USD follows the atoms at the rate used when deciding (or, without one, the notional's), rounded toward zero
     if decided_atoms and decided_usd:
         trade.savings_usd_atoms = int(Decimal(decided_usd) * saved / decided_atoms)
     else:
-        trade.savings_usd_atoms = int(Decimal(trade.notional_usd_atoms) * trade.savings_bps / 10_000)
+        trade.savings_usd_atoms = int(Decimal(trade.notional_usd_atoms) * trade.savings_bps / BPS)
 
 
 def _claim_quote(quote_id: str, trade_id: int, now: datetime, *, check_expiry: bool) -> None:
@@ -316,45 +316,3 @@ def _existing_trade_id(plan: FillPlan | None) -> int | None:
     if plan.quote_id:
         return db.session.scalar(select(Trade.id).where(Trade.quote_id == plan.quote_id))
     return None
-
-
-def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int = 60) -> SystemMetrics:
-    """Store a SystemMetrics row from the Jupiter client's counters and the last window's trades."""
-    from sqlalchemy import func
-
-    since = now - timedelta(seconds=window_s)
-    counts = dict(db.session.execute(
-        select(Trade.status, func.count()).where(Trade.created_at >= since).group_by(Trade.status)
-    ).all())
-    volume = db.session.scalar(
-        select(func.coalesce(func.sum(Trade.notional_usd_atoms), 0)).where(
-            Trade.created_at >= since, Trade.status == "filled")
-    )
-    filled, rejected = counts.get("filled", 0), counts.get("rejected", 0) + counts.get("failed", 0)
-    total = filled + rejected
-    latencies = sorted(stats.get("latency_ms_recent", []))
-    row = SystemMetrics(
-        recorded_at=now, jupiter_calls=stats.get("calls", 0), jupiter_errors=sum(stats.get("errors", {}).values()),
-        jupiter_retries=stats.get("retries", 0), jupiter_p50_ms=_pct(latencies, 50),
-        jupiter_p95_ms=_pct(latencies, 95), jupiter_p99_ms=_pct(latencies, 99),
-        errors_by_kind=dict(stats.get("errors", {})), breaker_state=stats.get("breaker_state", "closed"),
-        trades_filled=filled, trades_rejected=rejected, volume_usd_atoms=int(volume or 0),
-        success_rate_pct=(Decimal(filled * 100) / total).quantize(Decimal("0.001")) if total else None,
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row
-
-
-def _pct(sorted_values: list[int], pct: int) -> int | None:
-    """Nearest-rank percentile of an ascending list, or None when empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-pct * len(sorted_values) // 100))
-    return int(sorted_values[rank - 1])
-
-
-def store_quote(row: Quote) -> None:
-    """Persist a firm quote so it can be executed by id (never trusted from the client)."""
-    db.session.add(row)
-    db.session.commit()

@@ -14,9 +14,7 @@ from functools import lru_cache
 
 import otc_engine
 from core import allocator
-from core.units import SwapMode
-
-BPS_PLACES = Decimal("0.0001")
+from core.units import BPS, BPS_PLACES, SwapMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +70,7 @@ def _otc_leg(b: OtcBook, size: int, input_mint: str, output_mint: str,
 
 def marginal_bps(exact_in: bool, rate: Fraction, gain_slope: Fraction) -> Decimal:
     """All-in cost in bps of a leg's last atom, from its marginal gain per size atom and the fair rate (rounded up)."""
-    lost = ((rate - gain_slope) if exact_in else (-gain_slope - rate)) * 10_000 / rate
+    lost = ((rate - gain_slope) if exact_in else (-gain_slope - rate)) * BPS / rate
     with localcontext() as ctx:
         ctx.prec = 40
         return (Decimal(lost.numerator) / lost.denominator).quantize(BPS_PLACES, ROUND_CEILING)

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import case, func, select, text
 
-import trade_logger
 from core.units import iso_z
+from ledger import metrics
 from models import Quote, SystemMetrics, Trade, db, utcnow
 from read.window import Window, bucket_of
 from services.market import Market
@@ -66,7 +66,7 @@ class SnapshotThrottle:
             if not force and not self.due():
                 return None
             self._last_at = self.clock()  # a failed write also waits an interval: no retry storm while the DB is down
-            row = trade_logger.record_metrics_snapshot(window_stats(stats, self._last_stats), now, window_s=window_s)
+            row = metrics.record_metrics_snapshot(window_stats(stats, self._last_stats), now, window_s=window_s)
             self._last_stats = stats
             return row
         finally:

@@ -14,12 +14,12 @@ from typing import Any
 
 import jupiter_api
 import otc_engine
-import trade_logger
 from core import codec, orders, router
 from core.curves import VenueCurve
 from core.tokens import parse_atoms, resolve_token, to_atoms
 from core.units import BPS, BPS_PLACES, SwapMode, iso_z, pool_mid
 from core.venue import JUPITER
+from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
 from services import cost_curves, ladder
@@ -181,7 +181,7 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True)}
-    trade_logger.store_quote(row)
+    quotes.store_quote(row)
     return row, body
 
 

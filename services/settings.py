@@ -36,7 +36,7 @@ def load_config(instance_path: str) -> dict:
         "PRICE_MAX_AGE_MS": int(env("PRICE_MAX_AGE_MS", "10000")),
         "PRICE_BAND_BPS": Decimal(env("PRICE_BAND_BPS", "150")),
         "PRICE_BAND_BETTER_BPS": Decimal(env("PRICE_BAND_BETTER_BPS", "50")),
-        "LADDER_MAX_AGE_S": float(env("LADDER_MAX_AGE_S", "300")),
+        "LADDER_MAX_AGE_S": float(env("LADDER_MAX_AGE_S", "1800")),
         "LADDER_REFRESH_S": float(env("LADDER_REFRESH_S", "60")),
         "LADDER_CALLS_PER_MIN": float(n) if (n := env("LADDER_CALLS_PER_MIN")) else None,
         "JUPITER_SIM_SEED": int(env("JUPITER_SIM_SEED", "7")),
@@ -103,7 +103,7 @@ class Settings:
     jupiter_vol_z: Decimal = Decimal(1)  # z of that charge
     price_band_bps: Decimal = Decimal(150)  # how much worse than the reference a venue may pay beyond its impact
     price_band_better_bps: Decimal = Decimal(50)  # ... and at most this much better than the reference
-    ladder_max_age_s: float = 300.0  # a ladder rung older than this is sampled again before use
+    ladder_max_age_s: float = 1_800.0  # a rung older than this is sampled again before use (the jobs refresh sooner)
     ladder_refresh_s: float = 60.0  # the workers' jobs re-sample rungs in use once they are this old
     ladder_calls_per_min: float = 7.5  # the jobs' Jupiter call budget for that (a quarter of the tier's rate)
 
@@ -117,6 +117,6 @@ class Settings:
                    pending_timeout_s=float(config.get("PENDING_TIMEOUT_S", 60)),
                    price_band_bps=Decimal(config.get("PRICE_BAND_BPS", 150)),
                    price_band_better_bps=Decimal(config.get("PRICE_BAND_BETTER_BPS", 50)),
-                   ladder_max_age_s=float(config.get("LADDER_MAX_AGE_S", 300)),
+                   ladder_max_age_s=float(config.get("LADDER_MAX_AGE_S", 1800)),
                    ladder_refresh_s=float(config.get("LADDER_REFRESH_S", 60)),
                    ladder_calls_per_min=float(config.get("LADDER_CALLS_PER_MIN") or jupiter_rps(config) * 60 / 4))

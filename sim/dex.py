@@ -11,13 +11,13 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 from core.tokens import SOL, USDC, token_by_mint
+from core.units import BPS, SwapMode, max_in, min_out
 from sim.pools import POOLS, PoolSpec
 from sim.price import SimConfig, reference_price, time_bucket, usd_price
 from sim.request import QuoteRequest, Reject, parse_request
 
 __all__ = ["POOLS", "PoolSpec", "SimConfig", "quote_response", "reference_price"]
 
-BPS = 10_000
 INTERMEDIATE_MINTS = (USDC.mint, SOL.mint)  # tried in this order when a pair has no pool of its own
 ANCHOR_UNIX, ANCHOR_SLOT = 1_760_000_000, 372_000_000  # contextSlot advances 2.5 slots per second from here
 _CTX = Context(prec=34)
@@ -240,10 +240,10 @@ def _body(
     req: QuoteRequest, route: list[list[Leg]], in_atoms: int, out_atoms: int, now_s: float, config: SimConfig
 ) -> dict[str, Any]:
     """The 200 body of GET /swap/v1/quote, field for field as Jupiter sends it."""
-    if req.swap_mode == "ExactIn":
-        threshold = out_atoms * (BPS - req.slippage_bps) // BPS  # min out, rounded down
+    if req.swap_mode == SwapMode.EXACT_IN:
+        threshold = min_out(out_atoms, req.slippage_bps)
     else:
-        threshold = -(-in_atoms * (BPS + req.slippage_bps) // BPS)  # max in, rounded up
+        threshold = max_in(in_atoms, req.slippage_bps)
     plan = []
     for legs in route:
         amounts = [a for _, a, _ in legs]

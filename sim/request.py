@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core.units import BPS
 from sim.price import TRADABLE_MINTS
 
-BPS = 10_000
 U64_MAX = 2**64 - 1
 _MINT_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core.units import SwapMode
+from core.units import BPS, SwapMode
 
 U64_MAX = 2**64 - 1
 
-BPS = 10_000
 NO_ROUTE_CODES = frozenset(
     {"COULD_NOT_FIND_ANY_ROUTE", "NO_ROUTES_FOUND", "ROUTE_PLAN_DOES_NOT_CONSUME_ALL_THE_AMOUNT", "MARKET_NOT_FOUND"}
 )

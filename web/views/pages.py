@@ -14,6 +14,7 @@ from flask import current_app, flash, url_for
 from werkzeug.exceptions import HTTPException
 
 from core.tokens import format_ui, token_by_mint
+from core.units import invert_price
 from models import Quote, Trade, db
 from read.history import SORTS, HistoryQuery
 from services import accounts
@@ -195,7 +196,7 @@ def mid_text(mid: Decimal, input_symbol: str, output_symbol: str) -> str:
     if mid <= 0:
         return "—"
     if mid < 1:
-        return f"{(1 / mid).quantize(Decimal('0.0001')):,} {input_symbol} per {output_symbol}"
+        return f"{invert_price(mid).quantize(Decimal('0.0001')):,} {input_symbol} per {output_symbol}"
     return f"{mid.quantize(Decimal('0.0001')):,} {output_symbol} per {input_symbol}"
 
 
