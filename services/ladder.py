@@ -21,6 +21,7 @@ from services import cost_curves
 from services.market import Market
 
 DEMAND_KEEP_S = 600  # rungs no order needed for this long are no longer refreshed
+NO_ANSWER = Decimal("NaN")  # a rung Jupiter had no route or no in-band price for: remembered, not asked again
 
 
 def key_of(order: Order) -> str:
@@ -44,6 +45,7 @@ def jupiter_curve(market: Market, order: Order, full: jupiter_api.JupiterQuote, 
     missing = [s for s in sizes if s not in have]
     if missing:
         have |= sample(market, order, missing, mid, now_s)
+    have = {s: c for s, c in have.items() if c.is_finite()}  # NaN: Jupiter had no usable answer at that size
     full_other = full.out_amount_atoms if order.exact_in else full.in_amount_atoms
     below = {s: c for s, c in have.items() if s < order.amount_atoms}
     above = {s: c for s, c in have.items() if s >= order.amount_atoms}
@@ -60,9 +62,12 @@ def sample(market: Market, order: Order, sizes: list[int], mid: Decimal, now_s: 
     quotes = cost_curves.sample_quotes(market.jupiter, order, sizes, cache_ms=cache_ms,
                                        parallel=market.settings.jupiter_mode == "live")
     costs: dict[int, Decimal] = {}
-    for size, q in quotes.items():
+    for size in sizes:
+        q = quotes.get(size)
         at_size = Order(order.input_token, order.output_token, size, order.swap_mode, order.slippage_bps)
-        if market.out_of_band(at_size, q, mid):
+        if q is None or market.out_of_band(at_size, q, mid):
+            if size in quotes or not market.jupiter.limiter:  # it answered nothing usable (not merely rate-limited)
+                costs[size] = NO_ANSWER
             continue
         costs[size] = ladder.cost_bps(at_size, size, q.out_amount_atoms if order.exact_in else q.in_amount_atoms, mid)
     market.ladders.put(key_of(order), {s: (c, now_s) for s, c in costs.items()})

@@ -207,6 +207,7 @@ def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None 
         raise
     plan = plan_fill(market, g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started, quote_id=quote_id)
+    plan = replace(plan, arrival_mid=Decimal(row.payload["mid_price"]))  # decided when quoted: the quote's mid
     return _apply(market, execution.with_quoted_terms(plan, row.payload))
 
 

@@ -129,6 +129,8 @@ class PoolForm(FlaskForm):
                 raise ValidationError(f"{label} has more than {decimals} digits after the point.") from None
             if "greater than zero" in text:
                 raise ValidationError(f"{label} must be greater than zero.") from None
+            if text.startswith(label):  # the parser's own words, naming the field: already plain
+                raise ValidationError(text) from None
             raise ValidationError(f"{label} must be a number, e.g. 50000 or 12.5.") from None
 
     def validate(self, extra_validators: Any = None) -> bool:
