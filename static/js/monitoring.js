@@ -28,6 +28,12 @@
 
   function dotIfAny(ctx) { return ctx.raw ? 3 : 0; }  // a dot only where something happened
 
+  // On a narrow chart a long code (UPSTREAM_UNAVAILABLE) wraps at its underscores instead of running into the title.
+  function codeLabel(value) {
+    var code = String(this.getLabelForValue(value));
+    return this.chart.width < 480 ? code.replace(/_/g, "_\n").split("\n") : code;
+  }
+
   function pick(points, key) { return points.map(function (p) { return p.snapshots ? p[key] : null; }); }
 
   function configs(h) {
@@ -65,7 +71,7 @@
           { label: "Order errors", data: count(orderKinds), backgroundColor: "rgba(135, 146, 168, 0.45)", borderColor: P.muted, borderWidth: 1 },
         ] },
         options: { indexAxis: "y",
-          scales: { x: axis("Failed calls (count)", { stacked: true, beginAtZero: true, ticks: { color: P.muted, precision: 0 } }), y: axis("Error code", { stacked: true }) } },
+          scales: { x: axis("Failed calls (count)", { stacked: true, beginAtZero: true, ticks: { color: P.muted, precision: 0 } }), y: axis("Error code", { stacked: true, ticks: { color: P.muted, callback: codeLabel } }) } },
       },
     };
   }
