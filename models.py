@@ -186,14 +186,20 @@ class TradeLeg(db.Model):
 
 
 class SystemMetrics(db.Model):
-    """A periodic snapshot of venue latency, errors, volume and success rate."""
+    """A periodic snapshot of one process's venue latency, errors, volume and success rate.
+
+    worker_id is the writer ("hostname:pid"; None on rows older than the column). jupiter_errors counts venue
+    errors only; jupiter_order_errors the calls refused because of the order itself (NO_ROUTE and kin).
+    """
 
     __tablename__ = "system_metrics"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    worker_id: Mapped[str | None] = mapped_column(String(96), nullable=True)
     jupiter_calls: Mapped[int] = mapped_column(Integer, default=0)
     jupiter_errors: Mapped[int] = mapped_column(Integer, default=0)
+    jupiter_order_errors: Mapped[int | None] = mapped_column(Integer, nullable=True, default=0)
     jupiter_retries: Mapped[int] = mapped_column(Integer, default=0)
     jupiter_p50_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     jupiter_p95_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -10,8 +10,13 @@ from sqlalchemy import func, select
 from models import SystemMetrics, Trade, db
 
 
-def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int = 60) -> SystemMetrics:
-    """Store a SystemMetrics row from the Jupiter client's counters and the last window's trades."""
+def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int = 60,
+                            worker_id: str | None = None) -> SystemMetrics:
+    """Store a SystemMetrics row from one process's window of Jupiter counters and the last window's trades.
+
+    stats["venue_errors"] / stats["order_errors"] split the errors (services.monitoring.window_stats does); without
+    them every error counts as a venue error.
+    """
     since = now - timedelta(seconds=window_s)
     counts = dict(db.session.execute(
         select(Trade.status, func.count()).where(Trade.created_at >= since).group_by(Trade.status)
@@ -24,7 +29,9 @@ def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int 
     total = filled + rejected
     latencies = sorted(stats.get("latency_ms_recent", []))
     row = SystemMetrics(
-        recorded_at=now, jupiter_calls=stats.get("calls", 0), jupiter_errors=sum(stats.get("errors", {}).values()),
+        recorded_at=now, worker_id=worker_id, jupiter_calls=stats.get("calls", 0),
+        jupiter_errors=stats.get("venue_errors", sum(stats.get("errors", {}).values())),
+        jupiter_order_errors=stats.get("order_errors", 0),
         jupiter_retries=stats.get("retries", 0), jupiter_p50_ms=_pct(latencies, 50),
         jupiter_p95_ms=_pct(latencies, 95), jupiter_p99_ms=_pct(latencies, 99),
         errors_by_kind=dict(stats.get("errors", {})), breaker_state=stats.get("breaker_state", "closed"),

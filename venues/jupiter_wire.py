@@ -32,6 +32,7 @@ class JupiterError(Exception):
 
     code = "JUPITER_ERROR"
     outage = False  # True when Jupiter itself is failing (not this order): other venues must carry the desk
+    order_error = False  # True when the order itself is at fault (no route for 1e9 SOL), not the venue
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  upstream_code: str | None = None) -> None:
@@ -46,18 +47,21 @@ class NoRouteError(JupiterError):
     """Jupiter found no route for the pair or amount (HTTP 400 COULD_NOT_FIND_ANY_ROUTE and kin)."""
 
     code = "NO_ROUTE"
+    order_error = True
 
 
 class TokenNotTradableError(JupiterError):
     """A mint Jupiter does not trade (HTTP 400 TOKEN_NOT_TRADABLE)."""
 
     code = "TOKEN_NOT_TRADABLE"
+    order_error = True
 
 
 class InvalidRequestError(JupiterError):
     """The request itself was rejected (bad parameter, same mints, other 4xx); retrying cannot help."""
 
     code = "INVALID_REQUEST"
+    order_error = True
 
 
 class RateLimitedError(JupiterError):
@@ -99,6 +103,20 @@ class MalformedResponseError(JupiterError):
     """Jupiter answered with something that is not a valid quote (bad JSON, missing or ill-typed field)."""
 
     code = "MALFORMED_RESPONSE"
+
+
+def _error_classes(cls: type[JupiterError]) -> list[type[JupiterError]]:
+    """cls and every subclass of it, depth first."""
+    return [cls] + [found for sub in cls.__subclasses__() for found in _error_classes(sub)]
+
+
+# The codes of the error classes flagged order_error: monitoring counts them as order errors, apart from venue errors.
+ORDER_ERROR_CODES = frozenset(cls.code for cls in _error_classes(JupiterError) if cls.order_error)
+
+
+def is_order_error(code: str) -> bool:
+    """True for an error code caused by the order itself (NO_ROUTE, TOKEN_NOT_TRADABLE, INVALID_REQUEST)."""
+    return code in ORDER_ERROR_CODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """Every page on demo data at desktop and phone width; analytics and monitoring charts; history; pool editing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import api_post, shot
@@ -148,3 +150,22 @@ def test_admin_edits_a_pool_with_field_errors_then_saves(page, live_server):
     page.get_by_label("Base spread").fill("5")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(live_server + "/pools#pool-1")
+
+
+def test_monitoring_names_the_worker_counts_order_errors_apart_and_says_no_limit_in_sim_mode(page, phone_page,
+                                                                                              live_server):
+    page.goto(live_server + "/trade")
+    refused = api_post(page, live_server, "/api/v1/quotes", {"input": "SOL", "output": "USDC", "amount": "1000000000"})
+    assert refused.status == 422 and refused.json()["error"]["code"] == "NO_ROUTE"
+    page.set_viewport_size({"width": 1400, "height": 900})
+    for p, width in ((page, 1400), (phone_page, 390)):
+        p.goto(live_server + "/monitoring?range=7d")
+        _settle(p)
+        assert p.locator("#kpi-headroom").inner_text() == "no limit"
+        assert p.locator("#kpi-headroom-sub").inner_text() == "no rate limiter in sim mode"
+        assert re.fullmatch(r".+:\d+", p.locator("#live-worker").inner_text())
+        assert re.search(r"\b[1-9]\d* order errors", p.locator("#kpi-calls-sub").inner_text())
+        assert "WORKER" in p.locator("#snapshots-table thead").inner_text().upper()
+        assert re.fullmatch(r".+:\d+", p.locator("#snapshots-table tbody tr td:nth-child(2)").first.inner_text())
+        assert p.evaluate(NO_SIDEWAYS_SCROLL), f"monitoring scrolls sideways at {width}px"
+        shot(p, f"monitoring-workers-{width}")
