@@ -90,7 +90,7 @@ def refresh(market: Market, now_s: float, budget: int) -> int:
         input_mint, output_mint, mode = key.split(":")
         order = Order(token_by_mint(input_mint), token_by_mint(output_mint), max(sizes), SwapMode(mode), 50)
         try:
-            mid = market.mid_price(order.input_token, order.output_token)
+            mid = market.mid_price(order.input_token, order.output_token, now_s)
         except jupiter_api.JupiterError:
             continue  # no reference price: nothing can be checked, try again next round
         before = market.jupiter.stats().get("calls", 0)
