@@ -6,10 +6,10 @@ from datetime import timedelta
 from flask import Flask
 from jsonschema import Draft202012Validator
 
+from core.units import iso_z
 from models import Quote, db, utcnow
 from tests.conftest import client_with_token, make_token
 from web import openapi_spec
-from web.formatting import iso_z
 
 SPEC = openapi_spec.spec()
 ORDER = {"input": "SOL", "output": "USDC", "amount": "10"}

@@ -1,13 +1,14 @@
 """Jinja filters that turn atoms, bps and times into text a trader reads."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask
 from markupsafe import Markup, escape
 
 from core.tokens import Token, format_ui, token_by_mint
+from core.units import iso_z
 
 # Decimals shown on the pages per token (display only: the title attribute, a copy and the CSV carry every decimal).
 DISPLAY_PLACES = {"SOL": 4, "mSOL": 4, "USDC": 2, "USDT": 2, "JUP": 2}
@@ -58,15 +59,6 @@ def when(value: datetime | None) -> Markup | str:
     if not value:
         return "—"
     return Markup('<time datetime="{0}">{1}</time>').format(iso_z(value), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
-
-
-def iso_z(value: datetime | None) -> str:
-    """ISO 8601 UTC with a Z suffix and milliseconds; naive datetimes are taken as UTC."""
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def register(app: Flask) -> None:

@@ -112,8 +112,8 @@ def _expire_quote(live_app, quote_id: str, in_seconds: float = -1) -> None:
     """Move a stored quote's expiry to now + in_seconds (both the column and the payload the page counts down)."""
     from datetime import timedelta
 
+    from core.units import iso_z
     from models import Quote, db, utcnow
-    from web.formatting import iso_z
 
     with live_app.app_context():
         quote = db.session.get(Quote, quote_id)

@@ -14,12 +14,11 @@ from flask import current_app, flash, url_for
 from werkzeug.exceptions import HTTPException
 
 from core.tokens import format_ui, token_by_mint
-from core.units import invert_price
+from core.units import invert_price, iso_z
 from models import Quote, Trade, db
 from read.history import SORTS, HistoryQuery
 from services import accounts
 from web.auth import can
-from web.formatting import iso_z
 
 STATUSES = ("filled", "rejected", "pending", "failed")
 # New columns go at the end, so a reader that counts columns keeps working (trader, arrival_mid, leg_prices: issue 18).
