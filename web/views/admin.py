@@ -44,6 +44,12 @@ def users():
                            once=session.pop(ONCE_KEY, None))
 
 
+def _sentence(exc: Exception) -> str:
+    """A service's message as a sentence under a form field: capitalised, with a full stop."""
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new():
     """Create a user with a role and a typed or generated initial password (audited)."""
@@ -53,7 +59,7 @@ def user_new():
         try:
             user = accounts.create_user(form.username.data, form.role.data, password, current_user)
         except accounts.AccountError as exc:  # e.g. created by someone else a moment ago
-            form.username.errors.append(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            form.username.errors.append(_sentence(exc))
         else:
             if generated:
                 _show_once("password", user.username, password)
@@ -92,7 +98,7 @@ def token_new():
             token, secret = accounts.create_token(accounts.get_user(form.username.data), form.name.data or "",
                                                   current_user)
         except accounts.AccountError as exc:
-            form.username.errors.append(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            form.username.errors.append(_sentence(exc))
         else:
             _show_once("token", f"{token.user.username} ({token.prefix}…)", secret)
             flash(f"Created token {token.id} for {token.user.username}.", "success")
