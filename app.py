@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,11 +22,13 @@ from models import db
 from services.market import Market
 from services.settings import JupiterMode, Settings, jupiter_rps, load_config
 from sim.price import SimConfig
-from sim.transport import SimPriceTransport, SimTransport
+from sim.rfq_makers import SimMakerBook
+from sim.transport import SimMakerTransport, SimPriceTransport, SimTransport
 from venues import shared_state
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import ladder_store
 from venues.price_store import price_store
+from venues.rfq_client import RfqClient
 from web import auth, formatting, openapi_spec, security
 from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
@@ -36,6 +39,7 @@ from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
 from web.views.events import bp as events_bp
 from web.views.sim import bp as sim_bp
+from web.views.sim import rfq_bp as sim_rfq_bp
 from web.views.web import bp as web_bp
 
 migrate = Migrate()
@@ -83,7 +87,10 @@ def build_market(app: Flask) -> Market:
         jupiter_api.HttpTransport(cfg["JUPITER_PRICE_URL"], cfg["JUPITER_API_KEY"], cfg["JUPITER_TIMEOUT_S"], path=""))
     prices = PriceClient(price_transport, cache_ms=cfg["PRICE_CACHE_MS"], max_age_ms=cfg["PRICE_MAX_AGE_MS"],
                          store=price_store(cfg.get("REDIS_URL")), sends_time=sim)
-    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")))
+    # the simulated RFQ makers, served in-process (sim://<name>) and over HTTP at /sim/rfq/<name>
+    sim_makers = app.extensions["sim_makers"] = SimMakerBook(sim_config, time.time, time.sleep, threading.Lock())
+    rfq = cfg.get("RFQ_CLIENT") or RfqClient(SimMakerTransport(sim_makers) if sim else None)
+    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), rfq)
 
 
 def _require_secret_key(app: Flask) -> None:
@@ -110,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sim_bp)
+    app.register_blueprint(sim_rfq_bp)  # simulated RFQ makers (issue 15)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_admin_bp)
@@ -118,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
     csrf.exempt(sim_bp)
+    csrf.exempt(sim_rfq_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
         app.register_blueprint(bench_bp)
         csrf.exempt(bench_bp)

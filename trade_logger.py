@@ -165,13 +165,15 @@ def _claim_pending(trade_id: int, status: str, **values: Any) -> Trade | None:
     ).scalar_one()
 
 
-def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, delay_ms: int = 0) -> Trade:
-    """`pending` -> `filled`: store executed leg atoms (leg id -> (in, out)) and credit what each pool received."""
+def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, delay_ms: int = 0, *,
+           venues: Mapping[int, str] | None = None, note: str = "") -> Trade:
+    """`pending` -> `filled`: store executed leg atoms (leg id -> (in, out)) and credit what each pool received;
+    `venues` names the venue a re-routed leg (leg id) filled on instead (RFQ last look), `note` says why."""
     def work() -> Trade | None:
         trade = _claim_pending(trade_id, "filled", executed_at=now, settled_at=now + timedelta(milliseconds=delay_ms))
         if trade is None:
             return None
-        changed = False
+        changed = _reroute(trade, venues or {}, note)
         for leg in trade.legs:
             if leg.id in fills and fills[leg.id] != (leg.in_amount_atoms, leg.out_amount_atoms):
                 leg.in_amount_atoms, leg.out_amount_atoms = fills[leg.id]
@@ -184,6 +186,19 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
         return trade
 
     return _in_transaction(work) or _current(trade_id)
+
+
+def _reroute(trade: Trade, venues: Mapping[int, str], note: str) -> bool:
+    """Move re-routed legs to the venue they filled on (a pool-less leg: Jupiter or a maker); True if any moved."""
+    moved = False
+    for leg in trade.legs:
+        if leg.id in venues and venues[leg.id] != leg.venue and leg.pool_id is None:
+            leg.venue, moved = venues[leg.id], True
+    if moved and len(trade.legs) == 1:
+        trade.venue = trade.legs[0].venue
+    if note:
+        trade.explanation = f"{trade.explanation}; {note}" if trade.explanation else note
+    return moved
 
 
 def fail(trade_id: int, code: str, reason: str, now: datetime) -> Trade:

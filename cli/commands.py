@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from cli import integrity, users, worker
 from cli.demo import simulate
 from ledger import rollups
-from services.seed import init_database
+from services.seed import init_database, seed_makers
 
 
 def register_cli(app: Flask) -> None:
@@ -21,7 +21,8 @@ def register_cli(app: Flask) -> None:
     def init_db_command() -> None:
         """Apply migrations and seed the default OTC pools (idempotent)."""
         created = init_database()
-        click.echo(f"database ready; {created} pool(s) seeded")
+        makers = seed_makers() if current_app.config["JUPITER_MODE"] == "sim" else 0
+        click.echo(f"database ready; {created} pool(s) and {makers} simulated RFQ maker(s) seeded")
         if hint := users.first_admin_hint():
             click.echo(hint)
 

@@ -39,6 +39,11 @@ class Venue:
         """The venue of a simulated dealer pool."""
         return cls(VenueKind.OTC, pool_name)
 
+    @classmethod
+    def rfq(cls, maker_name: str) -> Venue:
+        """The venue of an external RFQ market maker."""
+        return cls(VenueKind.RFQ, maker_name)
+
     @property
     def is_dealer(self) -> bool:
         """True for venues whose quote is firm (OTC pools and RFQ makers)."""
@@ -65,3 +70,19 @@ def pool_name(venue: str) -> str | None:
     """The pool behind an `otc:<pool>` venue, or None for any other venue."""
     v = Venue.parse(venue)
     return v.name if v.kind is VenueKind.OTC else None
+
+
+def is_rfq(venue: str) -> bool:
+    """True when a venue string names an external RFQ maker."""
+    return kind_of(venue) is VenueKind.RFQ
+
+
+def is_dealer(venue: str) -> bool:
+    """True when a venue string names a firm-quoting dealer (an OTC pool or an RFQ maker)."""
+    return Venue.parse(venue).is_dealer
+
+
+def maker_name(venue: str) -> str | None:
+    """The maker behind an `rfq:<maker>` venue, or None for any other venue."""
+    v = Venue.parse(venue)
+    return v.name if v.kind is VenueKind.RFQ else None

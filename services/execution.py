@@ -26,6 +26,7 @@ import trade_logger
 from core import orders
 from core.venue import JUPITER, is_otc
 from models import Trade, db, utcnow
+from services import rfq_execution
 from services.market import Market
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,12 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     trade_id, leg_ids = trade.id, [leg.id for leg in trade.legs]
     db.session.rollback()  # end the read: no transaction stays open while the venues execute
     try:
+        plan, attempts = rfq_execution.last_look(market, plan, trade_id)  # maker legs first: a rejection moves nothing
         fills = execute_legs(market, plan)
         breach = limit_breach(plan, fills)
+    except rfq_execution.LastLookRejected as exc:
+        raise _failed(trade_id, "RFQ_REJECTED", f"{exc}; every reservation was released and nothing else was "
+                      "executed") from None
     except jupiter_api.PriceOutOfBandError as exc:
         raise _failed(trade_id, exc.code, f"Jupiter's price at execution is out of band ({exc}); every reservation "
                       "was released and nothing was executed") from None
@@ -63,7 +68,9 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     if breach:
         raise _failed(trade_id, "SLIPPAGE_EXCEEDED", breach)
     delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
-    done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms)
+    done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms,
+                               venues=dict(zip(leg_ids, (leg.venue for leg in plan.legs), strict=True)),
+                               note=rfq_execution.note(attempts))
     if done.status != "filled":
         raise ExecutionFailed(done.error_code or LOST_CODE, done.error or "the trade was finished elsewhere", done)
     return done

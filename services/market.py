@@ -17,6 +17,7 @@ from core.units import BPS, PRICE_PRECISION
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import MemoryLadderStore, RedisLadderStore
+from venues.rfq_client import RfqClient
 
 LadderStore = MemoryLadderStore | RedisLadderStore
 
@@ -29,6 +30,7 @@ class Market:
     jupiter: jupiter_api.JupiterClient
     prices: PriceClient
     ladders: LadderStore
+    rfq: RfqClient | None = None  # the RFQ makers' client (issue 15); None: no maker is asked
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

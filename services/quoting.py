@@ -22,7 +22,7 @@ from core.venue import JUPITER
 from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import cost_curves, ladder
+from services import cost_curves, ladder, rfq_quoting
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -41,6 +41,7 @@ class Gathered:
     jupiter_quote: jupiter_api.JupiterQuote | None
     curves: tuple[VenueCurve, ...] = ()  # each venue's cost curve, for a split
     pool_ids: dict[str, int] = field(default_factory=dict)  # OTC venue -> pool row id, for every pool of the pair
+    rfq: rfq_quoting.MakerRound | None = None  # the RFQ makers' answers (issue 15), when asked
 
 
 def parse_order(data: Any) -> orders.Order:
@@ -128,7 +129,11 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
         options.append(_otc_option(order, result, mid, params))
     if with_curves and jq is not None:
         curves += _jupiter_curve(market, order, jq, mid, now.timestamp())
-    return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids)
+    rnd = rfq_quoting.gather_makers(market, order, mid, now) if with_curves else None  # makers: firm, no re-ask
+    if rnd is not None:
+        options += rnd.options
+        curves += rnd.curves
+    return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids, rnd)
 
 
 def _jupiter_curve(market: Market, order: orders.Order, full: jupiter_api.JupiterQuote, mid: Decimal,
@@ -173,6 +178,7 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
     expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
                  if c.book is not None and c.venue in used and c.venue not in g.otc_quotes]
+    expiries += rfq_quoting.expiry(market, g.quoted_at, g.rfq, decision)  # makers: theirs or ours, the shorter
     if JUPITER in used or not expiries:  # each venue's TTL: OTC pools their own, Jupiter QUOTE_TTL_MS
         expiries.append(g.quoted_at + timedelta(milliseconds=market.settings.quote_ttl_ms))
     row = Quote(id="q_" + secrets.token_urlsafe(18), created_at=g.quoted_at, expires_at=min(expiries),
@@ -180,7 +186,8 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
                 amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={}, user_id=user_id)
     body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
-    row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True)}
+    row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True),
+                   "rfq_quotes": rfq_quoting.stored(g.rfq)}
     quotes.store_quote(row)
     return row, body
 
@@ -204,7 +211,8 @@ def decide(market: Market, g: Gathered) -> orders.Decision:
     """Run the router (single venue or split); 503 when Jupiter is down and nothing else serves, 422 when no
     venue can fill or the best route costs more than the desk's MAX_COST_BPS."""
     try:
-        decision = _firm_jupiter_leg(market, g, router.decide(g.order, g.options, g.curves, g.mid_price))
+        decision = _firm_jupiter_leg(market, g, rfq_quoting.decide(g.rfq, g.order, g.options, g.curves,
+                                                                   g.mid_price))
     except orders.NoRouteAvailable as exc:
         if any(o.down for o in g.options):
             raise ServiceError(503, "VENUE_UNAVAILABLE",
@@ -215,6 +223,7 @@ def decide(market: Market, g: Gathered) -> orders.Decision:
         raise ServiceError(422, "COST_LIMIT",
                            f"the best route costs {decision.cost_bps:.1f} bps all-in, above the desk's limit of "
                            f"{limit_bps} bps (MAX_COST_BPS); trade a smaller size or split the order over time")
+    rfq_quoting.note_decision(g.rfq, g.options, g.order, decision)
     return decision
 
 
@@ -229,6 +238,6 @@ def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) ->
         q = market.leg_quote(g.order, size, g.mid_price)
     except jupiter_api.JupiterError:
         others = [c for c in g.curves if c.venue != JUPITER]
-        return router.decide(g.order, g.options, others, g.mid_price)
-    return router.decide(g.order, g.options, g.curves, g.mid_price,
-                         firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)})
+        return rfq_quoting.decide(g.rfq, g.order, g.options, others, g.mid_price)
+    return rfq_quoting.decide(g.rfq, g.order, g.options, g.curves, g.mid_price,
+                              firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)})

@@ -5,7 +5,12 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 import otc_engine
+from ledger.maker_tables import Maker
 from models import OTCPool, db, utcnow
+
+# The two simulated RFQ makers `make run` shows (served by the app at /sim/rfq/<name>, in-process as sim://<name>)
+SIM_MAKERS = (("alpha", {"latency_ms": 40, "jitter_ms": 30, "reject_pct": 5}),
+              ("beta", {"latency_ms": 80, "jitter_ms": 60, "reject_pct": 10, "stale_pct": 5}))
 
 
 def pool_row(params: otc_engine.PoolParams) -> OTCPool:
@@ -37,3 +42,13 @@ def init_database() -> int:
     """Bring the schema to the latest migration and seed pools; return pools added."""
     upgrade()
     return seed_pools()
+
+
+def seed_makers() -> int:
+    """Insert the simulated RFQ makers whose names are not there yet; return how many were added."""
+    existing = set(db.session.scalars(select(Maker.name)))
+    added = [Maker(name=name, base_url=f"sim://{name}", enabled=True, timeout_ms=500, tokens=[],
+                   sim_behaviour=behaviour) for name, behaviour in SIM_MAKERS if name not in existing]
+    db.session.add_all(added)
+    db.session.commit()
+    return len(added)

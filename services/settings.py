@@ -46,6 +46,13 @@ def load_config(instance_path: str) -> dict:
         "MAX_COST_BPS": Decimal(env("MAX_COST_BPS", "1000")),
         **({"METRICS_SNAPSHOT_S": int(snap)} if (snap := env("METRICS_SNAPSHOT_S")) else {}),
         "JUPITER_DELAY_MS": int(env("JUPITER_DELAY_MS", "800")),
+        # RFQ makers (issue 15): quote window, last look, suspension
+        "RFQ_WINDOW_MS": int(env("RFQ_WINDOW_MS", "500")),
+        "RFQ_MAKER_TTL_MS": int(env("RFQ_MAKER_TTL_MS", "35000")),
+        "RFQ_SWAP_TIMEOUT_MS": int(env("RFQ_SWAP_TIMEOUT_MS", "2000")),
+        "RFQ_REROUTE": env("RFQ_REROUTE", "1") not in ("0", "false", "no"),
+        "RFQ_SUSPEND_AFTER": int(env("RFQ_SUSPEND_AFTER", "5")),
+        "RFQ_COOLDOWN_S": float(env("RFQ_COOLDOWN_S", "300")),
         # execution integrity (issue 6): a trade pending this long was lost by its process; recover it at start-up
         "PENDING_TIMEOUT_S": float(env("PENDING_TIMEOUT_S", "60")),
         "RECOVER_ON_START": env("RECOVER_ON_START", "1") not in ("0", "false", "no"),
@@ -106,6 +113,12 @@ class Settings:
     ladder_max_age_s: float = 1_800.0  # a rung older than this is sampled again before use (the jobs refresh sooner)
     ladder_refresh_s: float = 60.0  # the workers' jobs re-sample rungs in use once they are this old
     ladder_calls_per_min: float = 7.5  # the jobs' Jupiter call budget for that (a quarter of the tier's rate)
+    rfq_window_ms: int = 500  # makers are asked in parallel; answers after this are refused as late
+    rfq_maker_ttl_ms: int = 35_000  # a maker quote's life (Jupiter Z: 35 s of user time); ours is the shorter
+    rfq_swap_timeout_ms: int = 2_000  # last look: no swap answer within this is a rejection
+    rfq_reroute: bool = True  # a leg rejected at last look is re-routed once (another maker's quote, or Jupiter)
+    rfq_suspend_after: int = 5  # consecutive failed rounds before a maker is suspended
+    rfq_cooldown_s: float = 300.0  # the first suspension's cool-down (then 2x, 4x, 6x)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -119,4 +132,10 @@ class Settings:
                    price_band_better_bps=Decimal(config.get("PRICE_BAND_BETTER_BPS", 50)),
                    ladder_max_age_s=float(config.get("LADDER_MAX_AGE_S", 1800)),
                    ladder_refresh_s=float(config.get("LADDER_REFRESH_S", 60)),
-                   ladder_calls_per_min=float(config.get("LADDER_CALLS_PER_MIN") or jupiter_rps(config) * 60 / 4))
+                   ladder_calls_per_min=float(config.get("LADDER_CALLS_PER_MIN") or jupiter_rps(config) * 60 / 4),
+                   rfq_window_ms=int(config.get("RFQ_WINDOW_MS", 500)),
+                   rfq_maker_ttl_ms=int(config.get("RFQ_MAKER_TTL_MS", 35_000)),
+                   rfq_swap_timeout_ms=int(config.get("RFQ_SWAP_TIMEOUT_MS", 2_000)),
+                   rfq_reroute=bool(config.get("RFQ_REROUTE", True)),
+                   rfq_suspend_after=int(config.get("RFQ_SUSPEND_AFTER", 5)),
+                   rfq_cooldown_s=float(config.get("RFQ_COOLDOWN_S", 300)))

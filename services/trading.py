@@ -19,9 +19,9 @@ import trade_logger
 from core import codec, orders, router
 from core.tokens import USDC, Token, resolve_token
 from core.units import invert_price
-from core.venue import JUPITER, is_otc
+from core.venue import JUPITER, is_dealer
 from models import Quote, Trade, db, utcnow
-from services import execution, quoting
+from services import execution, quoting, rfq_quoting
 from services.errors import InputError, ServiceError
 from services.market import Market
 from services.quoting import Gathered, parse_order
@@ -91,12 +91,13 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
     order = g.order
     legs = []
     for leg in decision.legs:  # a split leg carries its own fee and delay; a whole-order leg takes its option's
-        option = next(o for o in g.options if o.venue == leg.venue)
+        option = next((o for o in g.options if o.venue == leg.venue), None)  # a maker is not re-asked at execution
         legs.append(trade_logger.LegFill(
             venue=leg.venue, pool_id=g.pool_ids.get(leg.venue), input_mint=order.input_token.mint,
             in_amount_atoms=leg.in_amount_atoms, out_amount_atoms=leg.out_amount_atoms,
-            fee_atoms=(option.fee_atoms or 0) if leg.fee_atoms is None else leg.fee_atoms, cost_bps=leg.cost_bps,
-            delay_ms=option.delay_ms if leg.delay_ms is None else leg.delay_ms,
+            fee_atoms=((option.fee_atoms if option else 0) or 0) if leg.fee_atoms is None else leg.fee_atoms,
+            cost_bps=leg.cost_bps, delay_ms=(option.delay_ms if option else 0) if leg.delay_ms is None
+            else leg.delay_ms,
         ))
     notional = _usd_atoms(market, g, decision.in_amount_atoms, order.input_token)
     saved_token = order.output_token if order.exact_in else order.input_token
@@ -109,6 +110,7 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
         price_impact_bps=jupiter.price_impact_bps if jupiter else None, quote_id=quote_id,
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
         latency_ms=int((time.perf_counter() - started) * 1000), arrival_mid=g.mid_price,
+        extra={"rfq_quotes": rfq_quoting.stored(g.rfq)},
     )
 
 
@@ -207,7 +209,8 @@ def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None 
         raise
     plan = plan_fill(market, g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started, quote_id=quote_id)
-    plan = replace(plan, arrival_mid=Decimal(row.payload["mid_price"]))  # decided when quoted: the quote's mid
+    plan = replace(plan, arrival_mid=Decimal(row.payload["mid_price"]),  # decided when quoted: the quote's mid
+                   extra={"rfq_quotes": row.payload.get("rfq_quotes", [])})  # the quoted makers' firm answers
     return _apply(market, execution.with_quoted_terms(plan, row.payload))
 
 
@@ -222,7 +225,7 @@ def guard_slippage(market: Market, g: Gathered, quoted: orders.Decision) -> orde
     order = g.order
     legs: list[orders.Leg] = []
     for leg in quoted.legs:
-        if is_otc(leg.venue):
+        if is_dealer(leg.venue):  # OTC pools and RFQ makers: firm at the quoted price (makers: until last look)
             legs.append(leg)
             continue
         try:

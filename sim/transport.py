@@ -1,12 +1,14 @@
-"""The simulated Jupiter as a client transport: the same wire format as the live API, answered in-process."""
+"""The simulated Jupiter and RFQ makers as client transports: the live wire formats, answered in-process."""
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from core.wire import RawResponse
 from sim import dex
 from sim.price import SimConfig, price_response
+from sim.rfq_makers import Behaviour, SimMakerBook
 
 
 class SimTransport:
@@ -32,4 +34,18 @@ class SimPriceTransport:
     def __call__(self, params: dict[str, str]) -> RawResponse:
         """Answer as the Price API would, as JSON text."""
         status, text = price_response(params, self.clock(), self.config)
+        return RawResponse(status, {"Content-Type": "application/json"}, text)
+
+
+class SimMakerTransport:
+    """The simulated RFQ makers behind Jupiter Z's webhook format, for `sim://<name>` endpoints (RfqClient)."""
+
+    def __init__(self, book: SimMakerBook) -> None:
+        self.book = book
+
+    def __call__(self, endpoint: Any, method: str, path: str, body: Any, headers: dict[str, str],
+                 timeout_s: float) -> RawResponse:
+        """Answer as the maker named by the endpoint's sim:// URL would, with the endpoint's behaviour."""
+        name = str(endpoint.base_url).removeprefix("sim://").strip("/")
+        status, text = self.book.answer(name, Behaviour.of(endpoint.sim_behaviour), method, path, body)
         return RawResponse(status, {"Content-Type": "application/json"}, text)

@@ -1,12 +1,17 @@
-"""The simulated Jupiter served over HTTP in Jupiter's exact wire formats: swap quotes and Price API v3."""
+"""The simulated Jupiter served over HTTP in Jupiter's exact wire formats (swap quotes, Price API v3), and the
+simulated RFQ makers in Jupiter Z's webhook format at /sim/rfq/<name>/quote|swap|tokens."""
 from __future__ import annotations
 
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import select
 
+from ledger.maker_tables import Maker
+from models import db
 from sim import dex
 from sim.price import price_response
+from sim.rfq_makers import Behaviour
 
 bp = Blueprint("sim", __name__, url_prefix="/sim/jupiter")
 
@@ -23,3 +28,38 @@ def price():
     """GET /price/v3?ids=<mints>: USD reference prices as Jupiter's Price API answers (exact JSON numbers)."""
     status, text = price_response(request.args, time.time(), current_app.extensions["sim_config"])
     return Response(text, status=status, mimetype="application/json")
+
+
+rfq_bp = Blueprint("sim_rfq", __name__, url_prefix="/sim/rfq")
+
+
+def _maker_answer(name: str, method: str, path: str) -> Response:
+    """A simulated maker's answer over HTTP, with the behaviour of the maker row that points at sim://<name>."""
+    row = db.session.scalar(select(Maker).where(Maker.base_url == f"sim://{name}"))
+    try:
+        behaviour = Behaviour.of(row.sim_behaviour if row is not None else None)
+    except ValueError:
+        behaviour = Behaviour()
+    db.session.rollback()  # no transaction stays open while the maker "thinks"
+    body = request.get_json(silent=True) if method == "POST" else None
+    book = current_app.extensions["sim_makers"]
+    status, text = book.answer(name, behaviour, method, path, body)
+    return Response(text, status=status, mimetype="application/json")
+
+
+@rfq_bp.post("/<name>/quote")
+def maker_quote(name: str):
+    """POST /quote in Jupiter Z's webhook format."""
+    return _maker_answer(name, "POST", "/quote")
+
+
+@rfq_bp.post("/<name>/swap")
+def maker_swap(name: str):
+    """POST /swap (last look) in Jupiter Z's webhook format."""
+    return _maker_answer(name, "POST", "/swap")
+
+
+@rfq_bp.get("/<name>/tokens")
+def maker_tokens(name: str):
+    """GET /tokens: the mints the simulated maker quotes."""
+    return _maker_answer(name, "GET", "/tokens")

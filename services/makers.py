@@ -1,0 +1,174 @@
+"""External RFQ makers as configuration: validate, create, edit, remove (audited), refresh tokens, pick for an order.
+
+The API key is stored to be sent as X-API-KEY and is never returned by any endpoint or page, nor logged: listings
+and audit entries say only whether one is set.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core.orders import Order
+from ledger import audit
+from ledger.maker_tables import Maker
+from models import User, db, utcnow
+from services.errors import InputError, ServiceError
+from services.market import Market
+from venues.rfq_client import SIM_SCHEME, MakerEndpoint
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 10, 500, 500
+TOKENS_MAX_AGE = timedelta(minutes=10)  # Jupiter Z refreshes a webhook's /tokens every 10 minutes
+FIELDS = ("name", "base_url", "api_key", "enabled", "timeout_ms", "sim_behaviour")
+
+
+def parse_body(body: Any, *, partial: bool) -> dict[str, Any]:
+    """A maker create (all required fields) or partial update body, checked field by field; InputError naming it."""
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]}", field=unknown[0])
+    if not partial:
+        for name in ("name", "base_url"):
+            if name not in body:
+                raise InputError(f"{name} is required", field=name)
+    out: dict[str, Any] = {}
+    if "name" in body:
+        if not isinstance(body["name"], str) or not NAME_RE.match(body["name"]):
+            raise InputError("name: 1-48 lowercase letters, digits, - or _", field="name")
+        out["name"] = body["name"]
+    if "base_url" in body:
+        url = body["base_url"]
+        if not isinstance(url, str) or len(url) > 255 or not url.startswith(("https://", "http://", SIM_SCHEME)):
+            raise InputError("base_url must start with https:// (http:// or sim://<name> for tests)",
+                             field="base_url")
+        out["base_url"] = url.rstrip("/")
+    if "api_key" in body:
+        key = body["api_key"]
+        if key is not None and (not isinstance(key, str) or len(key) > 255 or not key.isprintable()):
+            raise InputError("api_key must be a printable string of at most 255 characters", field="api_key")
+        out["api_key"] = key or None
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise InputError("enabled must be true or false", field="enabled")
+        out["enabled"] = body["enabled"]
+    if "timeout_ms" in body:
+        t = body["timeout_ms"]
+        if isinstance(t, bool) or not isinstance(t, int) or not MIN_TIMEOUT_MS <= t <= MAX_TIMEOUT_MS:
+            raise InputError(f"timeout_ms must be a whole number from {MIN_TIMEOUT_MS} to {MAX_TIMEOUT_MS}",
+                             field="timeout_ms")
+        out["timeout_ms"] = t
+    if "sim_behaviour" in body:
+        sb = body["sim_behaviour"]
+        if sb is not None and (not isinstance(sb, dict) or not all(
+                isinstance(v, bool | int | str) for v in sb.values())):
+            raise InputError("sim_behaviour must be an object of numbers, strings or booleans",
+                             field="sim_behaviour")
+        out["sim_behaviour"] = sb
+    return out
+
+
+def snapshot(m: Maker) -> dict[str, Any]:
+    """The audited fields of a maker (the API key only as whether one is set)."""
+    return {"name": m.name, "base_url": m.base_url, "api_key_set": bool(m.api_key), "enabled": m.enabled,
+            "timeout_ms": m.timeout_ms, "sim_behaviour": m.sim_behaviour}
+
+
+def get(maker_id: int) -> Maker:
+    """The maker with this id; 404 otherwise."""
+    m = db.session.get(Maker, maker_id)
+    if m is None:
+        raise ServiceError(404, "NOT_FOUND", f"no maker with id {maker_id}")
+    return m
+
+
+def all_makers() -> list[Maker]:
+    """Every configured maker, by name."""
+    return list(db.session.scalars(select(Maker).order_by(Maker.name)))
+
+
+def create(market: Market, body: Any, actor: User | None) -> Maker:
+    """Add a maker (name unique), ask its /tokens, audit, commit."""
+    values = parse_body(body, partial=False)
+    if db.session.scalar(select(Maker.id).where(Maker.name == values["name"])) is not None:
+        raise InputError(f"a maker named {values['name']} exists already", field="name", code="DUPLICATE_NAME")
+    m = Maker(**{"enabled": True, "timeout_ms": DEFAULT_TIMEOUT_MS, "tokens": [], **values})
+    db.session.add(m)
+    db.session.flush()
+    audit.record(actor, "maker.create", f"maker:{m.id} {m.name}", None, snapshot(m))
+    db.session.commit()
+    refresh_tokens(market, m)
+    return m
+
+
+def update(market: Market, maker_id: int, body: Any, actor: User | None) -> Maker:
+    """Apply a partial change (a re-enable also lifts a suspension), audit the fields that changed, commit."""
+    m = get(maker_id)
+    values = parse_body(body, partial=True)
+    if "name" in values and values["name"] != m.name and db.session.scalar(
+            select(Maker.id).where(Maker.name == values["name"])) is not None:
+        raise InputError(f"a maker named {values['name']} exists already", field="name", code="DUPLICATE_NAME")
+    before = snapshot(m)
+    for key, value in values.items():
+        setattr(m, key, value)
+    if values.get("enabled") is True:
+        m.suspended_until, m.fail_streak = None, 0
+    old, new = audit.diff(before, snapshot(m))
+    if "api_key" in values and "api_key_set" not in new:
+        old, new = {**old, "api_key": "(replaced)"}, {**new, "api_key": "(replaced)"}
+    if new:
+        audit.record(actor, "maker.update", f"maker:{m.id} {m.name}", old, new)
+    db.session.commit()
+    if "base_url" in values or "api_key" in values:
+        refresh_tokens(market, m)
+    return m
+
+
+def delete(maker_id: int, actor: User | None) -> None:
+    """Remove a maker (its request and swap history stays), audited."""
+    m = get(maker_id)
+    audit.record(actor, "maker.delete", f"maker:{m.id} {m.name}", snapshot(m), None)
+    db.session.delete(m)
+    db.session.commit()
+
+
+def endpoint(m: Maker) -> MakerEndpoint:
+    """How the RFQ client reaches a maker."""
+    return MakerEndpoint(m.id, m.venue, m.base_url, m.api_key, m.timeout_ms, dict(m.sim_behaviour or {}))
+
+
+def refresh_tokens(market: Market, m: Maker) -> list[str] | None:
+    """Ask the maker's GET /tokens and store the list (commit); None when it could not say (kept as it was)."""
+    if market.rfq is None:
+        return None
+    found = market.rfq.tokens(endpoint(m))
+    if found is not None:
+        m.tokens, m.tokens_at = found, utcnow()
+        db.session.commit()
+    return found
+
+
+def state_of(m: Maker, now: datetime) -> str:
+    """enabled, disabled or suspended (until a cool-down ends)."""
+    if not m.enabled:
+        return "disabled"
+    if m.suspended_until is not None and m.suspended_until > now:
+        return "suspended"
+    return "enabled"
+
+
+def for_order(order: Order, now: datetime) -> list[MakerEndpoint]:
+    """The makers to ask for an order: enabled, not suspended, and (once known) advertising both mints."""
+    found = []
+    for m in db.session.scalars(select(Maker).where(Maker.enabled.is_(True)).order_by(Maker.name)):
+        if state_of(m, now) != "enabled":
+            continue
+        mints = set(m.tokens or [])
+        if m.tokens_at is not None and not {order.input_token.mint, order.output_token.mint} <= mints:
+            continue
+        found.append(endpoint(m))
+    return found

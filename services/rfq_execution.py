@@ -1,0 +1,137 @@
+"""Last look: send each RFQ leg's swap to its maker before anything else of the trade executes; re-route once.
+
+Maker legs go first (largest first), so a rejection fails the trade before any other venue moved. Each swap is
+claimed under the maker's unique quote id before it is sent: a retried swap for the same quote is never sent
+twice. `accepted`: the leg fills at exactly the quoted amounts. `rejected` (or no answer within
+RFQ_SWAP_TIMEOUT_MS): with RFQ_REROUTE the leg's amount goes once to the next-best venue that needs no
+reservation (another maker's firm quote at that exact size not used by this trade, else Jupiter at its price then),
+and the whole trade must still meet the trader's minimum out / maximum in (execution.limit_breach). Otherwise the
+trade fails with the maker's reason and every reservation is released.
+
+The `transaction` a Jupiter Z swap carries is, until the desk wallet signs fills, a documented placeholder
+(venues.rfq_client.transaction_placeholder): base64 of a JSON note naming the quote.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import trade_logger
+from core.venue import JUPITER, is_rfq
+from ledger import maker_log
+from ledger.maker_tables import MakerSwap
+from services import makers
+from services.errors import ServiceError
+from services.market import Market
+from venues.rfq_client import transaction_placeholder
+
+DESK_TAKER = "desk"  # the taker named in the placeholder transaction
+
+
+class LastLookRejected(Exception):
+    """A maker rejected its leg at last look and it could not be re-routed; the trade fails with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One last-look attempt of a trade: the venue asked, its verdict and where the leg went instead."""
+
+    venue: str
+    quote_id: str
+    accepted: bool
+    reason: str | None
+    rerouted_to: str | None = None
+
+
+def _entry(plan: trade_logger.FillPlan, leg: trade_logger.LegFill) -> dict[str, Any] | None:
+    """The stored maker quote a leg fills (same venue and quoted amounts), from the plan's rfq_quotes."""
+    for q in plan.extra.get("rfq_quotes", []):
+        if q["venue"] == leg.venue and (int(q["in_amount_atoms"]), int(q["out_amount_atoms"])) == (
+                leg.in_amount_atoms, leg.out_amount_atoms):
+            return q
+    return None
+
+
+def _swap(market: Market, trade_id: int, q: dict[str, Any]) -> tuple[bool, str | None, int | None]:
+    """Claim and send one maker swap: (accepted, reason, latency ms); never sent twice for one quote id."""
+    claimed = maker_log.claim_swap(MakerSwap(
+        quote_id=q["quote_id"], request_id=q["request_id"], maker_id=int(q["maker_id"]), venue=q["venue"],
+        trade_id=trade_id, state="sending", in_amount_atoms=int(q["in_amount_atoms"]),
+        out_amount_atoms=int(q["out_amount_atoms"])))
+    if claimed is None:
+        first = maker_log.swap_of(q["quote_id"])
+        if first is not None and first.state == "accepted":
+            return True, None, first.latency_ms
+        return False, "this maker quote's swap was already attempted; it is never sent twice", None
+    try:
+        ep = makers.endpoint(makers.get(int(q["maker_id"])))
+    except ServiceError:
+        maker_log.finish_swap(q["quote_id"], "rejected", "the maker was removed", None)
+        return False, "the maker was removed", None
+    started = time.perf_counter()
+    verdict = market.rfq.swap(ep, q["request_id"], q["quote_id"], transaction_placeholder(q["quote_id"], DESK_TAKER),
+                              market.settings.rfq_swap_timeout_ms) if market.rfq else None
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    accepted = verdict is not None and verdict.accepted
+    reason = None if accepted else (verdict.reason if verdict else "no RFQ client")
+    maker_log.finish_swap(q["quote_id"], "accepted" if accepted else "rejected", reason, latency_ms)
+    return accepted, reason, latency_ms
+
+
+def _alternative(plan: trade_logger.FillPlan, leg: trade_logger.LegFill, q: dict[str, Any],
+                 busy: set[str]) -> dict[str, Any] | None:
+    """Another maker's firm quote at exactly this leg's size, not used by the trade, best for the trader."""
+    exact_in = plan.order.exact_in
+    same = [x for x in plan.extra.get("rfq_quotes", []) if x["size_atoms"] == q["size_atoms"]
+            and x["venue"] not in busy]
+    if not same:
+        return None
+    return max(same, key=lambda x: int(x["out_amount_atoms"]) if exact_in else -int(x["in_amount_atoms"]))
+
+
+def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int) -> tuple[trade_logger.FillPlan,
+                                                                                  list[Attempt]]:
+    """Swap every maker leg (largest first): the plan with re-routed legs replaced, and the attempts made.
+
+    Raises LastLookRejected when a leg is rejected and cannot be re-routed.
+    """
+    legs, attempts = list(plan.legs), []
+    busy = {leg.venue for leg in legs if is_rfq(leg.venue)}
+    order = sorted((i for i, leg in enumerate(legs) if is_rfq(leg.venue)),
+                   key=lambda i: -(legs[i].in_amount_atoms if plan.order.exact_in else legs[i].out_amount_atoms))
+    for i in order:
+        leg = legs[i]
+        q = _entry(plan, leg)
+        if q is None:
+            raise LastLookRejected(f"{leg.venue}: no maker quote matches this leg; nothing was executed")
+        accepted, reason, _ = _swap(market, trade_id, q)
+        if accepted:
+            attempts.append(Attempt(leg.venue, q["quote_id"], True, None))
+            continue
+        if not market.settings.rfq_reroute:
+            raise LastLookRejected(f"{leg.venue} rejected at last look: {reason}")
+        alt = _alternative(plan, leg, q, busy)
+        if alt is not None:
+            busy.add(alt["venue"])
+            ok, alt_reason, _ = _swap(market, trade_id, alt)
+            maker_log.finish_swap(q["quote_id"], "rejected", reason, None, rerouted_to=alt["venue"])
+            attempts.append(Attempt(leg.venue, q["quote_id"], False, reason, alt["venue"]))
+            if not ok:
+                raise LastLookRejected(f"{leg.venue} rejected at last look ({reason}); re-routed once to "
+                                       f"{alt['venue']}, which rejected too ({alt_reason})")
+            attempts.append(Attempt(alt["venue"], alt["quote_id"], True, None))
+            legs[i] = replace(leg, venue=alt["venue"], in_amount_atoms=int(alt["in_amount_atoms"]),
+                              out_amount_atoms=int(alt["out_amount_atoms"]), fee_atoms=0, delay_ms=0)
+            continue
+        maker_log.finish_swap(q["quote_id"], "rejected", reason, None, rerouted_to=JUPITER)
+        attempts.append(Attempt(leg.venue, q["quote_id"], False, reason, JUPITER))
+        legs[i] = replace(leg, venue=JUPITER, pool_id=None, fee_atoms=0)  # Jupiter prices the fixed side now
+    return replace(plan, legs=tuple(legs)), attempts
+
+
+def note(attempts: list[Attempt]) -> str:
+    """A sentence for the trade's explanation about re-routed legs ('' when none was)."""
+    moved = [a for a in attempts if a.rerouted_to]
+    return "; ".join(f"last look: {a.venue} rejected ({a.reason}), its leg was re-routed to {a.rerouted_to}"
+                     for a in moved)
