@@ -34,6 +34,7 @@ from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
 from web.views.api import bp as api_bp
 from web.views.api_admin import bp as api_admin_bp
+from web.views.api_makers import bp as api_makers_bp
 from web.views.auth import bp as auth_bp
 from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
@@ -121,10 +122,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_admin_bp)
+    app.register_blueprint(api_makers_bp)  # /api/v1/makers (issue 15)
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
     app.register_blueprint(events_bp)  # GET /api/v1/me/events: the user's toasts
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
+    csrf.exempt(api_makers_bp)
     csrf.exempt(sim_bp)
     csrf.exempt(sim_rfq_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only

@@ -26,6 +26,7 @@ EXPECTED: dict[str, str] = {
     "static": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC, "api.healthz": PUBLIC, "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,
     "sim.price": PUBLIC,
+    "sim_rfq.maker_quote": PUBLIC, "sim_rfq.maker_swap": PUBLIC, "sim_rfq.maker_tokens": PUBLIC,
     "web.dashboard": "viewer", "web.history": "viewer", "web.history_csv": "viewer", "web.trade_detail": "viewer",
     "web.quote_detail": "viewer", "web.analytics": "viewer", "web.pools": "viewer", "web.monitoring": "viewer",
     "web.api_docs": "viewer",
@@ -38,6 +39,8 @@ EXPECTED: dict[str, str] = {
     "web.pools_edit": "admin", "admin.users": "admin", "admin.audit_log": "admin", "api_admin.update_pool": "admin",
     "admin.user_new": "admin", "admin.user_password": "admin", "admin.token_new": "admin",
     "admin.token_revoke": "admin",
+    "api_makers.list_makers": "admin", "api_makers.create_maker": "admin", "api_makers.get_maker": "admin",
+    "api_makers.update_maker": "admin", "api_makers.delete_maker": "admin",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}

@@ -38,6 +38,9 @@ POLICY: dict[str, str] = {
     "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,  # the simulated Jupiter speaks Jupiter's keyless public API
     "sim.price": PUBLIC,  # and its keyless Price API v3
+    "sim_rfq.maker_quote": PUBLIC,  # the simulated RFQ makers (Jupiter Z's webhook format; no key needed)
+    "sim_rfq.maker_swap": PUBLIC,
+    "sim_rfq.maker_tokens": PUBLIC,
     "bench.constant": PUBLIC,  # constant JSON, registered only with BENCH_ENDPOINTS=1 (bench/api.py)
     # pages
     "web.dashboard": "viewer",
@@ -72,6 +75,11 @@ POLICY: dict[str, str] = {
     "api.create_quote": "trader",
     "api.create_trade": "trader",
     "api_admin.update_pool": "admin",
+    "api_makers.list_makers": "admin",  # issue 15: external RFQ makers (API keys are admin business)
+    "api_makers.create_maker": "admin",
+    "api_makers.get_maker": "admin",
+    "api_makers.update_maker": "admin",
+    "api_makers.delete_maker": "admin",
 }
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from typing import Any
 
 from services import pool_config
 from web import openapi_examples as ex
+from web import openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
 TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
@@ -48,7 +49,7 @@ def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
 
 ERRORS = {
     400: "malformed or invalid input", 401: "no or bad credentials", 403: "role not allowed",
-    404: "unknown id", 409: "idempotency conflict or quote already used", 410: "quote expired",
+    404: "unknown id", 409: "idempotency conflict, quote already used or name taken", 410: "quote expired",
     413: "request body too large", 422: "cannot be filled as asked (no liquidity, slippage guard)",
     429: "rate limited (see Retry-After)", 503: "an upstream venue is unavailable and no other route could serve",
 }
@@ -162,6 +163,7 @@ def _schemas() -> dict[str, Any]:
                       trade_id={"type": "integer"}, quote_id={"type": "string"}, expires_at=TIME),
         "Events": _obj(["now", "since", "events"], now=TIME, since=TIME,
                        events={"type": "array", "items": _ref("Event")}),
+        **openapi_makers.schemas(),
         "Health": _obj(["status", "db", "jupiter"], status={"enum": ["ok", "degraded"]},
                        db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]},
                        reference_price={"enum": ["ok", "down"]}),
@@ -269,6 +271,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/analytics/monitoring": {"get": _op(
             "charts_monitoring", "viewer", "Jupiter client counters, DB health and the metrics history",
             _responses(200, _json(chart), 400, 401, 403), parameters=_chart_params("24h"))},
+        **openapi_makers.paths(_op, _responses, _json, _id, _query),
     }
 
 

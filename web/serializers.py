@@ -9,8 +9,10 @@ from core.codec import text as _s
 from core.tokens import TOKENS, token_by_mint
 from core.units import iso_z as iso
 from read import analytics, history
+from services.makers import state_of
 
 if TYPE_CHECKING:
+    from ledger.maker_tables import Maker
     from models import OTCPool, Trade
 
 __all__ = ["iso"]
@@ -70,3 +72,13 @@ def dashboard_json(now: datetime) -> dict[str, Any]:
         "pools": [analytics.pool_live(p, now) for p in analytics.pools()],
         "tokens": {t.mint: {"symbol": t.symbol, "decimals": t.decimals} for t in TOKENS},
     }
+
+
+def maker_json(m: Maker, now: datetime) -> dict[str, Any]:
+    """An RFQ maker: configuration and state; the API key never leaves the server (`has_api_key` only)."""
+    return {"id": m.id, "name": m.name, "venue": m.venue, "base_url": m.base_url, "has_api_key": bool(m.api_key),
+            "enabled": m.enabled, "state": state_of(m, now), "timeout_ms": m.timeout_ms,
+            "suspended_until": iso(m.suspended_until) if m.suspended_until else None, "fail_streak": m.fail_streak,
+            "suspensions": m.suspensions, "last_error": m.last_error, "tokens": list(m.tokens or []),
+            "tokens_at": iso(m.tokens_at) if m.tokens_at else None, "sim_behaviour": m.sim_behaviour,
+            "created_at": iso(m.created_at), "updated_at": iso(m.updated_at)}
