@@ -66,7 +66,8 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
         trade_logger.fail(trade_id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
         raise
     if breach:
-        raise _failed(trade_id, "SLIPPAGE_EXCEEDED", breach)
+        moved = rfq_execution.note(attempts)  # a re-routed maker leg: say why it moved
+        raise _failed(trade_id, "SLIPPAGE_EXCEEDED", f"{moved}; {breach}" if moved else breach)
     delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
     done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms,
                                venues=dict(zip(leg_ids, (leg.venue for leg in plan.legs), strict=True)),

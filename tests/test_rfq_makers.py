@@ -111,7 +111,8 @@ def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask,
     assert "rfq:alpha" in {leg["venue"] for leg in body["decision"]["legs"]}
     res = client.post("/api/v1/trades", json={"quote_id": body["quote_id"]})
     assert res.status_code in (201, 422), res.get_json()
-    trade = res.get_json() if res.status_code == 201 else res.get_json()["trade"]
+    trade = res.get_json() if res.status_code == 201 else \
+        client.get(f"/api/v1/trades/{res.get_json()['error']['trade_id']}").get_json()
     with app.app_context():
         swaps = maker_log.swaps_of_trade(trade["id"])
         rejected = [s for s in swaps if s.venue == "rfq:alpha"]
