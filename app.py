@@ -32,6 +32,7 @@ from venues.rfq_client import RfqClient
 from web import auth, formatting, openapi_spec, security
 from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
+from web.views.admin_makers import bp as admin_makers_bp
 from web.views.api import bp as api_bp
 from web.views.api_admin import bp as api_admin_bp
 from web.views.api_makers import bp as api_makers_bp
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sim_rfq_bp)  # simulated RFQ makers (issue 15)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_makers_bp)  # RFQ makers page (issue 15)
     app.register_blueprint(api_admin_bp)
     app.register_blueprint(api_makers_bp)  # /api/v1/makers (issue 15)
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets

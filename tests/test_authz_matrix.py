@@ -41,6 +41,8 @@ EXPECTED: dict[str, str] = {
     "admin.token_revoke": "admin",
     "api_makers.list_makers": "admin", "api_makers.create_maker": "admin", "api_makers.get_maker": "admin",
     "api_makers.update_maker": "admin", "api_makers.delete_maker": "admin",
+    "admin_makers.makers_page": "admin", "admin_makers.maker_new": "admin", "admin_makers.maker_edit": "admin",
+    "admin_makers.maker_delete": "admin",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}

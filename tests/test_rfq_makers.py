@@ -206,3 +206,33 @@ def test_makers_api_never_returns_the_api_key_and_audits_changes(app: Flask, cli
 
 
 SOL_MINT = "So11111111111111111111111111111111111111112"
+
+
+def test_the_admin_makers_page_lists_scorecards_and_its_forms_add_edit_and_remove(app: Flask,
+                                                                                  client: FlaskClient) -> None:
+    client.post("/api/v1/quotes", json=ORDER)
+    page = client.get("/admin/makers?period=all")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-maker="alpha"' in html and 'data-maker="beta"' in html and "rfq:alpha" in html
+    res = client.post("/admin/makers/new", data={"name": "delta", "base_url": "sim://delta", "api_key": "pk-123",
+                                                 "enabled": "y", "timeout_ms": "300"})
+    assert res.status_code == 303
+    with app.app_context():
+        delta = db.session.scalar(select(Maker).where(Maker.name == "delta"))
+        assert delta is not None and delta.api_key == "pk-123" and delta.timeout_ms == 300
+        delta_id = delta.id
+    edit = client.get(f"/admin/makers/{delta_id}/edit").get_data(as_text=True)
+    assert "pk-123" not in edit
+    res = client.post(f"/admin/makers/{delta_id}/edit", data={"name": "delta", "base_url": "sim://delta",
+                                                             "api_key": "", "timeout_ms": "250"})
+    assert res.status_code == 303
+    with app.app_context():
+        delta = db.session.get(Maker, delta_id)
+        assert delta is not None and delta.api_key == "pk-123" and not delta.enabled and delta.timeout_ms == 250
+    bad = client.post("/admin/makers/new", data={"name": "Bad Name", "base_url": "ftp://x", "timeout_ms": "9000"})
+    assert bad.status_code == 400
+    assert client.post(f"/admin/makers/{delta_id}/delete", data={"maker_id": str(delta_id)}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Maker, delta_id) is None
+    assert client.get("/admin/makers/999/edit").status_code == 404

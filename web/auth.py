@@ -61,6 +61,10 @@ POLICY: dict[str, str] = {
     "admin.token_new": "admin",
     "admin.token_revoke": "admin",
     "admin.audit_log": "admin",
+    "admin_makers.makers_page": "admin",  # issue 15: the RFQ makers page, add / edit / remove
+    "admin_makers.maker_new": "admin",
+    "admin_makers.maker_edit": "admin",
+    "admin_makers.maker_delete": "admin",
     # JSON API
     "api.list_trades": "viewer",
     "api.get_trade": "viewer",
