@@ -15,6 +15,7 @@ from core.orders import Order
 from ledger import audit
 from ledger.maker_tables import Maker
 from models import User, db, utcnow
+from read import maker_scorecards
 from services.errors import InputError, ServiceError
 from services.market import Market
 from venues.rfq_client import SIM_SCHEME, MakerEndpoint
@@ -172,3 +173,11 @@ def for_order(order: Order, now: datetime) -> list[MakerEndpoint]:
             continue
         found.append(endpoint(m))
     return found
+
+
+def monitoring_rows(now: datetime) -> list[dict[str, Any]]:
+    """Each maker for the monitoring page: state, failure streak, suspension, last error, last hour's figures."""
+    since = now - timedelta(hours=1)
+    return [{"name": m.name, "venue": m.venue, "state": state_of(m, now), "fail_streak": m.fail_streak,
+             "suspended_until": m.suspended_until, "suspensions": m.suspensions, "last_error": m.last_error,
+             "hour": maker_scorecards.scorecard(m.id, since)} for m in all_makers()]

@@ -236,3 +236,12 @@ def test_the_admin_makers_page_lists_scorecards_and_its_forms_add_edit_and_remov
     with app.app_context():
         assert db.session.get(Maker, delta_id) is None
     assert client.get("/admin/makers/999/edit").status_code == 404
+
+
+def test_monitoring_shows_each_makers_state(app: Flask, client: FlaskClient) -> None:
+    behave(app, "beta", down=True)
+    for _ in range(2):
+        client.post("/api/v1/quotes", json=ORDER)
+    html = client.get("/monitoring").get_data(as_text=True)
+    assert 'id="makers-state"' in html and 'data-maker="alpha"' in html
+    assert "suspended until" in html and "error: the maker answered HTTP 503" in html

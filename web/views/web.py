@@ -12,7 +12,7 @@ from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series
 from read import history as blotter
 from read.window import make_window
-from services import cost_chart, monitoring, pool_config, quoting, trading
+from services import cost_chart, makers, monitoring, pool_config, quoting, trading
 from web import context, serializers
 from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
@@ -192,7 +192,7 @@ def monitoring_page():
         window = make_window("24h", None, None, utcnow(), None)
     return render_template("monitoring.html", live=monitoring.live_status(context.market()), window=window,
                            history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
-                           range_key=request.args.get("range", "24h"))
+                           range_key=request.args.get("range", "24h"), makers=makers.monitoring_rows(utcnow()))
 
 
 @bp.get("/api")
