@@ -32,10 +32,12 @@ import trade_logger
 from core import codec, orders
 from core.tokens import SOL, USDC, USDT, to_atoms
 from core.units import SwapMode
+from core.venue import is_rfq
 from models import OTCPool, db, utcnow
-from services import monitoring, quoting, trading
+from services import execution, monitoring, quoting, rfq_execution, trading
 from services.market import Market
 from sim.transport import SimTransport
+from venues.rfq_client import RfqClient
 
 FIRM_QUOTE_SHARE = 0.25
 SIZE_CLASSES = ((0.55, 1, 500), (0.30, 500, 5_000), (0.15, 5_000, 80_000))  # (share, SOL from, SOL to)
@@ -129,12 +131,29 @@ def random_order(rng: random.Random, at: datetime) -> orders.Order:
 
 
 def _fill(market: Market, g: quoting.Gathered, decision: orders.Decision, at: datetime, latency_ms: int,
-          quote_id: str | None = None) -> str:
-    """The apply step at `at` + latency: 'filled', or 'rejected' (recorded) when liquidity moved away."""
+          quote_id: str | None = None, rfq_quotes: list[dict[str, Any]] | None = None) -> str:
+    """The apply step at `at` + latency: 'filled', or 'rejected' (recorded) when liquidity moved away or a maker
+    rejected at last look (maker legs go through last look first, as in execution.run)."""
     plan = trading.plan_fill(market, g, decision, idempotency_key=None, body_hash=None, user_id=None,
                              started=time.perf_counter(), quote_id=quote_id)
     plan = dataclasses.replace(plan, latency_ms=latency_ms)
+    if rfq_quotes is not None:
+        plan = dataclasses.replace(plan, extra={"rfq_quotes": rfq_quotes})
     fill_at = at + timedelta(milliseconds=latency_ms)
+    if any(is_rfq(leg.venue) for leg in plan.legs):
+        try:
+            plan, _ = rfq_execution.last_look(market, plan, None)
+            fills = execution.execute_legs(market, plan)
+        except (rfq_execution.LastLookRejected, jupiter_api.JupiterError) as exc:
+            trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code="RFQ_REJECTED")
+            return "rejected at last look"
+        legs = tuple(dataclasses.replace(leg, in_amount_atoms=f[0], out_amount_atoms=f[1])
+                     for leg, f in zip(plan.legs, fills, strict=True))
+        if execution.limit_breach(plan, fills):
+            trade_logger.record_rejection(plan, plan.order, "re-routed past the slippage limit", fill_at,
+                                          code="SLIPPAGE_EXCEEDED")
+            return "rejected at last look"
+        plan = dataclasses.replace(plan, legs=legs)
     try:
         trade_logger.record_fill(plan, fill_at)
     except trade_logger.FillRejected as exc:
@@ -173,7 +192,8 @@ def quote_then_execute(market: Market, order: orders.Order, at: datetime, delay_
         checked = trading.guard_slippage(market, fresh, decision)
     except quoting.ServiceError:
         return "slippage refused"
-    return _fill(market, fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id)
+    return _fill(market, fresh, checked, exec_at, int((clock() - started) * 1000) + 15, quote_id=row.id,
+                 rfq_quotes=row.payload.get("rfq_quotes", []))
 
 
 def _sim_client(clock: SimClock, rng: random.Random, outages: list[tuple[float, float]]) -> jupiter_api.JupiterClient:
@@ -209,7 +229,9 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
     throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
     _rewind_pools(since)
-    market = dataclasses.replace(app.extensions["market"], jupiter=client)
+    base = app.extensions["market"]
+    rfq = RfqClient(base.rfq.sim_transport, clock=clock) if base.rfq is not None else None  # makers on sim time
+    market = dataclasses.replace(base, jupiter=client, rfq=rfq)
     outcomes: Counter[str] = Counter()
     snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
     for at in times:

@@ -53,7 +53,7 @@ def _entry(plan: trade_logger.FillPlan, leg: trade_logger.LegFill) -> dict[str, 
     return None
 
 
-def _swap(market: Market, trade_id: int, q: dict[str, Any]) -> tuple[bool, str | None, int | None]:
+def _swap(market: Market, trade_id: int | None, q: dict[str, Any]) -> tuple[bool, str | None, int | None]:
     """Claim and send one maker swap: (accepted, reason, latency ms); never sent twice for one quote id."""
     claimed = maker_log.claim_swap(MakerSwap(
         quote_id=q["quote_id"], request_id=q["request_id"], maker_id=int(q["maker_id"]), venue=q["venue"],
@@ -90,7 +90,7 @@ def _alternative(plan: trade_logger.FillPlan, leg: trade_logger.LegFill, q: dict
     return max(same, key=lambda x: int(x["out_amount_atoms"]) if exact_in else -int(x["in_amount_atoms"]))
 
 
-def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int) -> tuple[trade_logger.FillPlan,
+def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None) -> tuple[trade_logger.FillPlan,
                                                                                   list[Attempt]]:
     """Swap every maker leg (largest first): the plan with re-routed legs replaced, and the attempts made.
 

@@ -47,5 +47,7 @@ class SimMakerTransport:
                  timeout_s: float) -> RawResponse:
         """Answer as the maker named by the endpoint's sim:// URL would, with the endpoint's behaviour."""
         name = str(endpoint.base_url).removeprefix("sim://").strip("/")
-        status, text = self.book.answer(name, Behaviour.of(endpoint.sim_behaviour), method, path, body)
+        start = headers.get("x-request-start", "")  # the maker prices at the instant the request was sent
+        now_s = int(start) / 1000 if start.isdigit() else None
+        status, text = self.book.answer(name, Behaviour.of(endpoint.sim_behaviour), method, path, body, now_s)
         return RawResponse(status, {"Content-Type": "application/json"}, text)

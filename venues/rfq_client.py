@@ -75,13 +75,15 @@ def http_transport(ep: MakerEndpoint, method: str, path: str, body: Any, headers
 class RfqClient:
     """Quote, swap and token calls to makers; `sim_transport` answers sim:// makers in-process."""
 
-    def __init__(self, sim_transport: Transport | None = None, http: Transport = http_transport) -> None:
+    def __init__(self, sim_transport: Transport | None = None, http: Transport = http_transport,
+                 clock: Callable[[], float] = time.time) -> None:
         self.sim_transport = sim_transport
         self.http = http
+        self.clock = clock  # Unix seconds, sent as x-request-start (the demo's back-dated clock)
 
     def _call(self, ep: MakerEndpoint, method: str, path: str, body: Any, timeout_ms: int) -> RawResponse:
         """One call through the endpoint's transport, with Jupiter Z's headers."""
-        headers = {"Accept": "application/json", "x-request-start": str(int(time.time() * 1000)),
+        headers = {"Accept": "application/json", "x-request-start": str(int(self.clock() * 1000)),
                    "x-request-timeout": str(timeout_ms)}
         if ep.api_key:
             headers["X-API-KEY"] = ep.api_key
