@@ -117,6 +117,9 @@ def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask,
         swaps = maker_log.swaps_of_trade(trade["id"])
         rejected = [s for s in swaps if s.venue == "rfq:alpha"]
         assert rejected and rejected[0].state == "rejected" and rejected[0].rerouted_to is not None
+    detail = client.get(f"/api/v1/trades/{trade['id']}").get_json()
+    assert detail["rfq_attempts"][0]["venue"] == "rfq:alpha" and detail["rfq_attempts"][0]["state"] == "rejected"
+    assert detail["rfq_attempts"][0]["rerouted_to"]
     if res.status_code == 201:
         assert "rfq:alpha" not in {leg["venue"] for leg in trade["legs"]}
         assert "last look: rfq:alpha rejected" in trade["explanation"]

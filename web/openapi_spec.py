@@ -110,7 +110,13 @@ def _schemas() -> dict[str, Any]:
                  error_code=_nullable({"type": "string"}), failed_at=_nullable(TIME),
                  user_id=_nullable({"type": "integer"}), latency_ms=_nullable({"type": "integer"}),
                  created_at=TIME, quoted_at=_nullable(TIME), executed_at=_nullable(TIME), settled_at=_nullable(TIME),
-                 options={"type": "array", "items": _ref("VenueOption")})
+                 options={"type": "array", "items": _ref("VenueOption")},
+                 rfq_attempts={"type": "array", "description": "last look at each RFQ maker, in order",
+                               "items": _obj(["venue", "quote_id", "state"], venue={"type": "string"},
+                                             quote_id={"type": "string"},
+                                             state={"enum": ["sending", "accepted", "rejected"]},
+                                             reason=_nullable({"type": "string"}),
+                                             rerouted_to=_nullable({"type": "string"}))})
     pool = _obj(["id", "name", "venue", "active", "base_mint", "quote_mint", "base_atoms", "quote_atoms"],
                 id={"type": "integer"}, name={"type": "string"}, venue={"type": "string"},
                 active={"type": "boolean"}, base_mint={"type": "string"}, base_symbol={"type": "string"},

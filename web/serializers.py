@@ -8,6 +8,7 @@ from core.codec import bps as _bps
 from core.codec import text as _s
 from core.tokens import TOKENS, token_by_mint
 from core.units import iso_z as iso
+from ledger import maker_log
 from read import analytics, history
 from services.makers import state_of
 
@@ -43,6 +44,10 @@ def trade_json(t: Trade, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         body["options"] = t.options
+        body["rfq_attempts"] = [  # last look at each maker, in order (both attempts of a re-routed leg)
+            {"venue": a.venue, "quote_id": a.quote_id, "state": a.state, "reason": a.reason,
+             "latency_ms": a.latency_ms, "rerouted_to": a.rerouted_to, "in_amount_atoms": str(a.in_amount_atoms),
+             "out_amount_atoms": str(a.out_amount_atoms)} for a in maker_log.swaps_of_trade(t.id)] if t.id else []
     return body
 
 
