@@ -248,3 +248,21 @@ def test_monitoring_shows_each_makers_state(app: Flask, client: FlaskClient) -> 
     html = client.get("/monitoring").get_data(as_text=True)
     assert 'id="makers-state"' in html and 'data-maker="alpha"' in html
     assert "suspended until" in html and "error: the maker answered HTTP 503" in html
+
+
+def test_makers_quote_trade_and_never_send_a_swap_twice_on_both_backends(any_app: Flask) -> None:
+    with any_app.app_context():
+        seed_makers()
+    behave(any_app, "alpha", price_offset_bps=40)
+    behave(any_app, "beta")
+    client = any_app.test_client()
+    body = client.post("/api/v1/quotes", json=ORDER).get_json()
+    assert "rfq:alpha" in {leg["venue"] for leg in body["decision"]["legs"]}
+    res = client.post("/api/v1/trades", json={"quote_id": body["quote_id"]})
+    assert res.status_code == 201, res.get_json()
+    with any_app.app_context():
+        swap = db.session.scalar(select(MakerSwap).where(MakerSwap.venue == "rfq:alpha"))
+        assert swap is not None and swap.state == "accepted" and swap.trade_id == res.get_json()["id"]
+        again = MakerSwap(quote_id=swap.quote_id, request_id="r", maker_id=swap.maker_id, venue="rfq:alpha",
+                          state="sending", in_amount_atoms=1, out_amount_atoms=1)
+        assert maker_log.claim_swap(again) is None
