@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.orders import Decision, Order
 from core.units import BPS, SwapMode, bps_of, saved_atoms
-from ledger import inventory, rollups
+from ledger import inventory, maker_log, rollups
 from ledger.inventory import FillRejected, pool_inventory, pool_params
 from models import Quote, Trade, TradeLeg, db
 
@@ -173,7 +173,7 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
         trade = _claim_pending(trade_id, "filled", executed_at=now, settled_at=now + timedelta(milliseconds=delay_ms))
         if trade is None:
             return None
-        changed = _reroute(trade, venues or {}, note)
+        changed = maker_log.reroute(trade, venues or {}, note)
         for leg in trade.legs:
             if leg.id in fills and fills[leg.id] != (leg.in_amount_atoms, leg.out_amount_atoms):
                 leg.in_amount_atoms, leg.out_amount_atoms = fills[leg.id]
@@ -186,19 +186,6 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
         return trade
 
     return _in_transaction(work) or _current(trade_id)
-
-
-def _reroute(trade: Trade, venues: Mapping[int, str], note: str) -> bool:
-    """Move re-routed legs to the venue they filled on (a pool-less leg: Jupiter or a maker); True if any moved."""
-    moved = False
-    for leg in trade.legs:
-        if leg.id in venues and venues[leg.id] != leg.venue and leg.pool_id is None:
-            leg.venue, moved = venues[leg.id], True
-    if moved and len(trade.legs) == 1:
-        trade.venue = trade.legs[0].venue
-    if note:
-        trade.explanation = f"{trade.explanation}; {note}" if trade.explanation else note
-    return moved
 
 
 def fail(trade_id: int, code: str, reason: str, now: datetime) -> Trade:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.maker_tables import Maker, MakerRequest, MakerSwap
-from models import db
+from models import Trade, db
 
 COOLDOWN_STEPS = (1, 2, 4, 6)  # the cool-down grows with each suspension (Jupiter Z: 5, 10, 20, 30 min)
 
@@ -89,3 +89,16 @@ def finish_swap(quote_id: str, state: str, reason: str | None, latency_ms: int |
 def swaps_of_trade(trade_id: int) -> list[MakerSwap]:
     """Every last-look attempt of a trade, in order."""
     return list(db.session.scalars(select(MakerSwap).where(MakerSwap.trade_id == trade_id).order_by(MakerSwap.id)))
+
+
+def reroute(trade: Trade, venues: Mapping[int, str], note: str) -> bool:
+    """Move re-routed legs to the venue they filled on (a pool-less leg: Jupiter or a maker); True if any moved."""
+    moved = False
+    for leg in trade.legs:
+        if leg.id in venues and venues[leg.id] != leg.venue and leg.pool_id is None:
+            leg.venue, moved = venues[leg.id], True
+    if moved and len(trade.legs) == 1:
+        trade.venue = trade.legs[0].venue
+    if note:
+        trade.explanation = f"{trade.explanation}; {note}" if trade.explanation else note
+    return moved
