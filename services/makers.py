@@ -163,13 +163,16 @@ def state_of(m: Maker, now: datetime) -> str:
 
 
 def for_order(order: Order, now: datetime) -> list[MakerEndpoint]:
-    """The makers to ask for an order: enabled, not suspended, and (once known) advertising both mints."""
+    """The makers to ask for an order: enabled, not suspended, and advertising both mints in a /tokens list younger
+    than 10 minutes (refreshed when an admin saves the maker; an older or missing list filters nothing: the
+    maker answers 404 for what it does not quote)."""
     found = []
     for m in db.session.scalars(select(Maker).where(Maker.enabled.is_(True)).order_by(Maker.name)):
         if state_of(m, now) != "enabled":
             continue
         mints = set(m.tokens or [])
-        if m.tokens_at is not None and not {order.input_token.mint, order.output_token.mint} <= mints:
+        fresh = m.tokens_at is not None and now - m.tokens_at <= TOKENS_MAX_AGE  # a stale list filters nothing
+        if fresh and not {order.input_token.mint, order.output_token.mint} <= mints:
             continue
         found.append(endpoint(m))
     return found

@@ -266,3 +266,19 @@ def test_makers_quote_trade_and_never_send_a_swap_twice_on_both_backends(any_app
         again = MakerSwap(quote_id=swap.quote_id, request_id="r", maker_id=swap.maker_id, venue="rfq:alpha",
                           state="sending", in_amount_atoms=1, out_amount_atoms=1)
         assert maker_log.claim_swap(again) is None
+
+
+def test_a_maker_is_asked_only_for_pairs_its_fresh_token_list_names(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        alpha = db.session.scalar(select(Maker).where(Maker.name == "alpha"))
+        assert alpha is not None
+        alpha.tokens, alpha.tokens_at = ["So11111111111111111111111111111111111111112"], utcnow()
+        db.session.commit()
+    body = client.post("/api/v1/quotes", json=ORDER).get_json()
+    assert "rfq:alpha" not in options(body) and "rfq:beta" in options(body)
+    with app.app_context():
+        alpha = db.session.scalar(select(Maker).where(Maker.name == "alpha"))
+        assert alpha is not None
+        alpha.tokens_at = utcnow() - timedelta(minutes=11)  # stale: asked again
+        db.session.commit()
+    assert "rfq:alpha" in options(client.post("/api/v1/quotes", json=ORDER).get_json())
