@@ -120,6 +120,8 @@ def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask,
     detail = client.get(f"/api/v1/trades/{trade['id']}").get_json()
     assert detail["rfq_attempts"][0]["venue"] == "rfq:alpha" and detail["rfq_attempts"][0]["state"] == "rejected"
     assert detail["rfq_attempts"][0]["rerouted_to"]
+    page = client.get(f"/trades/{trade['id']}").get_data(as_text=True)
+    assert 'id="rfq-attempts"' in page and "rejected" in page
     if res.status_code == 201:
         assert "rfq:alpha" not in {leg["venue"] for leg in trade["legs"]}
         assert "last look: rfq:alpha rejected" in trade["explanation"]

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from core.tokens import TOKENS, token_by_mint
+from ledger import maker_log
 from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series
 from read import history as blotter
@@ -98,7 +99,8 @@ def trade_detail(trade_id: int):
     if trade is None:
         abort(404, f"There is no trade #{trade_id}.")
     legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
-    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade))
+    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade),
+                           attempts=maker_log.swaps_of_trade(trade.id))
 
 
 @bp.get("/trades")
