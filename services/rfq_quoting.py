@@ -19,6 +19,7 @@ from core.orders import Decision, Order, VenueOption
 from core.rfq import FAILURES, MakerQuote, MakerRefusal, Refusal
 from ledger import maker_log
 from ledger.maker_tables import MakerRequest
+from models import db
 from services import makers
 from services.market import Market
 from venues.rfq_client import MakerEndpoint
@@ -65,6 +66,7 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> 
     if market.rfq is None:
         return MakerRound()
     endpoints = makers.for_order(order, now)
+    db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter, next) are asked
     if not endpoints:
         return MakerRound()
     request_id = str(uuid.uuid4())
