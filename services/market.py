@@ -5,8 +5,10 @@ never read a Flask global and run the same from a request, a CLI command or a jo
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Protocol
 
 import jupiter_api
 from core import bands, router
@@ -21,6 +23,13 @@ from venues.ladder_store import MemoryLadderStore, RedisLadderStore
 LadderStore = MemoryLadderStore | RedisLadderStore
 
 
+class PoolImpact(Protocol):
+    """The simulated pools' shared state (sim.impact.PoolBook): what an executed Jupiter route does to them."""
+
+    def apply_fill(self, steps: Sequence[jupiter_api.RouteStep], now_s: float) -> None:
+        """Move each pool the route swapped through by the atoms that went through it (atomic, shared)."""
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one market per process
 class Market:
     """Settings, the per-process Jupiter client and the reference price (Jupiter's Price API v3, or the simulator's)."""
@@ -29,6 +38,16 @@ class Market:
     jupiter: jupiter_api.JupiterClient
     prices: PriceClient
     ladders: LadderStore
+    pool_impact: PoolImpact | None = None  # sim mode: the simulated pools remember our swaps; live: None
+
+    def apply_jupiter_fill(self, q: jupiter_api.JupiterQuote, now_s: float) -> None:
+        """Persistent impact: the executed Jupiter route moves the simulated pools it went through (no-op live).
+
+        The one hook between an executed Jupiter swap and the market model; the simulated chain's settlement
+        calls it too once swaps settle there.
+        """
+        if self.pool_impact is not None:
+            self.pool_impact.apply_fill(q.route_plan, now_s)
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
         "LADDER_CALLS_PER_MIN": float(n) if (n := env("LADDER_CALLS_PER_MIN")) else None,
         "JUPITER_SIM_SEED": int(env("JUPITER_SIM_SEED", "7")),
         "JUPITER_SIM_DEPTH": env("JUPITER_SIM_DEPTH", "1"),
+        "SIM_ARB_HALF_LIFE_S": int(env("SIM_ARB_HALF_LIFE_S", "60")),  # persistent impact's decay (sim.impact)
         "REDIS_URL": env("REDIS_URL") or None,
         "QUOTE_TTL_MS": int(env("QUOTE_TTL_MS", "15000")),
         "MAX_COST_BPS": Decimal(env("MAX_COST_BPS", "1000")),

@@ -12,7 +12,7 @@ which re-price from their own oracle every slot, in a quarter (HALF_LIFE_SCALE).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Protocol
@@ -87,7 +87,7 @@ def decayed_atoms(base_atoms: int, elapsed_s: int, half_life_s: Decimal) -> int:
         return int(base_atoms * Decimal(2) ** (Decimal(-elapsed_s) / half_life_s))
 
 
-def displacements_at(rows: Iterable[Displacement], now_s: float, config: SimConfig) -> dict[str, int]:
+def displacements_at(rows: Iterable[Row], now_s: float, config: SimConfig) -> dict[str, int]:
     """Each displaced pool's base atoms at the start of now_s's bucket (pools at equilibrium left out)."""
     at_s = bucket_start_s(now_s, config)
     found = {}
@@ -110,7 +110,7 @@ def step_delta_atoms(step: Step) -> int:
     return -step.out_amount_atoms if step.output_mint == spec.base_mint else 0
 
 
-def moved(rows: Mapping[str, Displacement], steps: Iterable[Step], now_s: float,
+def moved(rows: Mapping[str, Row], steps: Iterable[Step], now_s: float,
           config: SimConfig) -> dict[str, Displacement]:
     """The new state of every pool the steps swapped through: decayed to now's bucket, plus each step's delta."""
     at_s = bucket_start_s(now_s, config)
@@ -126,7 +126,7 @@ def moved(rows: Mapping[str, Displacement], steps: Iterable[Step], now_s: float,
     return result
 
 
-def deviations(rows: Iterable[Displacement], now_s: float, config: SimConfig) -> list[PoolDeviation]:
+def deviations(rows: Iterable[Row], now_s: float, config: SimConfig) -> list[PoolDeviation]:
     """Every pool of the table now, in table order: deviation from the reference (bps, 0.01) and time to recover."""
     now_d = displacements_at(rows, now_s, config)
     bucket = time_bucket(now_s, config)
@@ -148,3 +148,36 @@ def deviations(rows: Iterable[Displacement], now_s: float, config: SimConfig) ->
                                    dev.quantize(Decimal("0.01"), ROUND_HALF_EVEN),
                                    int(recover.to_integral_value(ROUND_CEILING))))
     return found
+
+
+class Row(Protocol):
+    """A stored displacement (ledger.sim_pools.StoredDisplacement fits)."""
+
+    @property
+    def amm_key(self) -> str: ...
+    @property
+    def base_atoms(self) -> int: ...
+    @property
+    def as_of_s(self) -> int: ...
+
+
+class PoolBook:
+    """The simulated pools' shared state behind two injected callables (like SimTransport's clock): `read` returns
+    every stored row (one query), `write(keys, change)` applies a pure change to the locked rows of keys."""
+
+    def __init__(self, config: SimConfig, read: Callable[[], Iterable[Row]],
+                 write: Callable[[Iterable[str], Callable[[Mapping[str, Row]], Mapping[str, Displacement]]], None]):
+        self.config, self.read, self.write = config, read, write
+
+    def displaced(self, now_s: float) -> dict[str, int]:
+        """Each displaced pool's base atoms at now_s (one read)."""
+        return displacements_at(self.read(), now_s, self.config)
+
+    def apply_fill(self, steps: Sequence[Step], now_s: float) -> None:
+        """Move every pool the route swapped through by what went through it, atomically."""
+        keys = [s.amm_key for s in steps if s.amm_key in POOL_BY_KEY]
+        self.write(keys, lambda rows: moved(rows, steps, now_s, self.config))
+
+    def deviations(self, now_s: float) -> list[PoolDeviation]:
+        """Every pool's deviation from the reference now (bps) and its time to recover (s)."""
+        return deviations(self.read(), now_s, self.config)
