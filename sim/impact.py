@@ -62,6 +62,7 @@ class PoolDeviation:
     label: str
     kind: PoolKind
     pair: str
+    base_mint: str
     base_atoms: int
     deviation_bps: Decimal
     recover_s: int  # seconds until within RECOVERED_BPS of the reference (0: already)
@@ -144,7 +145,7 @@ def deviations(rows: Iterable[Row], now_s: float, config: SimConfig) -> list[Poo
             if abs(dev) > RECOVERED_BPS:  # |dev| ∝ |d| while small: halves every half-life
                 recover = (abs(dev) / RECOVERED_BPS).ln() / Decimal(2).ln() * half_life_s(spec.amm_key, config)
         pair = f"{token_by_mint(spec.base_mint).symbol}/{token_by_mint(spec.quote_mint).symbol}"
-        found.append(PoolDeviation(spec.amm_key, spec.label, spec.kind, pair, x - x0,
+        found.append(PoolDeviation(spec.amm_key, spec.label, spec.kind, pair, spec.base_mint, x - x0,
                                    dev.quantize(Decimal("0.01"), ROUND_HALF_EVEN),
                                    int(recover.to_integral_value(ROUND_CEILING))))
     return found

@@ -2,9 +2,21 @@
 from __future__ import annotations
 
 import secrets
+import time
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from core.tokens import TOKENS, token_by_mint
@@ -190,9 +202,11 @@ def monitoring_page():
     except RangeError as exc:
         flash(f"{exc} Showing the last 24 hours.", "warning")
         window = make_window("24h", None, None, utcnow(), None)
+    sim_pools = current_app.extensions["sim_pools"] if context.market().pool_impact is not None else None
     return render_template("monitoring.html", live=monitoring.live_status(context.market()), window=window,
                            history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
-                           range_key=request.args.get("range", "24h"))
+                           range_key=request.args.get("range", "24h"),
+                           pool_deviations=sim_pools.deviations(time.time()) if sim_pools else None)
 
 
 @bp.get("/api")
