@@ -209,7 +209,8 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
     throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
     _rewind_pools(since)
-    market = dataclasses.replace(app.extensions["market"], jupiter=client)
+    # back-dated history: the simulated pools do not remember it (persistent impact is for trades made now)
+    market = dataclasses.replace(app.extensions["market"], jupiter=client, pool_impact=None)
     outcomes: Counter[str] = Counter()
     snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
     for at in times:
