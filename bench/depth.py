@@ -8,25 +8,22 @@ warm pool tables against tables rebuilt on every call (as before).
 """
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
+from bench._common import write
 from core.tokens import SOL, USDC, USDT, Token
 from jupiter_api import parse_quote
 from sim import amm, dex, impact
 from sim.price import SimConfig, reference_price
 
-RESULTS = Path(__file__).resolve().parent / "results" / "depth.md"
 NOW = 1_760_000_000
 CALM = SimConfig(annual_vol_pct=Decimal(0))  # arb_half_life_s: the default 60 s
 TARGETS = {1_000: Decimal(3), 10_000: Decimal(25), 100_000: Decimal(300)}  # issue 14: shortfall ≤ bps
 SIZES = (100, 1_000, 10_000, 100_000)
-PUBLISHED = {  # what the README cites next to the model
-    100: "—", 1_000: "~1.6 bps (HumidiFi alone: ~1.75)", 10_000: "several times deeper than 61.5 (old model)",
-    100_000: "—",
-}
 
 
 def _quote(inp: Token, out: Token, amount: int, config: SimConfig = CALM, mode: str = "ExactIn",
@@ -123,14 +120,18 @@ def speed_rows() -> list[tuple[str, Decimal, Decimal]]:
     ]
 
 
-def report() -> str:
-    """The markdown report."""
+def report() -> tuple[str, list[tuple[str, str]]]:
+    """The markdown report and the summary rows for `python -m bench`."""
+    shortfalls = {sol: shortfall_bps(USDC, sol) for sol in SIZES}
+    impacts = impact_rows()
+    speeds = speed_rows()
     lines = ["# Simulated DEX depth (issue 14 item 2, issue 17 item 1)", "",
              "`python -m bench.depth`; calm prices, SOL = 150 USDC, JUPITER_SIM_DEPTH=1.", "",
-             "| SOL sold | SOL/USDC shortfall vs 1-SOL rate | target | met | SOL/USDC cost vs mid | SOL/USDT cost vs mid |",
+             "| SOL sold | SOL/USDC shortfall vs 1-SOL rate | target | met | SOL/USDC cost vs mid "
+             "| SOL/USDT cost vs mid |",
              "|---:|---:|---:|:-:|---:|---:|"]
     for sol in SIZES:
-        short = shortfall_bps(USDC, sol)
+        short = shortfalls[sol]
         target = TARGETS.get(sol)
         met = "—" if target is None else ("yes" if short <= target else "NO")
         lines.append(f"| {sol:,} | {short:.2f} bps | {f'≤ {target}' if target else '—'} | {met} | "
@@ -139,20 +140,29 @@ def report() -> str:
               "(published: ~4 bps).", "",
               "## Persistent impact: a 10,000 SOL sell around a 50,000 SOL Jupiter execution", "",
               "| when | cost vs mid |", "|---|---:|"]
-    lines += [f"| {label} | {value:.2f} bps |" for label, value in impact_rows()]
+    lines += [f"| {label} | {value:.2f} bps |" for label, value in impacts]
     lines += ["", "## CPU per simulated quote (this machine, process time)", "",
               "| case | now | the way it replaced |", "|---|---:|---:|"]
-    lines += [f"| {case} | {now:.3f} ms | {old:.3f} ms |" for case, now, old in speed_rows()]
-    return "\n".join(lines) + "\n"
+    lines += [f"| {case} | {now:.3f} ms | {old:.3f} ms |" for case, now, old in speeds]
+    met = all(shortfalls[sol] <= target for sol, target in TARGETS.items())
+    summary = [
+        ("sim shortfall at 1k / 10k / 100k SOL (targets ≤ 3 / 25 / 300 bps)",
+         " / ".join(f"{shortfalls[sol]:.2f}" for sol in TARGETS) + (" (met)" if met else " (NOT met)")),
+        ("10k SOL sell cost: before / right after 50k / after 5 half-lives (bps)",
+         f"{impacts[0][1]:.2f} / {impacts[1][1]:.2f} / {impacts[-1][1]:.2f}"),
+        ("sim CPU per quote, size mix / ExactOut (ms)", f"{speeds[0][1]:.3f} / {speeds[1][1]:.3f}"),
+    ]
+    return "\n".join(lines) + "\n", summary
 
 
-def main() -> None:
-    """Write bench/results/depth.md and print it."""
-    text = report()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+def main(argv: list[str] | None = None) -> int:
+    """Write bench/results/depth.md (and its summary rows) and print it."""
+    argparse.ArgumentParser(prog="python -m bench.depth", description=__doc__).parse_args(argv)
+    text, summary = report()
+    write("depth", text, summary)
     print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))
