@@ -10,6 +10,7 @@ from flask import Flask
 from core.tokens import SOL, USDC, Token
 from jupiter_api import JupiterQuote, parse_quote
 from models import SimPoolState, db
+from services import execution
 from sim import dex, impact
 from sim.impact import Displacement, PoolBook
 from sim.pools import POOLS, PoolKind
@@ -138,3 +139,23 @@ def test_a_second_fill_adds_to_the_decayed_first_in_the_database(app: Flask) -> 
         book.apply_fill([Step()], NOW + 60)
     first = 10**13 * 9975 // 10_000
     assert book.displaced(NOW + 60) == {key: first // 2 + first}
+
+
+def test_a_trade_with_a_jupiter_leg_displaces_the_pools_and_monitoring_shows_it(client) -> None:
+    before = client.post("/api/v1/quotes", json={"input": "SOL", "output": "USDC", "amount": "2000"}).get_json()
+    res = client.post("/api/v1/trades", json={"input": "SOL", "output": "USDC", "amount": "120000"})
+    assert res.status_code == 201, res.get_json()
+    assert any(leg["venue"] == "jupiter" for leg in res.get_json()["legs"])
+    after = client.post("/api/v1/quotes", json={"input": "SOL", "output": "USDC", "amount": "2000"}).get_json()
+    jupiter = [{o["venue"]: o for o in q["options"]}["jupiter"] for q in (before, after)]
+    assert int(jupiter[1]["out_amount_atoms"]) < int(jupiter[0]["out_amount_atoms"])  # the second order pays
+    page = client.get("/monitoring").get_data(as_text=True)
+    assert 'id="sim-pools-table"' in page and "HumidiFi" in page and "class=\"olr-displaced\"" in page
+
+
+def test_a_trade_refused_by_its_slippage_limit_moves_no_pool(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(execution, "limit_breach", lambda plan, fills: "the fill broke the limit")
+    client = app.test_client()
+    res = client.post("/api/v1/trades", json={"input": "SOL", "output": "USDC", "amount": "120000"})
+    assert res.status_code == 422, res.get_json()
+    assert list(app.extensions["sim_pools"].read()) == []
