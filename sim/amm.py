@@ -137,14 +137,18 @@ def _state(pools: list[Pool], t: float) -> tuple[list[int], list[int]]:
 
 
 def _segment(pools: list[Pool], total_at: object, target: float) -> tuple[list[int], list[int]]:
-    """The filling and full pools on the segment of t where total_at(t) reaches target (floats, a guess)."""
+    """The filling and full pools on the segment of t where total_at(t) (non-decreasing) reaches target: a binary
+    search over the sorted events (floats, a guess)."""
     events = _events(pools)
-    prev = event = events[0]
-    for event in events[1:]:
-        if total_at(event) >= target:  # type: ignore[operator]
-            break
-        prev = event
-    return _state(pools, (prev + event) / 2)
+    lo, hi = 0, len(events) - 1  # the first event whose total reaches target, or the last
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if total_at(events[mid]) >= target:  # type: ignore[operator]
+            hi = mid
+        else:
+            lo = mid + 1
+    prev = events[max(lo - 1, 0)]
+    return _state(pools, (prev + events[lo]) / 2)
 
 
 def _continuous_split(pools: list[Pool], amount: int) -> list[int]:
