@@ -152,8 +152,8 @@ def _jupiter_option(market: Market, order: orders.Order, q: jupiter_api.JupiterQ
 
 def _otc_option(order: orders.Order, q: otc_engine.OtcQuote, mid: Decimal,
                 params: otc_engine.PoolParams) -> orders.VenueOption:
-    """An OTC pool's firm quote priced against the mid, with the delay-risk charge of its settlement delay."""
-    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
+    """An OTC pool's firm quote priced against the mid: no desk timing charge (its spread prices its delay)."""
+    risk = router.timing_risk_bps(q.venue, params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
     return router.priced_option(
         order, q.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk, delay_ms=q.execution_delay_ms,
         spread_bps=q.spread_bps, fee_atoms=q.fee_atoms, fee_bps=q.fee_bps,
