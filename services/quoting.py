@@ -22,7 +22,7 @@ from core.venue import JUPITER
 from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import cost_curves, ladder
+from services import cost_curves, ladder, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -180,7 +180,8 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
                 amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={}, user_id=user_id)
     body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
-    row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True)}
+    row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True),
+                   "tca": tca.decided(market, order, g.options, decision, g.mid_price, g.curves).to_json()}
     quotes.store_quote(row)
     return row, body
 
