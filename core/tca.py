@@ -99,12 +99,14 @@ def savings_vs(order: Order, in_atoms: int, out_atoms: int, benchmark: tuple[int
     return saved, bps_of(saved, base)
 
 
-def markout_bps(order: Order, in_atoms: int, out_atoms: int, later_mid: Decimal) -> Decimal:
-    """A markout: the fill against the reference mid h seconds later, in bps of that later value, rounded down;
-    positive when the fill beats the later mid (the price moved the desk's way), negative when it moved against."""
-    later_fair = fair_rate(order, later_mid) * order.amount_atoms
-    gained = out_atoms - later_fair if order.exact_in else later_fair - in_atoms
-    return _bps(gained * BPS / later_fair, ROUND_FLOOR)
+def markout_bps(order: Order, arrival_mid: Decimal, later_mid: Decimal) -> Decimal:
+    """A markout: how the reference price moved from the arrival mid to h seconds after the fill, as the change in
+    value of the order's fixed amount, in bps of its arrival value, rounded down; positive when it moved the desk's
+    way (it sold before a fall, bought before a rise), negative against it (adverse selection). The fill against the
+    later mid is this minus the shortfall."""
+    arrival, later = fair_atoms(order, arrival_mid), fair_atoms(order, later_mid)
+    gained = arrival - later if order.exact_in else later - arrival
+    return _bps(gained * BPS / arrival, ROUND_FLOOR)
 
 
 def twap_fill(order: Order, curve: allocator.Curve, slices: int, survive: Fraction) -> tuple[int, int] | None:

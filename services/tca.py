@@ -88,7 +88,7 @@ def markouts(market: Market, now: datetime, limit: int = 500) -> int:
                 later = market.mid_price(order.input_token, order.output_token, at_s)
             except jupiter_api.JupiterError:
                 break  # no reference now: try again on the next round
-            values[h] = tca.markout_bps(order, trade.in_amount_atoms, trade.out_amount_atoms, later)
+            values[h] = tca.markout_bps(order, row.arrival_mid, later)
         found.append((row, values))
     try:
         return tca_store.store_markouts(found)

@@ -57,8 +57,9 @@ def test_savings_vs_a_benchmark_round_down_and_need_one() -> None:
 
 
 def test_a_markout_is_positive_when_the_price_moves_the_desks_way_after_the_fill() -> None:
-    assert tca.markout_bps(SELL_100, 10**11, 14_985 * 10**6, Decimal("149")) > 0  # sold, then SOL fell
-    assert tca.markout_bps(SELL_100, 10**11, 14_985 * 10**6, Decimal("151")) < 0  # sold, then SOL rose
+    assert tca.markout_bps(SELL_100, MID, Decimal("149")) == Decimal("66.6666")  # sold, then SOL fell 1/150
+    assert tca.markout_bps(SELL_100, MID, Decimal("151")) < 0  # sold, then SOL rose
+    assert tca.markout_bps(BUY_15K_USDC, MID, Decimal("149")) > 0  # ExactOut: sold SOL for 15k USDC, then SOL fell
 
 
 def _curve() -> allocator.Curve:
@@ -139,7 +140,7 @@ def test_markouts_fill_in_when_due_on_a_controlled_clock(app: Flask, client: Fla
         assert row.markouts_due_at is None and tca_service.markouts(market, filled + timedelta(hours=1)) == 0
         order = order_of(trade)
         later = market.mid_price(order.input_token, order.output_token, filled.timestamp() + 300)
-        assert row.markout_300s_bps == tca.markout_bps(order, trade.in_amount_atoms, trade.out_amount_atoms, later)
+        assert row.markout_300s_bps == tca.markout_bps(order, row.arrival_mid, later)
     shown = client.get(f"/api/v1/trades/{trade_id}").json["tca"]["markouts_bps"]
     assert all(shown[k] is not None for k in ("1s", "10s", "60s", "300s"))
 
