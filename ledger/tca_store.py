@@ -55,7 +55,7 @@ class TradeTca(db.Model):
     markout_300s_bps: Mapped[Decimal | None] = mapped_column(BPS_COLUMN, nullable=True)
     markouts_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
-    trade: Mapped[Trade] = relationship(backref=backref("tca", uselist=False, lazy="selectin", passive_deletes=True))
+    trade: Mapped[Trade] = relationship(backref=backref("tca", uselist=False, lazy="joined", passive_deletes=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ def tca_json(t: Trade) -> dict[str, Any] | None:
     if t.arrival_mid is None:
         return {"arrival_mid": None, "shortfall_bps": None, "shortfall_atoms": None, "components_bps": parts,
                 "markouts_bps": markouts, "savings_bps": savings}
-    row = getattr(t, "tca", None)  # ledger.tca_store's backref, loaded with the trade
+    row = getattr(t, "tca", None)  # ledger.tca_store's backref, joined to the trade's own query
     if row is not None and row.shortfall_bps is not None:
         atoms, bps = row.shortfall_atoms, row.shortfall_bps
     else:

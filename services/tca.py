@@ -89,7 +89,8 @@ def markouts(market: Market, now: datetime, limit: int = 500) -> int:
             except jupiter_api.JupiterError:
                 break  # no reference now: try again on the next round
             values[h] = tca.markout_bps(order, row.arrival_mid, later)
-        found.append((row, values))
+        if values:  # none: no reference price now; the row stays due for the next round
+            found.append((row, values))
     try:
         return tca_store.store_markouts(found)
     except SQLAlchemyError:

@@ -11,6 +11,7 @@ from core.tokens import TOKENS, token_by_mint
 from models import OTCPool, Quote, Trade, db, utcnow
 from read import analytics, series, tca_series
 from read import history as blotter
+from read.tca import tca_json
 from read.window import make_window
 from services import cost_chart, monitoring, pool_config, quoting, trading
 from web import context, serializers
@@ -98,7 +99,8 @@ def trade_detail(trade_id: int):
     if trade is None:
         abort(404, f"There is no trade #{trade_id}.")
     legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
-    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade))
+    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade),
+                           tca=tca_json(trade), benchmarks=tca_series.BENCHMARK_LABELS)
 
 
 @bp.get("/trades")
