@@ -14,7 +14,7 @@ from core.orders import Order
 from core.tokens import SOL, USDC
 from core.units import SwapMode
 from ledger.tca_store import Decided, TradeTca, order_of
-from models import Trade, db
+from models import Trade, db, utcnow
 from services import tca as tca_service
 from services.settings import Settings
 
@@ -159,3 +159,43 @@ def test_the_worker_tick_computes_due_markouts(app: Flask, client: FlaskClient) 
 
 def test_the_twap_benchmark_follows_its_settings() -> None:
     assert Settings.from_config({"TCA_TWAP_SLICES": "4", "TCA_TWAP_HORIZON_S": "120"}).tca_twap_slices == 4
+
+
+def test_analytics_default_to_savings_vs_best_single_venue_and_name_their_benchmark(
+        app: Flask, client: FlaskClient) -> None:
+    for amount in ("500", "25000", "3000"):
+        _trade(client, amount)
+    with app.app_context():
+        tca_service.markouts(app.extensions["market"], utcnow() + timedelta(seconds=301))
+    default = client.get("/api/v1/analytics/charts").json
+    assert default["benchmark"] == "best_single_venue"
+    kpis = default["tca"]["kpis"]
+    assert kpis["trades"] == 3 and set(kpis["savings"]) == {"jupiter_one_shot", "best_single_venue", "twap"}
+    assert default["savings"][-1]["cumulative_savings_usd_atoms"] == kpis["savings"]["best_single_venue"]["usd_atoms"]
+    one_shot = client.get("/api/v1/analytics/charts?benchmark=jupiter_one_shot").json
+    assert int(one_shot["savings"][-1]["cumulative_savings_usd_atoms"]) > int(kpis["savings"][
+        "best_single_venue"]["usd_atoms"])
+    assert client.get("/api/v1/analytics/charts?benchmark=vwap").status_code == 400
+    sizes = default["tca"]["shortfall_by_size"]
+    assert sum(b["trades"] for b in sizes) == 3 and any(b["shortfall_bps"] for b in sizes)
+    marks = default["tca"]["markouts_by_venue"]
+    assert marks["horizons"] == ["1s", "10s", "60s", "300s"] and sum(v["trades"] for v in marks["venues"]) == 3
+    page = client.get("/analytics").get_data(as_text=True)
+    assert "Saved vs best single venue" in page and 'id="chart-shortfall"' in page and 'id="chart-markouts"' in page
+    assert "Saved vs TWAP" in client.get("/analytics?benchmark=twap").get_data(as_text=True)
+
+
+def test_the_trade_page_shows_its_tca(client: FlaskClient) -> None:
+    trade_id = _trade(client, "25000")["id"]
+    page = client.get(f"/trades/{trade_id}").get_data(as_text=True)
+    assert 'id="tca-card"' in page and "Transaction-cost analysis" in page and 'data-benchmark="twap"' in page
+
+
+def test_tca_is_the_same_on_postgresql(pg_app: Flask) -> None:
+    client = pg_app.test_client()
+    t = _trade(client, "25000")
+    assert t["tca"]["shortfall_bps"] is not None and t["tca"]["savings_bps"]["twap"] is not None
+    with pg_app.app_context():
+        assert tca_service.markouts(pg_app.extensions["market"], utcnow() + timedelta(seconds=301)) == 1
+    assert client.get(f"/api/v1/trades/{t['id']}").json["tca"]["markouts_bps"]["300s"] is not None
+    assert client.get("/api/v1/analytics/charts").json["tca"]["kpis"]["trades"] == 1
