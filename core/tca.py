@@ -57,16 +57,15 @@ class LegCost:
     in_amount_atoms: int
     out_amount_atoms: int
     fee_atoms: int = 0
-    fee_bps: Decimal = Decimal(0)  # a Jupiter leg's fee rate: its full-order quote's cost less its stated impact
+    fee_share: Decimal = Decimal(0)  # the share of a Jupiter leg's cost that is fees (0..1)
 
 
 def decided_components(order: Order, arrival_mid: Decimal, legs: Sequence[LegCost]) -> dict[str, Decimal]:
     """impact, fees and spread of the decided legs in bps of the arrival value (each rounded up).
 
     A dealer leg's shortfall is its fee plus its spread (the dealer's spread prices its own delay); a Jupiter leg's
-    is its fee (fee_bps of the leg's value, at most the leg's cost: for a split's leg the full order's fee rate, an
-    upper bound, as a smaller leg routes through fewer pools) plus price impact. Timing is what the fill adds later.
-    """
+    is its fee (fee_share of its cost: for a split's leg the full-order quote's share) plus price impact. Timing is
+    what the fill adds later."""
     rate, fair = fair_rate(order, arrival_mid), fair_atoms(order, arrival_mid)
     impact = fees = spread = Fraction(0)
     for leg in legs:
@@ -75,7 +74,7 @@ def decided_components(order: Order, arrival_mid: Decimal, legs: Sequence[LegCos
         leg_fair = rate * size
         lost = leg_fair - other if order.exact_in else other - leg_fair
         if Venue.parse(leg.venue).kind is VenueKind.JUPITER:
-            fee = min(max(lost, Fraction(0)), leg_fair * Fraction(leg.fee_bps) / BPS)
+            fee = max(lost, Fraction(0)) * Fraction(leg.fee_share)
             fees, impact = fees + fee, impact + lost - fee
         else:
             fees, spread = fees + leg.fee_atoms, spread + lost - leg.fee_atoms

@@ -28,11 +28,14 @@ from services.market import Market
 log = logging.getLogger(__name__)
 
 
-def _jupiter_fee_bps(option: VenueOption | None) -> Decimal:
-    """Jupiter's fee rate: its quote's execution cost less its stated price impact (which excludes fees), ≥ 0."""
-    if option is None or option.execution_cost_bps is None or option.price_impact_bps is None:
+def _jupiter_fee_share(option: VenueOption | None) -> Decimal:
+    """The share of Jupiter's cost that is fees: its quote's execution cost less its stated price impact (which
+    excludes fees), over that cost; 0..1, 0 without a quote."""
+    if option is None or option.execution_cost_bps is None or option.price_impact_bps is None \
+            or option.execution_cost_bps <= 0:
         return Decimal(0)
-    return max(Decimal(0), option.execution_cost_bps - option.price_impact_bps)
+    fees = max(Decimal(0), option.execution_cost_bps - option.price_impact_bps)
+    return min(Decimal(1), fees / option.execution_cost_bps)
 
 
 def twap_benchmark(market: Market, order: Order, curves: Sequence[VenueCurve]) -> tuple[int, int] | None:
@@ -56,7 +59,7 @@ def decided(market: Market, order: Order, options: Sequence[VenueOption], decisi
         option = by_venue.get(leg.venue)
         fee = leg.fee_atoms if leg.fee_atoms is not None else (option.fee_atoms if option else 0)
         legs.append(tca.LegCost(leg.venue, leg.in_amount_atoms, leg.out_amount_atoms, fee or 0,
-                                _jupiter_fee_bps(jupiter) if kind_of(leg.venue) is VenueKind.JUPITER else Decimal(0)))
+                                _jupiter_fee_share(jupiter) if kind_of(leg.venue) is VenueKind.JUPITER else Decimal(0)))
     parts = tca.decided_components(order, mid, legs)
     best = None
     if decision.best_single_in_amount_atoms is not None and decision.best_single_out_amount_atoms is not None:

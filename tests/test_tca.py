@@ -39,9 +39,9 @@ def test_a_fill_better_than_the_arrival_mid_has_negative_shortfall() -> None:
 
 def test_dealer_legs_split_into_fees_and_spread_jupiter_legs_into_fees_and_impact() -> None:
     legs = [tca.LegCost("otc:sol-usdc", 50 * 10**9, 7_490 * 10**6, fee_atoms=1_500_000),
-            tca.LegCost("jupiter", 50 * 10**9, 7_480 * 10**6, fee_bps=Decimal(2))]
+            tca.LegCost("jupiter", 50 * 10**9, 7_480 * 10**6, fee_share=Decimal("0.075"))]
     parts = tca.decided_components(SELL_100, MID, legs)
-    # otc: 10 USDC short = 1.5 fee + 8.5 spread; jupiter: 20 USDC short = 1.5 fee (2 bps of 7,500) + 18.5 impact
+    # otc: 10 USDC short = 1.5 fee + 8.5 spread; jupiter: 20 USDC short = 1.5 fee (7.5 % of it) + 18.5 impact
     assert parts == {"fees": Decimal("2.0000"), "spread": Decimal("5.6667"), "impact": Decimal("12.3334")}
 
 
