@@ -100,7 +100,9 @@ def trade_detail(trade_id: int):
         abort(404, f"There is no trade #{trade_id}.")
     legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
     return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade),
-                           tca=tca_json(trade), benchmarks=tca_series.BENCHMARK_LABELS)
+                           tca=tca_json(trade), benchmarks=tca_series.BENCHMARK_LABELS,
+                           arrival_text=pages.mid_text(trade.arrival_mid, trade.input_symbol, trade.output_symbol)
+                           if trade.arrival_mid else "—")
 
 
 @bp.get("/trades")
