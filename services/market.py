@@ -16,6 +16,7 @@ from core.bands import Band
 from core.orders import Order
 from core.tokens import USDC, Token
 from core.units import BPS, PRICE_PRECISION
+from core.venue import JUPITER
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import MemoryLadderStore, RedisLadderStore
@@ -70,7 +71,7 @@ class Market:
     def jupiter_risk_bps(self) -> Decimal:
         """The timing-risk charge of a Jupiter leg over its inclusion delay (bps, rounded up)."""
         s = self.settings
-        return router.delay_risk_bps(s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
+        return router.timing_risk_bps(JUPITER, s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
 
     @property
     def band(self) -> Band:

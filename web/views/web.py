@@ -21,15 +21,16 @@ from flask_login import current_user
 
 from core.tokens import TOKENS, token_by_mint
 from models import OTCPool, Quote, Trade, db, utcnow
-from read import analytics, series
+from read import analytics, series, tca_series
 from read import history as blotter
+from read.tca import tca_json
 from read.window import make_window
 from services import cost_chart, monitoring, pool_config, quoting, trading
 from web import context, serializers
 from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
-from web.views.charts import RangeError, window_from_request
+from web.views.charts import RangeError, benchmark_from_request, window_from_request
 from web.views.events import remember_quote
 
 bp = Blueprint("web", __name__)
@@ -110,7 +111,10 @@ def trade_detail(trade_id: int):
     if trade is None:
         abort(404, f"There is no trade #{trade_id}.")
     legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
-    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade))
+    return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade),
+                           tca=tca_json(trade), benchmarks=tca_series.BENCHMARK_LABELS,
+                           arrival_text=pages.mid_text(trade.arrival_mid, trade.input_symbol, trade.output_symbol)
+                           if trade.arrival_mid else "—")
 
 
 @bp.get("/trades")
@@ -156,10 +160,25 @@ def analytics_page():
     except RangeError as exc:
         flash(f"{exc} Showing the last 30 days.", "warning")
         window = make_window(None, None, None, utcnow(), None)
-    return render_template("analytics.html", window=window, series=series.all_series(window),
+    try:
+        benchmark = benchmark_from_request()
+    except RangeError as exc:
+        flash(f"{exc}; showing savings against the best single venue.", "warning")
+        benchmark = tca_series.DEFAULT_BENCHMARK
+    charts = tca_series.with_benchmark(series.all_series(window), window, benchmark)
+    return render_template("analytics.html", window=window, series={**charts, "tca": tca_series.all_tca(window)},
+                           benchmark=benchmark, benchmarks=tca_series.BENCHMARK_LABELS, tca_twap=_twap_terms(),
                            summary=analytics.summary(window.since, window.until),
                            range_key=request.args.get("range", "") or ("" if request.args.get("from") else "30d"),
                            cost_pairs=cost_chart.PAIRS)
+
+
+def _twap_terms() -> dict[str, object]:
+    """The TWAP benchmark's slices and horizon as the analytics page names them."""
+    s = context.market().settings
+    minutes = s.tca_twap_horizon_s / 60
+    return {"slices": s.tca_twap_slices,
+            "horizon": f"{minutes:g} min" if minutes >= 1 else f"{s.tca_twap_horizon_s:g} s"}
 
 
 @bp.get("/pools")
