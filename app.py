@@ -18,9 +18,11 @@ from werkzeug.exceptions import HTTPException
 
 import jupiter_api
 from cli.commands import register_cli
+from ledger.sim_pools import SimPoolStore
 from models import db
 from services.market import Market
 from services.settings import JupiterMode, Settings, jupiter_rps, load_config
+from sim.impact import PoolBook
 from sim.price import SimConfig
 from sim.rfq_makers import SimMakerBook
 from sim.transport import SimMakerTransport, SimPriceTransport, SimTransport
@@ -76,12 +78,18 @@ def build_market(app: Flask) -> Market:
     """The process's market: settings, the Jupiter client (the simulator's transport in sim mode) and the mid."""
     cfg = app.config
     settings = Settings.from_config(cfg)
-    sim_config = SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=Decimal(str(cfg["JUPITER_SIM_DEPTH"])))
+    sim_config = SimConfig(seed=cfg["JUPITER_SIM_SEED"], depth_multiplier=Decimal(str(cfg["JUPITER_SIM_DEPTH"])),
+                           arb_half_life_s=int(cfg.get("SIM_ARB_HALF_LIFE_S", 60)))
     app.extensions["sim_config"] = sim_config
+    with app.app_context():
+        store = SimPoolStore(db.engine)  # persistent impact, shared by every worker and host through the database
+    pool_book = PoolBook(sim_config, store.rows, store.update)
+    app.extensions["sim_pools"] = pool_book
     store_for = shared_state.store_factory(cfg.get("REDIS_URL"))  # limiter + breaker shared by all workers
     client = cfg.get("JUPITER_CLIENT") or jupiter_api.make_client(
         settings.jupiter_mode, api_url=cfg["JUPITER_API_URL"], api_key=cfg["JUPITER_API_KEY"],
-        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=jupiter_rps(cfg), sim_transport=SimTransport(sim_config, time.time),
+        timeout_s=cfg["JUPITER_TIMEOUT_S"], rps=jupiter_rps(cfg),
+        sim_transport=SimTransport(sim_config, time.time, pool_book.displaced),
         store_for=store_for)
     sim = settings.jupiter_mode is JupiterMode.SIM
     price_transport = cfg.get("PRICE_TRANSPORT") or (
@@ -92,7 +100,7 @@ def build_market(app: Flask) -> Market:
     # the simulated RFQ makers, served in-process (sim://<name>) and over HTTP at /sim/rfq/<name>
     sim_makers = app.extensions["sim_makers"] = SimMakerBook(sim_config, time.time, time.sleep, threading.Lock())
     rfq = cfg.get("RFQ_CLIENT") or RfqClient(SimMakerTransport(sim_makers) if sim else None)
-    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), rfq)
+    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), pool_book if sim else None, rfq)
 
 
 def _require_secret_key(app: Flask) -> None:

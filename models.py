@@ -74,6 +74,7 @@ class OTCPool(db.Model):
     delay_jitter_ms: Mapped[int] = mapped_column(Integer)
     quote_ttl_ms: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inventory_skew_bps: Mapped[Decimal] = mapped_column(BPS, default=Decimal(0))  # mid shift at full imbalance
     base_atoms: Mapped[int] = mapped_column(BigInteger)
     quote_atoms: Mapped[int] = mapped_column(BigInteger)
     inventory_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -89,6 +90,18 @@ class OTCPool(db.Model):
     def venue(self) -> str:
         """Venue name used in routes and trades, e.g. otc:sol-usdc."""
         return str(Venue.otc(self.name))
+
+
+class SimPoolState(db.Model):
+    """A simulated AMM pool's displacement by our own swaps (sim.impact): base atoms, as of a Unix second."""
+
+    __tablename__ = "sim_pool_states"
+
+    amm_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    base_atoms: Mapped[int] = mapped_column(BigInteger)  # signed: beyond (+) or short of (-) equilibrium
+    as_of_s: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Quote(db.Model):

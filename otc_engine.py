@@ -58,6 +58,30 @@ def replenish(params: PoolParams, inv: Inventory, now: datetime) -> Inventory:
                      toward(inv.quote_atoms, params.target_quote_atoms), now)
 
 
+def inventory_imbalance(params: PoolParams, inv: Inventory) -> Decimal:
+    """(b − q) / (b + q), b and q each side's holdings as a fraction of its target: +1 all base, −1 all quote, 0 at
+    the targets' proportion (or without targets)."""
+    if params.target_base_atoms == 0 or params.target_quote_atoms == 0:
+        return Decimal(0)
+    b = inv.base_atoms * params.target_quote_atoms  # both fractions over the common denominator target_b · target_q
+    q = inv.quote_atoms * params.target_base_atoms
+    if b + q == 0:
+        return Decimal(0)
+    with localcontext(DECIMAL_CTX):
+        return Decimal(b - q) / Decimal(b + q)
+
+
+def skew_bps(params: PoolParams, inv: Inventory, sells_base: bool) -> Decimal:
+    """The dealer's inventory skew charged to a trader, bps: inventory_skew_bps × imbalance, positive (worse) for a
+    trader adding to the side the pool is long in, negative (a discount) for one who rebalances it; rounded up
+    (toward the dealer) to BPS_PLACES. A long dealer shades its mid down: sellers of base pay, buyers gain."""
+    if params.inventory_skew_bps == 0:
+        return Decimal(0)
+    with localcontext(DECIMAL_CTX):
+        charge = params.inventory_skew_bps * inventory_imbalance(params, inv) * (1 if sells_base else -1)
+        return charge.quantize(BPS_PLACES, ROUND_CEILING)
+
+
 def payout_available(params: PoolParams, inv: Inventory, output_mint: str) -> int:
     """Atoms of output_mint the pool holds and can pay out (0 for a mint outside its pair)."""
     if output_mint == params.base_mint:
@@ -107,6 +131,7 @@ class _Book:
     den: int
     available: int
     vol_bps: Decimal
+    skew: Decimal  # inventory skew charged to this trader (bps, signed)
 
     def size_spread(self, frac: Decimal) -> Decimal:
         """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_PLACES."""
@@ -119,7 +144,7 @@ class _Book:
         """ExactIn pricing of x input atoms: (size bps, total spread bps, gross out floored, fee in output ceiled)."""
         with localcontext(DECIMAL_CTX):
             size = self.size_spread(Decimal(x * self.num) / (Decimal(self.den) * self.available)) if x else Decimal(0)
-        spread = self.params.base_spread_bps + size + self.vol_bps
+        spread = self.params.base_spread_bps + size + self.vol_bps + self.skew
         s_n, s_d = spread.as_integer_ratio()
         gross = x * self.num * (BPS * s_d - s_n) // (self.den * BPS * s_d)
         fee_n, fee_d = self.params.fee_bps.as_integer_ratio()
@@ -136,7 +161,8 @@ class _Book:
         with localcontext(DECIMAL_CTX):  # a close Decimal estimate, then an exact integer search
             value = Decimal(out)
             for _ in range(3):
-                spread = p.base_spread_bps + self.size_spread(min(value / self.available, Decimal(1))) + self.vol_bps
+                spread = (p.base_spread_bps + self.size_spread(min(value / self.available, Decimal(1))) + self.vol_bps
+                          + self.skew)
                 value = out / ((1 - spread / BPS) * (1 - p.fee_bps / BPS))
             guess = int(value * self.den / self.num)
         return _min_input(self.out_of, out, self.available * self.den // self.num, guess)
@@ -169,7 +195,8 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
     b_unit, q_unit = 10**params.base_decimals, 10**params.quote_decimals
     num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
     delay = execution_delay_ms(params, jitter_seed)
-    book = _Book(params, num, den, available, vol_spread_bps(params.annual_vol_pct, params.vol_z, delay))
+    book = _Book(params, num, den, available, vol_spread_bps(params.annual_vol_pct, params.vol_z, delay),
+                 skew_bps(params, inv, sell_base))
     if exact_in:
         x = amount_atoms
         if x * num > available * den:  # payout at mid beyond inventory (size fraction above 1)
@@ -193,6 +220,7 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         base_spread_bps=params.base_spread_bps, size_spread_bps=size, vol_spread_bps=book.vol_bps,
         spread_bps=spread, fee_bps=params.fee_bps, fee_atoms=fee_atoms, execution_delay_ms=delay,
         quoted_at=now, expires_at=now + timedelta(milliseconds=params.quote_ttl_ms), base_mint=params.base_mint,
+        skew_bps=book.skew,
     )
 
 
@@ -213,8 +241,9 @@ def apply_fill(inv: Inventory, quote: OtcQuote) -> Inventory:
 
 
 def _pool(name: str, quote: tokens.Token, base_bps: int, size_bps: int, max_sol: int, target_sol: int,
-          target_quote: int, delay_ms: int, jitter_ms: int) -> PoolParams:
-    """A SOL/stablecoin desk pool with the desk's common settings (alpha 1.5, 80 % vol, z 1, 2 bps fee, 10 %/h)."""
+          target_quote: int, delay_ms: int, jitter_ms: int, skew: int = 15) -> PoolParams:
+    """A SOL/stablecoin desk pool with the desk's common settings (alpha 1.5, 80 % vol, z 1, 2 bps fee, 10 %/h,
+    a 15 bps inventory skew at full imbalance)."""
     sol = tokens.SOL
     return PoolParams(
         name=name, base_mint=sol.mint, quote_mint=quote.mint, base_decimals=sol.decimals,
@@ -223,7 +252,7 @@ def _pool(name: str, quote: tokens.Token, base_bps: int, size_bps: int, max_sol:
         min_trade_base_atoms=100 * 10**sol.decimals, max_trade_base_atoms=max_sol * 10**sol.decimals,
         target_base_atoms=target_sol * 10**sol.decimals, target_quote_atoms=target_quote * 10**quote.decimals,
         replenish_pct_per_hour=Decimal(10), execution_delay_ms=delay_ms, delay_jitter_ms=jitter_ms,
-        quote_ttl_ms=15_000,
+        quote_ttl_ms=15_000, inventory_skew_bps=Decimal(skew),
     )
 
 

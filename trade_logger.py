@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.orders import Decision, Order
 from core.units import BPS, SwapMode, bps_of, saved_atoms
-from ledger import inventory, maker_log, rollups
+from ledger import inventory, maker_log, rollups, tca_store
 from ledger.inventory import FillRejected, pool_inventory, pool_params
 from models import Quote, Trade, TradeLeg, db
 
@@ -78,6 +78,7 @@ class FillPlan:
     user_id: int | None = None
     latency_ms: int | None = None
     arrival_mid: Decimal | None = None  # the reference mid the decision was priced against
+    tca: tca_store.Decided | None = None  # decision-time TCA facts (services/tca.py), stored with the trade
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,6 +146,7 @@ def reserve(plan: FillPlan, now: datetime) -> Trade:
         trade = _trade_row(plan, "pending", now, legs)
         db.session.add(trade)
         db.session.flush()
+        tca_store.add_decided(trade, plan.tca)
         if plan.quote_id:
             _claim_quote(plan.quote_id, trade.id, now, check_expiry=True)
         return trade
@@ -180,6 +182,7 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
                 changed = True
         if changed:
             _retotal(trade)
+        tca_store.settle(trade)
         gets = [(leg.pool_id, leg.in_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
         inventory.move_all(inventory.leg_deltas(gets, trade.input_mint, received=True, sign=1), now)
         rollups.add_trades([trade_id])  # analytics rollups, same transaction (ORM inserts: rollups' flush hook)

@@ -54,6 +54,9 @@ class Row:
     gather_ms: float
     jupiter_calls: int
     brute_gap_bps: Decimal | None = None  # brute-force optimum on exact quotes minus the router's, bps of the order
+    split_vs_single_bps: Decimal | None = None  # the router's savings vs the best single venue (raw amounts)
+    split_vs_twap_bps: Decimal | None = None  # ... vs the TWAP benchmark (services/tca.py), None without one
+    single_vs_twap_bps: Decimal | None = None
 
 
 def make_orders(seed: int, count: int) -> list[tuple[Decimal, str, bool, bool]]:
@@ -77,8 +80,9 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
     from flask import current_app
 
     from core import router
+    from core import tca as core_tca
     from core.tokens import SOL, resolve_token
-    from services import cost_curves, quoting
+    from services import cost_curves, quoting, tca
 
     size, stable_symbol, sells_sol, exact_in = spec
     stable = resolve_token(stable_symbol)
@@ -120,6 +124,10 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
                     for leg in decision.legs), Fraction(0))
 
     gap = brute_gap_bps(order, g, client, rate, risk, gain(d)) if brute else None
+    twap = tca.twap_benchmark(market, order, g.curves)
+    best = (single.in_amount_atoms, single.out_amount_atoms)
+    vs = {name: core_tca.savings_vs(order, dec.in_amount_atoms, dec.out_amount_atoms, bench)
+          for name, dec, bench in (("split_single", d, best), ("split_twap", d, twap), ("single_twap", single, twap))}
 
     jupiter = next((o for o in g.options if o.venue == "jupiter" and o.available), None)
     saved_token = out if exact_in else inp
@@ -134,7 +142,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
         split_saved_usd=_usd(d.savings_atoms or 0, saved_token, sol_usd),
         split_gain=gain(d) - gain(single), split_raw_gain_atoms=raw, legs=len(d.legs), decide_ms=decide_ms,
         decide_cpu_ms=decide_cpu_ms, single_ms=single_ms, gather_ms=gather_ms, jupiter_calls=calls,
-        brute_gap_bps=gap,
+        brute_gap_bps=gap, **{f"{k.replace('_', '_vs_')}_bps": None if v is None else v[1] for k, v in vs.items()},
     )
 
 
@@ -266,7 +274,7 @@ def report(rows: list[Row], skipped: int, seed: int, elapsed_s: float, backgroun
         f"{sum(1 for r in rows[WARM_AFTER:] if r.jupiter_calls > 2)}; the workers' ladder refresh made {background} "
         f"more calls in the background ({background * 60 / max(1, 37 * len(rows)):.1f} per minute of order flow, "
         f"budget {LADDER_CALLS_PER_MIN}/min).",
-        _brute_line(rows), "",
+        _brute_line(rows), "", *benchmark_table(rows), "",
         "| size (SOL) | orders | split chosen | avg savings best single (bps) | avg savings split (bps) "
         "| split minus best single (bps) |", "|---|---:|---:|---:|---:|---:|",
     ]
@@ -281,6 +289,26 @@ def report(rows: list[Row], skipped: int, seed: int, elapsed_s: float, backgroun
                      f"{_mean([r.single_saved_bps for r in part if r.single_saved_bps is not None])} | "
                      f"{_mean([r.split_saved_bps for r in part if r.split_saved_bps is not None])} | {_mean(gains)} |")
     return "\n".join(lines) + "\n"
+
+
+def benchmark_table(rows: list[Row]) -> list[str]:
+    """Average savings (mean of per-order bps, raw amounts) of each routing against every named benchmark."""
+    def avg(values: list[Decimal | None]) -> str:
+        return _mean([v for v in values if v is not None])
+
+    return [
+        "Savings against every benchmark (issue 14; mean of per-order bps in raw amounts, the delay-risk charge "
+        "excluded): *Jupiter one-shot* the whole order on Jupiter, *best single venue* the cheapest one venue "
+        "all-in, *TWAP* the order in TCA_TWAP_SLICES (10) slices over TCA_TWAP_HORIZON_S (600 s) on Jupiter's "
+        "curve, earlier slices' impact decaying with TCA_TWAP_HALF_LIFE_S (60 s) (services/tca.py).", "",
+        "| routing | vs Jupiter one-shot (bps) | vs best single venue (bps) | vs TWAP (bps) | orders with a TWAP |",
+        "|---|---:|---:|---:|---:|",
+        f"| best single venue | {avg([r.single_saved_bps for r in rows])} | 0.00 | "
+        f"{avg([r.single_vs_twap_bps for r in rows])} | {sum(1 for r in rows if r.single_vs_twap_bps is not None)} |",
+        f"| router (split when it pays) | {avg([r.split_saved_bps for r in rows])} | "
+        f"{avg([r.split_vs_single_bps for r in rows])} | {avg([r.split_vs_twap_bps for r in rows])} | "
+        f"{sum(1 for r in rows if r.split_vs_twap_bps is not None)} |",
+    ]
 
 
 def main(argv: list[str]) -> int:
@@ -322,6 +350,9 @@ def main(argv: list[str]) -> int:
 
             db.engine.dispose()
     text = report(rows, skipped, opts.seed, time.perf_counter() - started, background)
+    from bench import sequence
+
+    text += "\n" + sequence.run()  # issue 14: what persistent impact costs the next order
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(text)

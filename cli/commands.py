@@ -29,8 +29,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("simulate")
     @click.option("--trades", "trades", type=click.IntRange(1, 100_000), default=300, show_default=True,
                   help="How many orders to route.")
-    @click.option("--days", type=click.FloatRange(0.05, 365), default=14, show_default=True,
-                  help="Spread them over this many past days, up to a minute ago.")
+    @click.option("--days", type=click.FloatRange(0.05, 365), default=30, show_default=True,
+                  help="Spread them over this many past days, up to a minute ago (30: the analytics' default view).")
     @click.option("--seed", type=int, default=None, help="Random seed, for a reproducible data set.")
     def simulate_command(trades: int, days: float, seed: int | None) -> None:
         """Fill the database with realistic back-dated trades through the real router (demo data, sim mode only)."""

@@ -6,7 +6,8 @@ back-dated instant `at`: the gather step quotes Jupiter (through a Jupiter clien
 one, behind a network model with latency, 429s, 5xx, timeouts and one outage) and the OTC pools at `at`; the
 router decides; the apply step records the fill at `at` plus the decision latency, moving pool inventory.
 About a quarter of the orders go through a stored firm quote executed a few seconds later (slippage-guarded),
-so "realised vs quoted" has data. Metrics snapshots are written over the same period.
+so "realised vs quoted" has data. Metrics snapshots are written over the same period; at the end every markout
+already due is computed (the background step's work, from the simulator's past reference prices).
 
 Before the first trade, pools whose inventory clock is later than the start are set back to the start (inventory
 unchanged) so replenishment runs over the simulated period. The services module has no `now` parameter on
@@ -34,7 +35,7 @@ from core.tokens import SOL, USDC, USDT, to_atoms
 from core.units import SwapMode
 from core.venue import is_rfq
 from models import OTCPool, db, utcnow
-from services import execution, monitoring, quoting, rfq_execution, trading
+from services import execution, monitoring, quoting, rfq_execution, tca, trading
 from services.market import Market
 from sim.transport import SimTransport
 from venues.rfq_client import RfqClient
@@ -210,7 +211,7 @@ def _rewind_pools(since: datetime) -> None:
     db.session.commit()
 
 
-def simulate(trades: int, days: float = 14, seed: int | None = None,
+def simulate(trades: int, days: float = 30, seed: int | None = None,
              on_trade: Callable[[str], Any] | None = None) -> SimReport:
     """Run `trades` back-dated trades over the last `days` days; call on_trade(outcome) after each."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -229,9 +230,10 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
     interval_s = int(min(3_600, max(300, days * 86_400 / 500)))
     throttle = monitoring.SnapshotThrottle(interval_s, clock=clock)
     _rewind_pools(since)
+    # back-dated history: the simulated pools do not remember it (persistent impact is for trades made now)
     base = app.extensions["market"]
     rfq = RfqClient(base.rfq.sim_transport, clock=clock) if base.rfq is not None else None  # makers on sim time
-    market = dataclasses.replace(base, jupiter=client, rfq=rfq)
+    market = dataclasses.replace(base, jupiter=client, rfq=rfq, pool_impact=None)
     outcomes: Counter[str] = Counter()
     snapshots, next_snapshot = 0, since + timedelta(seconds=interval_s)
     for at in times:
@@ -250,4 +252,6 @@ def simulate(trades: int, days: float = 14, seed: int | None = None,
             on_trade(outcome)
     clock.at_least(until)
     snapshots += throttle.record(client.stats(), until, interval_s, force=True) is not None
+    while tca.markouts(app.extensions["market"], utcnow()):  # every markout already due (TCA), 500 trades a round
+        pass
     return SimReport(outcomes, snapshots, since, until)

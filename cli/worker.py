@@ -1,6 +1,7 @@
 """A running process's own jobs, out of any request: metrics snapshots of its Jupiter counters, recovery of trades a
-dead process left pending. gunicorn's post_worker_init calls start() in every worker (gunicorn.conf.py);
-`flask --app main jobs tick` runs one round by hand. The job runner of the parent-orders issue will take them over.
+dead process left pending, the markouts of filled trades as they fall due (TCA). gunicorn's post_worker_init calls
+start() in every worker (gunicorn.conf.py); `flask --app main jobs tick` runs one round by hand. The job runner of
+the parent-orders issue will take them over.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import SystemMetrics, db, utcnow
-from services import execution, ladder, monitoring
+from services import execution, ladder, monitoring, tca
 from services.market import Market
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def tick(app: Flask) -> SystemMetrics | None:
             ladder.refresh(market, time.time(), budget)  # keep the Jupiter ladders in use fresh (2 calls a quote)
         except Exception:
             log.warning("ladder refresh failed", exc_info=True)
+        markouts_due(market)
         row = monitoring.snapshot(market, throttle(app), utcnow())
         if row is not None:
             try:
@@ -51,6 +53,16 @@ def tick(app: Flask) -> SystemMetrics | None:
                 db.session.rollback()
                 log.warning("recovery failed", exc_info=True)
         return row
+
+
+def markouts_due(market: Market) -> int:
+    """The TCA step: compute and store every markout due now (fill + 1/10/60/300 s); trades updated."""
+    try:
+        return tca.markouts(market, utcnow())
+    except Exception:
+        db.session.rollback()
+        log.warning("markouts failed", exc_info=True)
+        return 0
 
 
 def recover_on_startup(app: Flask) -> None:

@@ -18,6 +18,17 @@ def _refused(options: Sequence[VenueOption], used: set[str]) -> str:
     return "; not used: " + "; ".join(f"{o.venue} ({o.reason})" for o in refused) if refused else ""
 
 
+def timing_note(options: Sequence[VenueOption]) -> str:
+    """'; timing risk: X bps on jupiter (800 ms), none on dealers' firm quotes' for the venues that quoted, or ''."""
+    usable = [o for o in options if o.available]
+    charged = [o for o in usable if o.delay_risk_bps]
+    firm = [o for o in usable if not o.delay_risk_bps]
+    parts = [f"{o.delay_risk_bps:.1f} bps on {o.venue} ({o.delay_ms} ms)" for o in charged]
+    if firm:
+        parts.append("none on " + ", ".join(o.venue for o in firm) + " (firm quotes)")
+    return "; timing risk: " + ", ".join(parts) if parts else ""
+
+
 def single(order: Order, best: VenueOption, usable: Sequence[VenueOption], options: Sequence[VenueOption]) -> str:
     """One venue fills all: its all-in cost against each other venue's."""
     amount = format_ui(order.amount_atoms, order.amount_token.decimals, None)
@@ -27,7 +38,7 @@ def single(order: Order, best: VenueOption, usable: Sequence[VenueOption], optio
                     key=lambda o: (o.cost_bps, -(o.out_amount_atoms or 0), o.in_amount_atoms or 0, o.delay_ms, o.venue))
     if others:
         text += " vs " + ", ".join(f"{o.cost_bps:.1f} bps on {o.venue}" for o in others)
-    return text + _refused(options, {best.venue})
+    return text + timing_note(options) + _refused(options, {best.venue})
 
 
 def split(order: Order, d: Decision, options: Sequence[VenueOption]) -> str:
@@ -49,4 +60,4 @@ def split(order: Order, d: Decision, options: Sequence[VenueOption]) -> str:
         text += ", " + versus(d.split_gain_atoms, d.split_gain_bps, f"{d.best_single_venue} alone")
     if d.savings_atoms is not None and d.best_single_venue != JUPITER:  # else it was just said
         text += ", " + versus(d.savings_atoms, d.savings_bps, "Jupiter only")
-    return text + _refused(options, {leg.venue for leg in d.legs})
+    return text + timing_note(options) + _refused(options, {leg.venue for leg in d.legs})

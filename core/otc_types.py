@@ -72,6 +72,7 @@ class PoolParams:
     delay_jitter_ms: int
     quote_ttl_ms: int
     active: bool = True
+    inventory_skew_bps: Decimal = Decimal(0)  # mid shift at full inventory imbalance (otc_engine.skew_bps)
 
     def __post_init__(self) -> None:
         """Fail fast on a configuration the pricing cannot honour (ints become Decimals)."""
@@ -91,10 +92,13 @@ class PoolParams:
             raise ValueError("base_decimals and quote_decimals must be between 0 and 18")
         if self.min_trade_base_atoms == 0 or self.min_trade_base_atoms > self.max_trade_base_atoms:
             raise ValueError("min_trade_base_atoms must be > 0 and <= max_trade_base_atoms")
+        if self.inventory_skew_bps > 100:
+            raise ValueError("inventory_skew_bps must be at most 100 bps")
         if self.quote_ttl_ms == 0:
             raise ValueError("quote_ttl_ms must be > 0")
         worst_vol = vol_spread_bps(self.annual_vol_pct, self.vol_z, self.execution_delay_ms + self.delay_jitter_ms)
-        worst = self.base_spread_bps + (1 + self.size_exponent) * self.size_spread_bps + worst_vol + self.fee_bps
+        worst = (self.base_spread_bps + (1 + self.size_exponent) * self.size_spread_bps + worst_vol + self.fee_bps
+                 + self.inventory_skew_bps)
         if worst >= BPS:  # keeps output positive and increasing with size
             raise ValueError(f"spreads and fee must total under {BPS} bps even at full size (got {worst})")
 
@@ -141,6 +145,7 @@ class OtcQuote:
     quoted_at: datetime
     expires_at: datetime
     base_mint: str = ""  # the pool's base mint: tells apply_fill which side moves (inferred when empty)
+    skew_bps: Decimal = Decimal(0)  # inventory skew charged to this trader (in spread_bps; negative: a discount)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from core.orders import Decision, Leg, NoRouteAvailable, Order, VenueOption
 from core.otc_types import vol_spread_bps
 from core.tokens import Token
 from core.units import BPS, BPS_PLACES, bps_of, max_in, min_out, saved_atoms
+from core.venue import Venue
 
 MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
 MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
@@ -36,6 +37,13 @@ def delay_risk_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decima
     The same formula the OTC dealers use for their volatility add-on (otc_types.vol_spread_bps).
     """
     return vol_spread_bps(annual_vol_pct, z, delay_ms)
+
+
+def timing_risk_bps(venue: str, annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
+    """The desk's timing-risk charge on a venue, in bps: z·σ·√delay for a venue whose price is not firm over its delay
+    (Jupiter), 0 for a dealer (otc:/rfq:), whose firm quote already prices its delay in its spread: never charged twice.
+    """
+    return Decimal(0) if Venue.parse(venue).is_dealer else delay_risk_bps(annual_vol_pct, z, delay_ms)
 
 
 def priced_option(order: Order, venue: str, in_atoms: int, out_atoms: int, mid_price: Decimal, *,

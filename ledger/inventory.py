@@ -42,7 +42,7 @@ def pool_params(row: OTCPool) -> otc_engine.PoolParams:
         max_trade_base_atoms=row.max_trade_base_atoms, target_base_atoms=row.target_base_atoms,
         target_quote_atoms=row.target_quote_atoms, replenish_pct_per_hour=Decimal(row.replenish_pct_per_hour),
         execution_delay_ms=row.execution_delay_ms, delay_jitter_ms=row.delay_jitter_ms,
-        quote_ttl_ms=row.quote_ttl_ms, active=row.active,
+        quote_ttl_ms=row.quote_ttl_ms, active=row.active, inventory_skew_bps=Decimal(row.inventory_skew_bps),
     )
 
 

@@ -193,7 +193,7 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
     if not points:
         return None
     delay = otc_engine.execution_delay_ms(params, jitter_seed)
-    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, delay)
+    risk = router.timing_risk_bps(params.venue, params.annual_vol_pct, params.vol_z, delay)
     if order.exact_in:
         return VenueCurve(params.venue, tuple(points), points[0][0], points[-1][0], risk, delay, book)
     knots: list[tuple[int, int]] = []
@@ -272,6 +272,6 @@ def _otc_cost(order: Order, params: otc_engine.PoolParams, inv: otc_engine.Inven
                               order.amount_atoms, order.swap_mode, now, jitter_seed=seed)
     if isinstance(q, otc_engine.OtcRefusal):
         return router.unavailable(params.venue, q.reason)
-    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
+    risk = router.timing_risk_bps(params.venue, params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
     return router.priced_option(order, params.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk,
                                 delay_ms=q.execution_delay_ms)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -84,16 +85,24 @@ def _failed(trade_id: int, code: str, reason: str) -> ExecutionFailed:
 
 
 def execute_legs(market: Market, plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
-    """Each leg's executed (in, out) atoms: OTC legs at their firm amounts, Jupiter legs swapped now."""
-    order, fills = plan.order, []
+    """Each leg's executed (in, out) atoms: OTC legs at their firm amounts, Jupiter legs swapped now.
+
+    When the fills meet the accepted limits, each Jupiter swap moves the simulated pools it went through
+    (persistent impact, Market.apply_jupiter_fill); a trade that fails its limits moves nothing.
+    """
+    order, fills, swaps = plan.order, [], []
     for leg in plan.legs:
         if leg.venue != JUPITER:
             fills.append((leg.in_amount_atoms, leg.out_amount_atoms))
             continue
         amount = leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms
         q = market.leg_quote(order, amount, plan.arrival_mid)
+        swaps.append(q)
         fills.append((leg.in_amount_atoms, q.out_amount_atoms) if order.exact_in
                      else (q.in_amount_atoms, leg.out_amount_atoms))
+    if limit_breach(plan, fills) is None:
+        for q in swaps:
+            market.apply_jupiter_fill(q, time.time())  # the hook: the swap moves the pools it went through
     return fills
 
 

@@ -5,8 +5,10 @@ never read a Flask global and run the same from a request, a CLI command or a jo
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Protocol
 
 import jupiter_api
 from core import bands, router
@@ -14,12 +16,20 @@ from core.bands import Band
 from core.orders import Order
 from core.tokens import USDC, Token
 from core.units import BPS, PRICE_PRECISION
+from core.venue import JUPITER
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import MemoryLadderStore, RedisLadderStore
 from venues.rfq_client import RfqClient
 
 LadderStore = MemoryLadderStore | RedisLadderStore
+
+
+class PoolImpact(Protocol):
+    """The simulated pools' shared state (sim.impact.PoolBook): what an executed Jupiter route does to them."""
+
+    def apply_fill(self, steps: Sequence[jupiter_api.RouteStep], now_s: float) -> None:
+        """Move each pool the route swapped through by the atoms that went through it (atomic, shared)."""
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one market per process
@@ -30,7 +40,17 @@ class Market:
     jupiter: jupiter_api.JupiterClient
     prices: PriceClient
     ladders: LadderStore
+    pool_impact: PoolImpact | None = None  # sim mode: the simulated pools remember our swaps; live: None
     rfq: RfqClient | None = None  # the RFQ makers' client (issue 15); None: no maker is asked
+
+    def apply_jupiter_fill(self, q: jupiter_api.JupiterQuote, now_s: float) -> None:
+        """Persistent impact: the executed Jupiter route moves the simulated pools it went through (no-op live).
+
+        The one hook between an executed Jupiter swap and the market model; the simulated chain's settlement
+        calls it too once swaps settle there.
+        """
+        if self.pool_impact is not None:
+            self.pool_impact.apply_fill(q.route_plan, now_s)
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.
@@ -53,7 +73,7 @@ class Market:
     def jupiter_risk_bps(self) -> Decimal:
         """The timing-risk charge of a Jupiter leg over its inclusion delay (bps, rounded up)."""
         s = self.settings
-        return router.delay_risk_bps(s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
+        return router.timing_risk_bps(JUPITER, s.jupiter_annual_vol_pct, s.jupiter_vol_z, s.jupiter_delay_ms)
 
     @property
     def band(self) -> Band:

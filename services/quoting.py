@@ -22,7 +22,7 @@ from core.venue import JUPITER
 from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import cost_curves, ladder, rfq_quoting
+from services import cost_curves, ladder, rfq_quoting, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -157,8 +157,8 @@ def _jupiter_option(market: Market, order: orders.Order, q: jupiter_api.JupiterQ
 
 def _otc_option(order: orders.Order, q: otc_engine.OtcQuote, mid: Decimal,
                 params: otc_engine.PoolParams) -> orders.VenueOption:
-    """An OTC pool's firm quote priced against the mid, with the delay-risk charge of its settlement delay."""
-    risk = router.delay_risk_bps(params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
+    """An OTC pool's firm quote priced against the mid: no desk timing charge (its spread prices its delay)."""
+    risk = router.timing_risk_bps(q.venue, params.annual_vol_pct, params.vol_z, q.execution_delay_ms)
     return router.priced_option(
         order, q.venue, q.in_amount_atoms, q.out_amount_atoms, mid, risk_bps=risk, delay_ms=q.execution_delay_ms,
         spread_bps=q.spread_bps, fee_atoms=q.fee_atoms, fee_bps=q.fee_bps,
@@ -187,7 +187,8 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     body = quote_json(row.id, row.expires_at, g, decision)
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True),
-                   "rfq_quotes": rfq_quoting.stored(g.rfq)}
+                   "rfq_quotes": rfq_quoting.stored(g.rfq),
+                   "tca": tca.decided(market, order, g.options, decision, g.mid_price, g.curves).to_json()}
     quotes.store_quote(row)
     return row, body
 

@@ -23,7 +23,7 @@ def pool_row(params: otc_engine.PoolParams) -> OTCPool:
         max_trade_base_atoms=params.max_trade_base_atoms, target_base_atoms=params.target_base_atoms,
         target_quote_atoms=params.target_quote_atoms, replenish_pct_per_hour=params.replenish_pct_per_hour,
         execution_delay_ms=params.execution_delay_ms, delay_jitter_ms=params.delay_jitter_ms,
-        quote_ttl_ms=params.quote_ttl_ms, active=params.active,
+        quote_ttl_ms=params.quote_ttl_ms, active=params.active, inventory_skew_bps=params.inventory_skew_bps,
         base_atoms=params.target_base_atoms, quote_atoms=params.target_quote_atoms, inventory_at=utcnow(),
         initial_base_atoms=params.target_base_atoms, initial_quote_atoms=params.target_quote_atoms,
     )

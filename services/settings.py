@@ -41,11 +41,17 @@ def load_config(instance_path: str) -> dict:
         "LADDER_CALLS_PER_MIN": float(n) if (n := env("LADDER_CALLS_PER_MIN")) else None,
         "JUPITER_SIM_SEED": int(env("JUPITER_SIM_SEED", "7")),
         "JUPITER_SIM_DEPTH": env("JUPITER_SIM_DEPTH", "1"),
+        "SIM_ARB_HALF_LIFE_S": int(env("SIM_ARB_HALF_LIFE_S", "60")),  # persistent impact's decay (sim.impact)
         "REDIS_URL": env("REDIS_URL") or None,
         "QUOTE_TTL_MS": int(env("QUOTE_TTL_MS", "15000")),
         "MAX_COST_BPS": Decimal(env("MAX_COST_BPS", "1000")),
         **({"METRICS_SNAPSHOT_S": int(snap)} if (snap := env("METRICS_SNAPSHOT_S")) else {}),
         "JUPITER_DELAY_MS": int(env("JUPITER_DELAY_MS", "800")),
+        "TIMING_RISK_Z": Decimal(env("TIMING_RISK_Z", "1")),
+        # transaction-cost analysis (issue 14): the TWAP benchmark's horizon, slices and assumed impact half-life
+        "TCA_TWAP_HORIZON_S": float(env("TCA_TWAP_HORIZON_S", "600")),
+        "TCA_TWAP_SLICES": int(env("TCA_TWAP_SLICES", "10")),
+        "TCA_TWAP_HALF_LIFE_S": float(env("TCA_TWAP_HALF_LIFE_S", "60")),
         # RFQ makers (issue 15): quote window, last look, suspension
         "RFQ_WINDOW_MS": int(env("RFQ_WINDOW_MS", "500")),
         "RFQ_MAKER_TTL_MS": int(env("RFQ_MAKER_TTL_MS", "35000")),
@@ -107,12 +113,15 @@ class Settings:
     max_cost_bps: Decimal = Decimal(1000)  # the desk's ceiling on a route's all-in cost
     pending_timeout_s: float = 60.0  # a trade pending this long was lost by its process
     jupiter_annual_vol_pct: Decimal = Decimal(80)  # σ of the timing-risk charge of a Jupiter leg
-    jupiter_vol_z: Decimal = Decimal(1)  # z of that charge
+    jupiter_vol_z: Decimal = Decimal(1)  # z of that charge (TIMING_RISK_Z, a desk setting)
     price_band_bps: Decimal = Decimal(150)  # how much worse than the reference a venue may pay beyond its impact
     price_band_better_bps: Decimal = Decimal(50)  # ... and at most this much better than the reference
     ladder_max_age_s: float = 1_800.0  # a rung older than this is sampled again before use (the jobs refresh sooner)
     ladder_refresh_s: float = 60.0  # the workers' jobs re-sample rungs in use once they are this old
     ladder_calls_per_min: float = 7.5  # the jobs' Jupiter call budget for that (a quarter of the tier's rate)
+    tca_twap_horizon_s: float = 600.0  # the TWAP benchmark works the order over this long ...
+    tca_twap_slices: int = 10  # ... in this many equal slices ...
+    tca_twap_half_life_s: float = 60.0  # ... each slice's impact decaying with this half-life
     rfq_window_ms: int = 500  # makers are asked in parallel; answers after this are refused as late
     rfq_maker_ttl_ms: int = 35_000  # a maker quote's life (Jupiter Z: 35 s of user time); ours is the shorter
     rfq_swap_timeout_ms: int = 2_000  # last look: no swap answer within this is a rejection
@@ -128,11 +137,15 @@ class Settings:
                    quote_ttl_ms=int(config.get("QUOTE_TTL_MS", 15_000)),
                    max_cost_bps=Decimal(config.get("MAX_COST_BPS", 1000)),
                    pending_timeout_s=float(config.get("PENDING_TIMEOUT_S", 60)),
+                   jupiter_vol_z=Decimal(config.get("TIMING_RISK_Z", 1)),
                    price_band_bps=Decimal(config.get("PRICE_BAND_BPS", 150)),
                    price_band_better_bps=Decimal(config.get("PRICE_BAND_BETTER_BPS", 50)),
                    ladder_max_age_s=float(config.get("LADDER_MAX_AGE_S", 1800)),
                    ladder_refresh_s=float(config.get("LADDER_REFRESH_S", 60)),
                    ladder_calls_per_min=float(config.get("LADDER_CALLS_PER_MIN") or jupiter_rps(config) * 60 / 4),
+                   tca_twap_horizon_s=float(config.get("TCA_TWAP_HORIZON_S", 600)),
+                   tca_twap_slices=max(1, int(config.get("TCA_TWAP_SLICES", 10))),
+                   tca_twap_half_life_s=float(config.get("TCA_TWAP_HALF_LIFE_S", 60)),
                    rfq_window_ms=int(config.get("RFQ_WINDOW_MS", 500)),
                    rfq_maker_ttl_ms=int(config.get("RFQ_MAKER_TTL_MS", 35_000)),
                    rfq_swap_timeout_ms=int(config.get("RFQ_SWAP_TIMEOUT_MS", 2_000)),

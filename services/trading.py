@@ -20,8 +20,9 @@ from core import codec, orders, router
 from core.tokens import USDC, Token, resolve_token
 from core.units import invert_price
 from core.venue import JUPITER, is_dealer
+from ledger.tca_store import Decided
 from models import Quote, Trade, db, utcnow
-from services import execution, quoting, rfq_quoting
+from services import execution, quoting, rfq_quoting, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 from services.quoting import Gathered, parse_order
@@ -111,6 +112,7 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
         idempotency_key=idempotency_key, request_hash=body_hash, user_id=user_id,
         latency_ms=int((time.perf_counter() - started) * 1000), arrival_mid=g.mid_price,
         extra={"rfq_quotes": rfq_quoting.stored(g.rfq)},
+        tca=tca.decided(market, order, g.options, decision, g.mid_price, g.curves),
     )
 
 
@@ -210,6 +212,8 @@ def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None 
     plan = plan_fill(market, g, checked, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started, quote_id=quote_id)
     plan = replace(plan, arrival_mid=Decimal(row.payload["mid_price"]),  # decided when quoted: the quote's mid
+                   tca=Decided.from_json(row.payload["tca"]) if "tca" in row.payload
+                   else plan.tca,
                    extra={"rfq_quotes": row.payload.get("rfq_quotes", [])})  # the quoted makers' firm answers
     return _apply(market, execution.with_quoted_terms(plan, row.payload))
 

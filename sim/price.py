@@ -26,12 +26,14 @@ _AMPLITUDE = tuple(Decimal(2**k).sqrt(_CTX) for k in range(_MAX_OCTAVES))  # √
 
 @dataclass(frozen=True, slots=True)
 class SimConfig:
-    """Simulator settings: seed, pool depth scale, price bucket length (s) and annual volatility (%)."""
+    """Simulator settings: seed, pool depth scale, price bucket length (s), annual volatility (%) and the half-life (s)
+    in which arbitrage takes back half of a pool's displacement by our own swaps."""
 
     seed: int = 7
     depth_multiplier: Decimal = Decimal(1)  # scales all pool reserves (env JUPITER_SIM_DEPTH)
     bucket_s: int = 1  # reference price changes once per bucket
     annual_vol_pct: Decimal = Decimal(80)  # volatility of the reference random walk
+    arb_half_life_s: int = 60  # env SIM_ARB_HALF_LIFE_S
 
     def __post_init__(self) -> None:
         """Fail fast on settings the model cannot use."""
@@ -46,6 +48,9 @@ class SimConfig:
         vol = self.annual_vol_pct
         if not isinstance(vol, Decimal) or not vol.is_finite() or vol < 0 or vol > 1000:
             raise ValueError("annual_vol_pct must be a Decimal between 0 and 1000")
+        half_life = self.arb_half_life_s
+        if isinstance(half_life, bool) or not isinstance(half_life, int) or not 1 <= half_life <= 86_400:
+            raise ValueError("arb_half_life_s must be a whole number of seconds from 1 to 86400")
 
 
 @dataclass(frozen=True, slots=True)

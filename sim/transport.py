@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.wire import RawResponse
@@ -12,15 +12,20 @@ from sim.rfq_makers import Behaviour, SimMakerBook
 
 
 class SimTransport:
-    """The in-process simulated DEX behind the same wire format; the clock gives Unix seconds."""
+    """The in-process simulated DEX behind the same wire format; the clock gives Unix seconds and `displaced` (when
+    given) the pools' displacements by our own swaps at a time (sim.impact.PoolBook.displaced: one read)."""
 
-    def __init__(self, config: SimConfig, clock: Callable[[], float]) -> None:
+    def __init__(self, config: SimConfig, clock: Callable[[], float],
+                 displaced: Callable[[float], Mapping[str, int]] | None = None) -> None:
         self.config = config
         self.clock = clock
+        self.displaced = displaced
 
     def __call__(self, params: dict[str, str]) -> RawResponse:
         """Answer as Jupiter would, as JSON text."""
-        status, body = dex.quote_response(params, self.clock(), self.config)
+        now_s = self.clock()
+        moved = self.displaced(now_s) if self.displaced is not None else dex.NO_DISPLACEMENT
+        status, body = dex.quote_response(params, now_s, self.config, moved)
         return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(body))
 
 

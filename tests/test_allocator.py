@@ -189,7 +189,7 @@ def test_routed_split_beats_best_single_and_is_near_brute_force(
     sol = amount_sol * 10**9
     order = (orders.Order(SOL, USDC, sol, SwapMode.EXACT_IN) if exact_in
              else orders.Order(SOL, USDC, amount_sol * 150 * 10**6, SwapMode.EXACT_OUT))  # USDC wanted at mid
-    risk = {"jupiter": Decimal("1.2742"), pool.venue: router.delay_risk_bps(Decimal(80), Decimal(1), 1500)}
+    risk = {"jupiter": Decimal("1.2742"), pool.venue: router.timing_risk_bps(pool.venue, Decimal(80), Decimal(1), 1500)}
     inv = otc_engine.Inventory(pool.target_base_atoms, pool.target_quote_atoms, NOW)
     options = []
     for venue in ("jupiter", pool.venue):

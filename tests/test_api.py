@@ -52,13 +52,13 @@ def test_executed_otc_trade_moves_pool_inventory_by_exactly_its_amounts(app: Fla
     res = client.post("/api/v1/trades", json=SELL_25K)
     assert res.status_code == 201, res.get_json()
     trade = res.get_json()
-    # 25,000 SOL splits: most to the OTC pool, the cheap first slice to Jupiter (see tests/test_split_execution.py)
+    # 25,000 SOL splits: the cheap first slices to Jupiter, the rest to the OTC pool (tests/test_split_execution.py)
     assert trade["status"] == "filled" and trade["venue"] in ("otc:sol-usdc", "split")
     (base1, quote1), *_ = inventory(app)
     leg = next(x for x in trade["legs"] if x["venue"] == "otc:sol-usdc")
     with app.app_context():  # what refilled the paid-out side between reserve and settle is counted apart
         refilled = db.session.scalars(db.select(OTCPool.replenished_quote_atoms).order_by(OTCPool.id)).first()
-    assert base1 - base0 == int(leg["in_amount_atoms"]) >= 20_000 * 10**9
+    assert base1 - base0 == int(leg["in_amount_atoms"]) >= 5_000 * 10**9
     assert quote0 - quote1 + refilled == int(leg["out_amount_atoms"])
     assert sum(int(x["in_amount_atoms"]) for x in trade["legs"]) == 25_000 * 10**9
     assert sum(int(x["out_amount_atoms"]) for x in trade["legs"]) == int(trade["out_amount_atoms"])

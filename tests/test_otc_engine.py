@@ -412,3 +412,53 @@ def test_replenish_never_overshoots_the_target(held, elapsed):
     for before, now, target in ((start.base_atoms, after.base_atoms, SOL_USDC.target_base_atoms),
                                 (start.quote_atoms, after.quote_atoms, SOL_USDC.target_quote_atoms)):
         assert min(before, target) <= now <= max(before, target)
+
+
+# --- inventory skew (issue 14 item 3) -------------------------------------------------------------------------------
+
+SKEWED = dataclasses.replace(SIMPLE, inventory_skew_bps=Decimal(20))
+LONG_SOL = Inventory(SKEWED.target_base_atoms * 3 // 2, SKEWED.target_quote_atoms // 2, NOW)  # imbalance +0.5
+
+
+def test_a_balanced_dealer_does_not_skew():
+    assert oe.inventory_imbalance(SKEWED, full(SKEWED)) == 0
+    assert ok(quote(SKEWED, True, 100 * SOL_ATOMS)).out_amount_atoms == ok(quote(SIMPLE, True, 100 * SOL_ATOMS)) \
+        .out_amount_atoms
+
+
+@pytest.mark.parametrize(("base", "quote_", "imbalance"), [(3, 1, Decimal("0.5")), (1, 3, Decimal("-0.5")),
+                                                           (1, 0, Decimal(1)), (0, 1, Decimal(-1))])
+def test_imbalance_compares_each_side_to_its_target(base: int, quote_: int, imbalance: Decimal):
+    inv = Inventory(base * SKEWED.target_base_atoms // 2, quote_ * SKEWED.target_quote_atoms // 2, NOW)
+    assert oe.inventory_imbalance(SKEWED, inv) == imbalance
+
+
+def test_a_long_dealer_charges_sellers_and_pays_buyers_the_skew():
+    assert oe.skew_bps(SKEWED, LONG_SOL, sells_base=True) == Decimal(10)  # 20 bps × 0.5
+    assert oe.skew_bps(SKEWED, LONG_SOL, sells_base=False) == Decimal(-10)
+
+
+def test_flow_that_rebalances_a_long_pool_gets_a_better_price_than_flow_that_drains_it():
+    """Long SOL: a buyer of SOL (rebalancing) gets more than at balance, a seller (draining USDC) gets less."""
+    sell_skewed = ok(quote(SKEWED, True, 100 * SOL_ATOMS, inv=LONG_SOL))
+    sell_flat = ok(quote(SIMPLE, True, 100 * SOL_ATOMS, inv=LONG_SOL))
+    buy_skewed = ok(quote(SKEWED, False, 15_000 * USD_ATOMS, inv=LONG_SOL))
+    buy_flat = ok(quote(SIMPLE, False, 15_000 * USD_ATOMS, inv=LONG_SOL))
+    assert sell_skewed.out_amount_atoms < sell_flat.out_amount_atoms
+    assert buy_skewed.out_amount_atoms > buy_flat.out_amount_atoms
+    assert (sell_skewed.skew_bps, buy_skewed.skew_bps) == (Decimal(10), Decimal(-10))
+    assert sell_skewed.spread_bps == sell_flat.spread_bps + 10  # the skew is charged inside the reported spread
+
+
+def test_an_exact_out_quote_carries_the_same_skew():
+    q = ok(quote(SKEWED, True, 15_000 * USD_ATOMS, "ExactOut", inv=LONG_SOL))
+    assert q.skew_bps == Decimal(10) and q.out_amount_atoms == 15_000 * USD_ATOMS
+
+
+def test_skew_strength_is_bounded():
+    with pytest.raises(ValueError, match="inventory_skew_bps"):
+        dataclasses.replace(SIMPLE, inventory_skew_bps=Decimal(101))
+
+
+def test_the_default_desk_pools_skew_by_15_bps_at_full_imbalance():
+    assert all(p.inventory_skew_bps == 15 for p in oe.DEFAULT_POOLS)

@@ -50,6 +50,10 @@ TRADE = {
     "explanation": "otc:sol-usdc fills all 25,000 SOL at 14.4 bps all-in vs 186.4 bps on jupiter", "error": None,
     "user_id": 3, "latency_ms": 1, "created_at": "2026-11-26T01:30:36.173Z", "quoted_at": "2026-11-26T01:30:36.171Z",
     "executed_at": "2026-11-26T01:30:36.173Z", "settled_at": "2026-11-26T01:30:37.300Z", "options": OPTIONS[:2],
+    "tca": {"arrival_mid": "156.226533730", "shortfall_bps": "12.9", "shortfall_atoms": "5020623488",
+            "components_bps": {"impact": "0.0", "fees": "2.0", "spread": "10.9", "timing": "0.0"},
+            "markouts_bps": {"1s": "12.7", "10s": "13.4", "60s": None, "300s": None},
+            "savings_bps": {"jupiter_one_shot": "175.5", "best_single_venue": "0.0", "twap": "31.2"}},
 }
 POOL = {
     "id": 1, "name": "sol-usdc", "venue": "otc:sol-usdc", "active": True, "base_mint": SOL, "base_symbol": "SOL",

@@ -116,7 +116,15 @@ def _schemas() -> dict[str, Any]:
                                              quote_id={"type": "string"},
                                              state={"enum": ["sending", "accepted", "rejected"]},
                                              reason=_nullable({"type": "string"}),
-                                             rerouted_to=_nullable({"type": "string"}))})
+                                             rerouted_to=_nullable({"type": "string"}))},
+                 tca=_nullable(_ref("Tca")))
+    nb = _nullable(BPS)
+    tca = _obj(["arrival_mid", "shortfall_bps", "shortfall_atoms", "components_bps", "markouts_bps", "savings_bps"],
+               arrival_mid=_nullable({"type": "string"}), shortfall_bps=nb, shortfall_atoms=_nullable(ATOMS),
+               components_bps=_obj(["impact", "fees", "spread", "timing"], impact=nb, fees=nb, spread=nb, timing=nb),
+               markouts_bps=_obj(["1s", "10s", "60s", "300s"], **{"1s": nb, "10s": nb, "60s": nb, "300s": nb}),
+               savings_bps=_obj(["jupiter_one_shot", "best_single_venue", "twap"], jupiter_one_shot=nb,
+                                best_single_venue=nb, twap=nb))
     pool = _obj(["id", "name", "venue", "active", "base_mint", "quote_mint", "base_atoms", "quote_atoms"],
                 id={"type": "integer"}, name={"type": "string"}, venue={"type": "string"},
                 active={"type": "boolean"}, base_mint={"type": "string"}, base_symbol={"type": "string"},
@@ -148,7 +156,7 @@ def _schemas() -> dict[str, Any]:
                       expires_at=TIME, quoted_at=TIME, mid_price={"type": "string"}, order=_ref("OrderEcho"),
                       options={"type": "array", "items": _ref("VenueOption")}, decision=_ref("Decision"),
                       latency_ms={"type": "integer"}),
-        "Trade": trade,
+        "Trade": trade, "Tca": tca,
         "TradePage": _obj(["trades", "next_cursor"], trades={"type": "array", "items": _ref("Trade")},
                           next_cursor=_nullable({"type": "string"})),
         "Pool": pool, "PoolPatch": pool_patch,
@@ -268,7 +276,9 @@ def _paths() -> dict[str, Any]:
             _responses(200, _json(chart), 401, 403))},
         "/api/v1/analytics/charts": {"get": _op(
             "charts_series", "viewer", "every analytics chart's series over a window",
-            _responses(200, _json(chart), 400, 401, 403), parameters=_chart_params("30d"))},
+            _responses(200, _json(chart), 400, 401, 403), parameters=[*_chart_params("30d"), _query(
+                "benchmark", {"enum": ["best_single_venue", "jupiter_one_shot", "twap"],
+                              "default": "best_single_venue"}, "what the savings series are measured against")])},
         "/api/v1/analytics/cost-curve": {"get": _op(
             "charts_cost_curve", "viewer", "all-in cost (bps) vs size per venue and the router's choice",
             _responses(200, _json(chart), 400, 401, 403),

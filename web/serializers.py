@@ -10,6 +10,7 @@ from core.tokens import TOKENS, token_by_mint
 from core.units import iso_z as iso
 from ledger import maker_log
 from read import analytics, history
+from read.tca import tca_json
 from services.makers import state_of
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def trade_json(t: Trade, detail: bool = False) -> dict[str, Any]:
         "user_id": t.user_id, "latency_ms": t.latency_ms,
         "created_at": iso(t.created_at), "quoted_at": iso(t.quoted_at) or None,
         "executed_at": iso(t.executed_at) or None, "settled_at": iso(t.settled_at) or None,
+        "tca": tca_json(t),
     }
     if detail:
         body["options"] = t.options

@@ -93,6 +93,44 @@
     },
   });
 
+  var tca = data.tca;
+  if (tca) {
+    var parts = [["impact", "Price impact", P.jupiter], ["fees", "Fees", P.muted], ["spread", "Dealer spread", P.otc],
+      ["timing", "Timing", P.split]];
+    var sizeData = tca.shortfall_by_size;
+    make("chart-shortfall", {
+      data: {
+        labels: sizeData.map(function (b) { return b.bucket; }),
+        datasets: parts.map(function (p) {
+          return { type: "bar", label: p[1], data: sizeData.map(function (b) { return num(b.components_bps[p[0]]); }),
+            backgroundColor: p[2], borderColor: p[2], stack: "parts", yAxisID: "y" };
+        }).concat([{ type: "line", label: "Shortfall (total)", data: sizeData.map(function (b) { return num(b.shortfall_bps); }),
+          borderColor: P.text, backgroundColor: P.text, pointRadius: 4, borderWidth: 2, yAxisID: "y" }]),
+      },
+      options: {
+        interaction: { mode: "index", intersect: false },
+        scales: { x: axis("Trade size (USD notional)", { stacked: true }), y: axis("bps of the arrival value", { stacked: true }) },
+      },
+    });
+    var marks = tca.markouts_by_venue;
+    make("chart-markouts", {
+      type: "line",
+      data: {
+        labels: marks.horizons.map(function (h) { return "+" + h; }),
+        datasets: marks.venues.map(function (v) {
+          var colour = venueColour(v.venue);
+          return { label: v.venue + " (" + v.trades + ")", data: v.markout_bps.map(num), borderColor: colour,
+            backgroundColor: colour, pointRadius: 4, borderWidth: 2, spanGaps: true };
+        }),
+      },
+      options: {
+        interaction: { mode: "index", intersect: false },
+        plugins: { tooltip: { callbacks: { label: function (ctx) { return " " + ctx.dataset.label + ": " + ctx.parsed.y.toFixed(2) + " bps"; } } } },
+        scales: { x: axis("Time after the fill"), y: axis("Markout (bps; above 0 = the desk's way)") },
+      },
+    });
+  }
+
   var mix = data.route_mix;
   make("chart-mix", {
     type: "bar",

@@ -197,8 +197,9 @@
       tr.appendChild(why);
       return tr;
     }
-    var delay = el("td", "text-end num", OLR.formatBps(o.delay_risk_bps));
-    delay.append(" ", el("span", "unit", (o.delay_ms || 0) + " ms"));
+    var firm = Number(o.delay_risk_bps || 0) === 0 && o.venue !== "jupiter";
+    var delay = el("td", "text-end num", firm ? "none" : OLR.formatBps(o.delay_risk_bps));
+    delay.append(" ", el("span", "unit", firm ? "firm quote" : (o.delay_ms || 0) + " ms"));
     var payCell = el("td", "text-end num"), getCell = el("td", "text-end num");
     payCell.appendChild(amt(o.in_amount_atoms, inMint));
     getCell.appendChild(amt(o.out_amount_atoms, outMint));

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from models import utcnow
-from read import series, window
+from read import series, tca_series, window
 from services import cost_chart, monitoring
 from web import context, serializers
 from web.errors import api_error
@@ -64,8 +64,19 @@ def dashboard():
 
 @bp.get("/charts")
 def charts():
-    """Every analytics chart's series over the requested window."""
-    return jsonify(series.all_series(window_from_request()))
+    """Every analytics chart's series over the requested window, savings against ?benchmark= (default best single
+    venue), and the TCA charts (KPIs per benchmark, shortfall by size, markouts by venue)."""
+    w = window_from_request()
+    return jsonify({**tca_series.with_benchmark(series.all_series(w), w, benchmark_from_request()),
+                    "tca": tca_series.all_tca(w)})
+
+
+def benchmark_from_request() -> str:
+    """?benchmark= (best_single_venue, jupiter_one_shot, twap; default best_single_venue); RangeError otherwise."""
+    try:
+        return tca_series.benchmark_of(request.args.get("benchmark"))
+    except ValueError as exc:
+        raise RangeError(str(exc), "benchmark") from None
 
 
 @bp.get("/cost-curve")

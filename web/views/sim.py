@@ -19,7 +19,9 @@ bp = Blueprint("sim", __name__, url_prefix="/sim/jupiter")
 @bp.get("/swap/v1/quote")
 def quote():
     """GET /quote with Jupiter's query parameters; answers as Jupiter does."""
-    status, body = dex.quote_response(request.args, time.time(), current_app.extensions["sim_config"])
+    now_s = time.time()
+    moved = current_app.extensions["sim_pools"].displaced(now_s)  # our own past swaps still move the pools
+    status, body = dex.quote_response(request.args, now_s, current_app.extensions["sim_config"], moved)
     return jsonify(body), status
 
 

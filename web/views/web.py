@@ -2,23 +2,36 @@
 from __future__ import annotations
 
 import secrets
+import time
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from core.tokens import TOKENS, token_by_mint
 from ledger import maker_log
 from models import OTCPool, Quote, Trade, db, utcnow
-from read import analytics, series
+from read import analytics, series, tca_series
 from read import history as blotter
+from read.tca import tca_json
 from read.window import make_window
 from services import cost_chart, makers, monitoring, pool_config, quoting, trading
 from web import context, serializers
 from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
 from web.views import pages
-from web.views.charts import RangeError, window_from_request
+from web.views.charts import RangeError, benchmark_from_request, window_from_request
 from web.views.events import remember_quote
 
 bp = Blueprint("web", __name__)
@@ -100,6 +113,9 @@ def trade_detail(trade_id: int):
         abort(404, f"There is no trade #{trade_id}.")
     legs = pages.legs_view(trade.legs, trade.input_mint, trade.output_mint)
     return render_template("trade_detail.html", trade=trade, legs=legs, timeline=pages.timeline(trade),
+                           tca=tca_json(trade), benchmarks=tca_series.BENCHMARK_LABELS,
+                           arrival_text=pages.mid_text(trade.arrival_mid, trade.input_symbol, trade.output_symbol)
+                           if trade.arrival_mid else "—",
                            attempts=maker_log.swaps_of_trade(trade.id))
 
 
@@ -146,10 +162,25 @@ def analytics_page():
     except RangeError as exc:
         flash(f"{exc} Showing the last 30 days.", "warning")
         window = make_window(None, None, None, utcnow(), None)
-    return render_template("analytics.html", window=window, series=series.all_series(window),
+    try:
+        benchmark = benchmark_from_request()
+    except RangeError as exc:
+        flash(f"{exc}; showing savings against the best single venue.", "warning")
+        benchmark = tca_series.DEFAULT_BENCHMARK
+    charts = tca_series.with_benchmark(series.all_series(window), window, benchmark)
+    return render_template("analytics.html", window=window, series={**charts, "tca": tca_series.all_tca(window)},
+                           benchmark=benchmark, benchmarks=tca_series.BENCHMARK_LABELS, tca_twap=_twap_terms(),
                            summary=analytics.summary(window.since, window.until),
                            range_key=request.args.get("range", "") or ("" if request.args.get("from") else "30d"),
                            cost_pairs=cost_chart.PAIRS)
+
+
+def _twap_terms() -> dict[str, object]:
+    """The TWAP benchmark's slices and horizon as the analytics page names them."""
+    s = context.market().settings
+    minutes = s.tca_twap_horizon_s / 60
+    return {"slices": s.tca_twap_slices,
+            "horizon": f"{minutes:g} min" if minutes >= 1 else f"{s.tca_twap_horizon_s:g} s"}
 
 
 @bp.get("/pools")
@@ -192,9 +223,12 @@ def monitoring_page():
     except RangeError as exc:
         flash(f"{exc} Showing the last 24 hours.", "warning")
         window = make_window("24h", None, None, utcnow(), None)
+    sim_pools = current_app.extensions["sim_pools"] if context.market().pool_impact is not None else None
     return render_template("monitoring.html", live=monitoring.live_status(context.market()), window=window,
                            history=monitoring.metrics_series(window), snapshots=monitoring.recent_snapshots(),
-                           range_key=request.args.get("range", "24h"), makers=makers.monitoring_rows(utcnow()))
+                           range_key=request.args.get("range", "24h"),
+                           pool_deviations=sim_pools.deviations(time.time()) if sim_pools else None,
+                           makers=makers.monitoring_rows(utcnow()))
 
 
 @bp.get("/api")
