@@ -14,6 +14,12 @@ from sqlalchemy import create_engine, make_url, text
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "olr_bench")  # several checkouts on one server: one prefix each
+
+
+def db_name(purpose: str) -> str:
+    """The benchmark database for `purpose` (api, scale, ...): BENCH_DB_PREFIX_purpose."""
+    return f"{DB_PREFIX}_{purpose}"
 
 
 def pct(values: list[float], p: int) -> float:

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from bench import _server
-from bench._common import pg_available, recreate_database, table, write
+from bench._common import db_name, pg_available, recreate_database, table, write
 
 SECONDS = 6
 WORKERS = (2, 4)
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="olr-bench-api-") as tmp:
         rows += run_backend("SQLite", f"sqlite:///{tmp}/api.db", opts.seconds)
     if pg_available():
-        rows += run_backend("PostgreSQL", recreate_database("olr_bench_api"), opts.seconds)
+        rows += run_backend("PostgreSQL", recreate_database(db_name("api")), opts.seconds)
     else:
         print("  PostgreSQL not reachable: skipped", flush=True)
     text, summary = report(rows, opts.seconds, time.perf_counter() - started)

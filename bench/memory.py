@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import _server
-from bench._common import fresh_database, mib, rss_kb, table, write
+from bench._common import db_name, fresh_database, mib, rss_kb, table, write
 
 TRADES, WORKERS = 10_000, 2
 
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     opts = args.parse_args(argv)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="olr-bench-memory-") as tmp:
-        backend, url = fresh_database("olr_bench_memory", tmp)
+        backend, url = fresh_database(db_name("memory"), tmp)
         token = _server.prepare_database(url)
         server = _server.start(url, opts.workers)
         engine = create_engine(url)

@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 from bench import _server
-from bench._common import fresh_database, table, write
+from bench._common import db_name, fresh_database, table, write
 
 REQUESTS = 64
 LAYERS = (
@@ -140,7 +140,7 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="olr-bench-profile-") as tmp:
-        backend, url = fresh_database("olr_bench_profile", tmp)
+        backend, url = fresh_database(db_name("profile"), tmp)
         token = _server.prepare_database(url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RECOVER_ON_START": False,
                           "RATELIMIT_ENABLED": False})
