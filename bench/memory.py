@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from bench import _server
 from bench._common import db_name, fresh_database, mib, rss_kb, table, write
+from bench._prereq import check
 
 TRADES, WORKERS = 10_000, 2
 
@@ -44,6 +45,8 @@ def main(argv: list[str]) -> int:
     args.add_argument("--trades", type=int, default=TRADES)
     args.add_argument("--workers", type=int, default=WORKERS)
     opts = args.parse_args(argv)
+    if not check("memory", "wrk", "gunicorn"):
+        return 2
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="olr-bench-memory-") as tmp:
         backend, url = fresh_database(db_name("memory"), tmp)
