@@ -46,13 +46,13 @@ def _viewer_token() -> str:
 
 def queries(now: Any) -> list[tuple[str, Callable[[], Any]]]:
     """(label, call) of every analytics-page and dashboard query."""
-    from read import analytics
+    from read import analytics, window
     from read import series as charts
     from web import serializers
 
     out: list[tuple[str, Callable[[], Any]]] = []
     for key in WINDOWS:
-        w = charts.make_window(key, None, None, now, charts.first_trade_at())
+        w = window.make_window(key, None, None, now, window.first_trade_at())
         out += [(f"analytics {key}: savings series", lambda w=w: charts.savings_series(w)),
                 (f"analytics {key}: size buckets", lambda w=w: charts.size_buckets(w)),
                 (f"analytics {key}: route mix", lambda w=w: charts.route_mix_series(w)),
