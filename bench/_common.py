@@ -14,6 +14,12 @@ from sqlalchemy import create_engine, make_url, text
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "olr_bench")  # several checkouts on one server: one prefix each
+
+
+def db_name(purpose: str) -> str:
+    """The benchmark database for `purpose` (api, scale, ...): BENCH_DB_PREFIX_purpose."""
+    return f"{DB_PREFIX}_{purpose}"
 
 
 def pct(values: list[float], p: int) -> float:
@@ -32,11 +38,37 @@ def timed_ms(fn: Callable[[], Any], runs: int) -> list[float]:
     return out
 
 
-def write(name: str, markdown: str, summary: list[tuple[str, str]]) -> None:
-    """bench/results/NAME.md, and NAME.summary.json: (figure, value) rows for `python -m bench`'s table."""
+Row = tuple[str, ...]  # (figure, value) or (figure, value, target, verdict)
+
+
+def verdict(met: bool) -> str:
+    """How a summary row says whether its target was met."""
+    return "met" if met else "**NOT met**"
+
+
+def write(name: str, markdown: str, summary: list[Row]) -> None:
+    """bench/results/NAME.md, NAME.summary.json (the rows of summary.md), and summary.md rebuilt from every benchmark.
+
+    A summary row is (figure, value), or (figure, value, target, verdict) for a figure the issues set a target for.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.md").write_text(markdown)
     (RESULTS / f"{name}.summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (RESULTS / "summary.md").write_text(summary_markdown())
+
+
+def summary_markdown(footer: str = "") -> str:
+    """The table of every benchmark's latest summary rows (bench/results/*.summary.json), targets next to figures."""
+    lines = ["# Benchmark summary", "",
+             "Each benchmark's latest run (`python -m bench` runs them all, `python -m bench.NAME` one and updates "
+             "its rows here). Speed figures are ratios or percentiles measured in one run on a busy 2-core machine: "
+             "the ratios hold better than the absolute figures.", "",
+             "| benchmark | figure | value | target | met |", "|---|---|---|---|---|"]
+    for path in sorted(RESULTS.glob("*.summary.json")):
+        for row in json.loads(path.read_text()):
+            figure, value, target, met = (*row, "", "")[:4]
+            lines.append(f"| {path.name.split('.')[0]} | {figure} | {value} | {target} | {met} |")
+    return "\n".join([*lines, "", *([footer, ""] if footer else [])])
 
 
 def database_url(name: str) -> str:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import ROOT
+from bench._prereq import WRK
 
-WRK = os.environ.get("WRK", "/usr/bin/wrk")
 VENV_BIN = ROOT / ".venv" / "bin"
 
 

@@ -16,10 +16,12 @@ import tempfile
 import time
 
 from bench import _server
-from bench._common import pg_available, recreate_database, table, write
+from bench._common import db_name, pg_available, recreate_database, table, verdict, write
+from bench._prereq import check
 
 SECONDS = 6
 WORKERS = (2, 4)
+TARGETS = {("quotes", 2): 0.25, ("trades", 2, "PostgreSQL"): 0.15}  # issue 17: share of the ceiling
 ENDPOINTS = (("constant JSON", "/bench/constant"), ("POST /api/v1/quotes", "/api/v1/quotes"),
              ("POST /api/v1/trades", "/api/v1/trades"))
 
@@ -55,9 +57,12 @@ def report(rows: list[tuple[str, int, str, _server.WrkResult]], seconds: float, 
         body.append((backend, workers, label, f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}",
                      "1" if label == "constant JSON" else f"{ratio:.3f}", f"{r.requests:,}", r.non_2xx + r.errors))
         if label != "constant JSON":
-            summary.append((f"{label.split()[-1].rsplit('/', 1)[-1]} req/s, {backend}, {workers} workers",
+            what = label.split()[-1].rsplit("/", 1)[-1]
+            target = TARGETS.get((what, workers)) or TARGETS.get((what, workers, backend))
+            summary.append((f"{what} req/s, {backend}, {workers} workers",
                             f"{r.rps:,.0f} (p99 {r.p99_ms:.0f} ms; {ratio:.3f} of constant JSON "
-                            f"{ceiling[(backend, workers)]:,.0f})"))
+                            f"{ceiling[(backend, workers)]:,.0f})",
+                            *((f"≥ {target} of constant JSON", verdict(ratio >= target)) if target else ())))
     lines = [
         "# API throughput under gunicorn (wrk on loopback)", "",
         f"Reproduce: `python -m bench.api --seconds {seconds:g}` (or `make bench`). Wall time {elapsed_s:.0f} s.", "",
@@ -76,13 +81,16 @@ def main(argv: list[str]) -> int:
     args = argparse.ArgumentParser(prog="python -m bench.api")
     args.add_argument("--seconds", type=float, default=SECONDS)
     opts = args.parse_args(argv)
+    if not check("api", "wrk", "gunicorn"):
+        return 2
     started = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory(prefix="olr-bench-api-") as tmp:
         rows += run_backend("SQLite", f"sqlite:///{tmp}/api.db", opts.seconds)
     if pg_available():
-        rows += run_backend("PostgreSQL", recreate_database("olr_bench_api"), opts.seconds)
+        rows += run_backend("PostgreSQL", recreate_database(db_name("api")), opts.seconds)
     else:
+        check("api", "postgresql")  # says how to get it; SQLite alone still measures
         print("  PostgreSQL not reachable: skipped", flush=True)
     text, summary = report(rows, opts.seconds, time.perf_counter() - started)
     write("api", text, summary)

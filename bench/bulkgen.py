@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench._common import bare_tables, database_url, recreate_database
+from bench._common import bare_tables, database_url, db_name, recreate_database
 
-DATABASE = "olr_bench_scale"
+DATABASE = db_name("scale")
 TRADES, DAYS, SEED, TEMPLATES = 1_000_000, 180, 20261126, 300
 REJECTED, FAILED = 0.025, 0.005
 REUSE_HOURS = 6

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import _server
-from bench._common import fresh_database, mib, rss_kb, table, write
+from bench._common import db_name, fresh_database, mib, rss_kb, table, write
+from bench._prereq import check
 
 TRADES, WORKERS = 10_000, 2
 
@@ -44,9 +45,11 @@ def main(argv: list[str]) -> int:
     args.add_argument("--trades", type=int, default=TRADES)
     args.add_argument("--workers", type=int, default=WORKERS)
     opts = args.parse_args(argv)
+    if not check("memory", "wrk", "gunicorn"):
+        return 2
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="olr-bench-memory-") as tmp:
-        backend, url = fresh_database("olr_bench_memory", tmp)
+        backend, url = fresh_database(db_name("memory"), tmp)
         token = _server.prepare_database(url)
         server = _server.start(url, opts.workers)
         engine = create_engine(url)

@@ -18,9 +18,11 @@ from collections import Counter
 from typing import Any
 
 from bench import _server
-from bench._common import fresh_database, table, write
+from bench._common import db_name, fresh_database, table, verdict, write
+from bench._prereq import check
 
 REQUESTS = 64
+QUOTE_CPU_MS = 5  # issue 17: CPU per quote, in-process
 LAYERS = (
     ("simulated Jupiter", ("sim_dex.py", "sim_price.py", "jupiter_api.py", "jupiter_wire.py", "jupiter_guards.py")),
     ("decision (router, allocator, OTC engine, curves)", ("router.py", "allocator.py", "otc_engine.py",
@@ -124,8 +126,10 @@ def report(results: list[dict[str, Any]], backend: str, elapsed_s: float) -> tup
                          [(f"`{fn}`", f"{secs * 1000 / r['n']:.2f}") for fn, secs in r["functions"].most_common(12)]),
                   ""]
         sim = r["layers"].get("simulated Jupiter", 0) * 100 / total
+        target = QUOTE_CPU_MS if r["path"].endswith("quotes") else None
         summary.append((f"{r['path']} CPU per request (in-process, {backend})",
-                        f"{r['cpu_ms']:.1f} ms ({sim:.0f} % in the simulated Jupiter)"))
+                        f"{r['cpu_ms']:.1f} ms ({sim:.0f} % in the simulated Jupiter)",
+                        *((f"≤ {target} ms", verdict(r["cpu_ms"] <= target)) if target else ())))
     lines += ["## Fixes made from these profiles", "", FIXES]
     return "\n".join(lines) + "\n", summary
 
@@ -135,12 +139,14 @@ def main(argv: list[str]) -> int:
     args = argparse.ArgumentParser(prog="python -m bench.profile")
     args.add_argument("--requests", type=int, default=REQUESTS)
     opts = args.parse_args(argv)
+    if not check("profile", "pyinstrument"):
+        return 2
     from app import create_app
     from models import db
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="olr-bench-profile-") as tmp:
-        backend, url = fresh_database("olr_bench_profile", tmp)
+        backend, url = fresh_database(db_name("profile"), tmp)
         token = _server.prepare_database(url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RECOVER_ON_START": False,
                           "RATELIMIT_ENABLED": False})

@@ -22,9 +22,11 @@ from datetime import timedelta
 from typing import Any
 
 from bench import _server, bulkgen
-from bench._common import mib, pct, pg_available, rss_kb, table, timed_ms, write
+from bench._common import mib, pct, rss_kb, table, timed_ms, verdict, write
+from bench._prereq import check
 
 RUNS, NAIVE_RUNS, TARGET_MS = 20, 2, 300
+PAGE_TARGETS_MS = {"/analytics?range=all": 150, "/api/v1/analytics/charts?range=all": 100}  # issue 17, p95
 WINDOWS = ("24h", "30d", "all")
 DEPTH = 50_000  # history rows skipped before the measured page
 
@@ -44,13 +46,13 @@ def _viewer_token() -> str:
 
 def queries(now: Any) -> list[tuple[str, Callable[[], Any]]]:
     """(label, call) of every analytics-page and dashboard query."""
-    from read import analytics
+    from read import analytics, window
     from read import series as charts
     from web import serializers
 
     out: list[tuple[str, Callable[[], Any]]] = []
     for key in WINDOWS:
-        w = charts.make_window(key, None, None, now, charts.first_trade_at())
+        w = window.make_window(key, None, None, now, window.first_trade_at())
         out += [(f"analytics {key}: savings series", lambda w=w: charts.savings_series(w)),
                 (f"analytics {key}: size buckets", lambda w=w: charts.size_buckets(w)),
                 (f"analytics {key}: route mix", lambda w=w: charts.route_mix_series(w)),
@@ -209,6 +211,11 @@ def report(info: dict[str, Any], q: list, pages: list, hist: list, points: list,
         if r[0] in ("analytics 30d: slippage", "analytics all: savings series", "dashboard: summary all time",
                     "dashboard: dashboard_json (all of it)", "analytics 30d: summary"):
             summary.append((f"{r[0]} at 1M: rollups p95 vs naive", f"{r[2]} ms vs {r[3]} ms ({r[4]})"))
+    for page, p50, p95, naive in pages:
+        for path, target in PAGE_TARGETS_MS.items():
+            if page == f"`GET {path}`":
+                summary.append((f"{page} at 1M: p95 (p50; naive)", f"{p95} ms ({p50} ms; naive {naive} ms)",
+                                f"≤ {target} ms p95", verdict(float(p95) <= target)))
     summary += [(f"history page {DEPTH:,} deep, sort {h[0]}: keyset p95 vs OFFSET", f"{h[3]} ms vs {h[4]} ms")
                 for h in hist]
     summary += [("worker RSS at 1M: start → after pages → after CSV (MiB)",
@@ -225,9 +232,8 @@ def main(argv: list[str]) -> int:
     args.add_argument("--runs", type=int, default=RUNS)
     args.add_argument("--naive-runs", type=int, default=NAIVE_RUNS)
     opts = args.parse_args(argv)
-    if not pg_available():
-        print("  PostgreSQL not reachable: the scale benchmark needs it (BENCH_PG_URL)", flush=True)
-        return 1
+    if not check("scale", "postgresql", "gunicorn"):
+        return 2
     from app import create_app
     from models import db, utcnow
 

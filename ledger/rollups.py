@@ -4,6 +4,8 @@
   savings (atoms), the sums behind the averages the analytics show (cost, Jupiter price impact, realised slippage vs
   the firm quote, in the same SQL expressions as the per-trade queries) and the OTC legs' share of the notional.
 - trade_leg_rollups_hourly: per UTC hour × leg venue × status: legs and their share of the USD notional (route mix).
+- trade_rollups_daily, trade_leg_rollups_daily: the same columns per UTC day (day_s), kept alongside, so a range
+  of months reads days, not hours.
 
 Only finished trades (filled, rejected, failed) are rolled up; pending ones are few and counted live. Kept by:
 add_trades() in trade_logger.settle()/fail() (the pending -> finished UPDATE is Core SQL), an after_flush hook for
@@ -22,9 +24,11 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import (
     BigInteger,
+    Column,
     Integer,
     Numeric,
     String,
+    Table,
     bindparam,
     case,
     cast,
@@ -42,6 +46,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 
+from ledger.rollup_days import DAY_S, by_day
 from models import Quote, Trade, TradeLeg, db
 
 FINISHED = ("filled", "rejected", "failed")
@@ -89,12 +94,21 @@ class LegRollup(db.Model):
     volume_usd_atoms: Mapped[Any] = mapped_column(SUM)  # Σ leg share of its trade's notional (display precision)
 
 
+def _daily(hourly: Table, name: str) -> Table:
+    """The daily level of an hourly rollup table: its columns, keyed by the start of the UTC day (day_s)."""
+    return Table(name, db.metadata, *[Column("day_s", BigInteger, primary_key=True) if c.name == "hour_s"
+                                      else c._copy() for c in hourly.columns])
+
+
+TRADE_DAILY = _daily(TradeRollup.__table__, "trade_rollups_daily")
+LEG_DAILY = _daily(LegRollup.__table__, "trade_leg_rollups_daily")
 TRADE_KEYS = ("hour_s", "status", "venue", "pair", "input_symbol", "output_symbol", "size_bucket")
 TRADE_SUMS = ("trades", "volume_usd_atoms", "savings_usd_atoms", "otc_volume_usd_atoms", "cost_bps_sum",
               "cost_bps_n", "impact_bps_sum", "impact_bps_n", "quote_fills", "slip_centi_bps_sum",
               "slip_centi_bps_n")
 LEG_KEYS = ("hour_s", "venue", "status")
 LEG_SUMS = ("legs", "volume_usd_atoms")
+DAILY_KEYS = {"trade_rollups_hourly": ("day_s", *TRADE_KEYS[1:]), "trade_leg_rollups_hourly": ("day_s", *LEG_KEYS[1:])}
 
 
 def epoch_s(col: Any, dialect: str) -> ColumnElement[int]:
@@ -164,12 +178,16 @@ def _type(col: Any) -> Any:
 
 
 def _grouped(rows: Select[Any], keys: Sequence[str], sums: Sequence[str], with_max: bool) -> Select[Any]:
-    """The rollup rows of per-trade/per-leg rows: grouped by keys, summed (and the slippage max), in key order."""
+    """The rollup rows of per-trade/per-leg rows: grouped by keys, summed (and the slippage max), in key order.
+
+    A key `day_s` (the daily level) is the start of the row's UTC day, from its t_s.
+    """
     src = rows.subquery()
-    cols = [src.c[k] for k in keys] + [func.sum(src.c[s], type_=_type(src.c[s])).label(s) for s in sums]
+    key_cols = [((src.c.t_s // DAY_S) * DAY_S).label("day_s") if k == "day_s" else src.c[k] for k in keys]
+    cols = key_cols + [func.sum(src.c[s], type_=_type(src.c[s])).label(s) for s in sums]
     if with_max:
         cols.append(func.max(src.c.slip_centi_bps_max, type_=SUM).label("slip_centi_bps_max"))
-    return select(*cols).group_by(*[src.c[k] for k in keys]).order_by(*[src.c[k] for k in keys])
+    return select(*cols).group_by(*key_cols).order_by(*key_cols)
 
 
 @functools.cache
@@ -206,13 +224,17 @@ def _incremental(dialect: str) -> tuple[tuple[type[Any], Select[Any], tuple[str,
 
 
 def _add(conn: Connection, trade_ids: list[int]) -> None:
-    """Add finished trades (and their legs) to both rollups: select their sums, upsert them."""
+    """Add finished trades (and their legs) to the hourly and daily rollups: select their sums, upsert them."""
     dialect = conn.dialect.name
     for model, grouped, keys, sums, with_max in _incremental(dialect):
-        rows = [{k: _driver_value(v, dialect) for k, v in row.items()}
-                for row in conn.execute(grouped, {"trade_ids": trade_ids}).mappings()]
+        rows = [dict(row) for row in conn.execute(grouped, {"trade_ids": trade_ids}).mappings()]
         if rows:
-            conn.execute(_upsert_sql(model.__tablename__, keys, sums, with_max), rows)
+            table = model.__tablename__
+            conn.execute(_upsert_sql(table, keys, sums, with_max),
+                         [{k: _driver_value(v, dialect) for k, v in row.items()} for row in rows])
+            conn.execute(_upsert_sql(table.replace("hourly", "daily"), DAILY_KEYS[table], sums, with_max),
+                         [{k: _driver_value(v, dialect) for k, v in row.items()}
+                          for row in by_day(rows, sums, with_max)])
 
 
 def add_trades(trade_ids: Iterable[int]) -> None:
@@ -224,21 +246,26 @@ def add_trades(trade_ids: Iterable[int]) -> None:
 
 
 def backfill(conn: Connection) -> None:
-    """Replace both rollups by the aggregation of every finished trade, on `conn` (the caller commits)."""
+    """Replace the rollups (hourly and daily) by the aggregation of every finished trade, on `conn` (caller commits)."""
     if conn.dialect.name == "postgresql":  # one big aggregation: hash it in memory, skip seconds of JIT compiling
         conn.execute(text("SET LOCAL work_mem = '256MB'"))
         conn.execute(text("SET LOCAL jit = off"))
-    conn.execute(delete(TradeRollup))
-    conn.execute(delete(LegRollup))
     everything, dialect = Trade.id.is_not(None), conn.dialect.name
-    conn.execute(insert(TradeRollup).from_select([*TRADE_KEYS, *TRADE_SUMS, "slip_centi_bps_max"], _grouped(
-        per_trade(dialect, everything), TRADE_KEYS, TRADE_SUMS, True)))
-    conn.execute(insert(LegRollup).from_select([*LEG_KEYS, *LEG_SUMS], _grouped(
-        per_leg(dialect, everything), LEG_KEYS, LEG_SUMS, False)))
+    daily = inspect(conn).has_table(TRADE_DAILY.name)  # not yet during the migration that made the hourly level
+    for table, keys in ((TradeRollup.__table__, TRADE_KEYS), (TRADE_DAILY, DAILY_KEYS["trade_rollups_hourly"]))[
+            :1 + daily]:
+        conn.execute(delete(table))
+        conn.execute(insert(table).from_select([*keys, *TRADE_SUMS, "slip_centi_bps_max"], _grouped(
+            per_trade(dialect, everything), keys, TRADE_SUMS, True)))
+    for table, keys in ((LegRollup.__table__, LEG_KEYS), (LEG_DAILY, DAILY_KEYS["trade_leg_rollups_hourly"]))[
+            :1 + daily]:
+        conn.execute(delete(table))
+        conn.execute(insert(table).from_select([*keys, *LEG_SUMS], _grouped(
+            per_leg(dialect, everything), keys, LEG_SUMS, False)))
 
 
 def rebuild() -> tuple[int, int]:
-    """Recompute both rollups from every finished trade in one transaction; (trade rows, leg rows) written."""
+    """Recompute every rollup from every finished trade in one transaction; (hourly trade rows, leg rows) written."""
     backfill(db.session.connection())
     db.session.commit()
     return (db.session.scalar(select(func.count()).select_from(TradeRollup)) or 0,

@@ -1,8 +1,9 @@
-"""The analytics read side on the hourly rollups: the same raw aggregates as the per-trade SQL, in time ~ hours.
+"""The analytics read side on the rollups: the same raw aggregates as the per-trade SQL, in time ~ days + hours.
 
-A range [since, until) is read as its whole UTC hours from the rollup tables plus, for the partial hours at its
-ends, the per-trade rows of rollups.per_trade/per_leg (the very expressions the rollups were built from), so
-the answer equals the per-trade query's. Pending trades are not rolled up: they are counted live.
+A range [since, until) is read as its whole UTC days from the daily rollups (when the window's buckets are whole
+days, or it has none), its other whole hours from the hourly rollups, and, for the partial hours at its ends, the
+per-trade rows of rollups.per_trade/per_leg (the very expressions the rollups were built from), so the answer
+equals the per-trade query's. Pending trades are not rolled up: they are counted live.
 `ANALYTICS_ROLLUPS=0` switches the analytics back to the per-trade queries (the bench's naive baseline).
 """
 from __future__ import annotations
@@ -16,7 +17,19 @@ from sqlalchemy import Numeric, case, func, select, text, union_all
 from sqlalchemy.sql import Select, Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
-from ledger.rollups import FINISHED, HOUR_S, SUM, TRADE_SUMS, LegRollup, TradeRollup, per_leg, per_trade
+from ledger.rollup_days import DAY_S
+from ledger.rollups import (
+    FINISHED,
+    HOUR_S,
+    LEG_DAILY,
+    SUM,
+    TRADE_DAILY,
+    TRADE_SUMS,
+    LegRollup,
+    TradeRollup,
+    per_leg,
+    per_trade,
+)
 from models import Trade, db
 from read.window import Window
 
@@ -51,6 +64,23 @@ def split(since: datetime | None, until: datetime | None) -> tuple[Span | None, 
     return (None if lo is None else int(lo.timestamp()), None if hi is None else int(hi.timestamp())), parts
 
 
+def split_days(span: Span) -> tuple[Span | None, list[Span]]:
+    """Whole hours [lo, hi) as whole UTC days (or None) and the whole-hour spans left at either end."""
+    lo, hi = span
+    d_lo = None if lo is None else -(-lo // DAY_S) * DAY_S
+    d_hi = None if hi is None else hi // DAY_S * DAY_S
+    if d_lo is not None and d_hi is not None and d_lo >= d_hi:
+        return None, [span]
+    ends = [(lo, d_lo)] if lo is not None and lo != d_lo else []
+    ends += [(d_hi, hi)] if hi is not None and hi != d_hi else []
+    return (d_lo, d_hi), ends
+
+
+def days_fit(w: Window) -> bool:
+    """True when the window's buckets are whole UTC days (a daily rollup row falls inside one bucket)."""
+    return w.bucket_s % DAY_S == 0 and int(w.since.timestamp()) % DAY_S == 0
+
+
 def _hours(col: Any, span: Span) -> list[ColumnElement[bool]]:
     """hour_s inside the whole-hour span."""
     lo, hi = span
@@ -62,30 +92,40 @@ def _created(since: datetime | None, until: datetime | None) -> list[ColumnEleme
     return [*([Trade.created_at >= since] if since else []), *([Trade.created_at < until] if until else [])]
 
 
-def _source(table: Any, cols: tuple[str, ...], per_row: Any, since: datetime | None, until: datetime | None,
-            statuses: tuple[str, ...]) -> Subquery:
-    """Rollup rows of the whole hours and per-row rows of the partial ones: t_s plus `cols`."""
+def _source(tables: tuple[Any, Any | None], cols: tuple[str, ...], per_row: Any, since: datetime | None,
+            until: datetime | None, statuses: tuple[str, ...]) -> Subquery:
+    """Daily rollup rows of the whole days (when a daily table is given), hourly rows of the other whole hours and
+    per-row rows of the partial ones: t_s plus `cols`."""
     span, parts = split(since, until)
     dialect = db.session.get_bind().dialect.name
     selects: list[Select[Any]] = []
-    if span is not None:
-        t = table.c
+    hourly, daily = tables
+    days, hour_spans = split_days(span) if span is not None and daily is not None else (None, [span] if span else [])
+    if days is not None:
+        d = daily.c
+        selects.append(select(d.day_s.label("t_s"), *[d[c] for c in cols])
+                       .where(d.status.in_(statuses), *_hours(d.day_s, days)))
+    for hours in hour_spans:
+        t = hourly.c
         selects.append(select(t.hour_s.label("t_s"), *[t[c] for c in cols])
-                       .where(t.status.in_(statuses), *_hours(t.hour_s, span)))
+                       .where(t.status.in_(statuses), *_hours(t.hour_s, hours)))
     for lo, hi in parts:
         p = per_row(dialect, Trade.status.in_(statuses), *_created(lo, hi)).subquery()
         selects.append(select(p.c.t_s, *[p.c[c] for c in cols]))
     return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("src")
 
 
-def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",)) -> Subquery:
-    """Trade rollups of the whole hours and per-trade rows of the partial ones: t_s plus TRADE_COLS."""
-    return _source(TradeRollup.__table__, TRADE_COLS, per_trade, since, until, statuses)
+def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",),
+                 days: bool = True) -> Subquery:
+    """Trade rollups of the whole days (if `days`) and hours, per-trade rows of the partial hours: t_s, TRADE_COLS."""
+    return _source((TradeRollup.__table__, TRADE_DAILY if days else None), TRADE_COLS, per_trade, since, until,
+                   statuses)
 
 
-def leg_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",)) -> Subquery:
-    """Leg rollups of the whole hours and per-leg rows of the partial ones: t_s plus LEG_COLS."""
-    return _source(LegRollup.__table__, LEG_COLS, per_leg, since, until, statuses)
+def leg_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",),
+               days: bool = True) -> Subquery:
+    """Leg rollups of the whole days (if `days`) and hours, per-leg rows of the partial hours: t_s, LEG_COLS."""
+    return _source((LegRollup.__table__, LEG_DAILY if days else None), LEG_COLS, per_leg, since, until, statuses)
 
 
 def _bucket(src: Subquery, w: Window) -> ColumnElement[int]:
@@ -123,7 +163,7 @@ def summary_parts(since: datetime | None, until: datetime | None) -> dict[str, A
 
 def savings_rows(w: Window) -> dict[int, tuple[int, int, int]]:
     """Per bucket: filled trades, USD volume and savings (atoms)."""
-    src = trade_source(w.since, w.until)
+    src = trade_source(w.since, w.until, days=days_fit(w))
     b = _bucket(src, w)
     return {int(i): (int(n), int(vol), int(saved)) for i, n, vol, saved in db.session.execute(
         select(b, func.sum(src.c.trades), func.sum(src.c.volume_usd_atoms), func.sum(src.c.savings_usd_atoms))
@@ -132,7 +172,7 @@ def savings_rows(w: Window) -> dict[int, tuple[int, int, int]]:
 
 def size_rows(w: Window) -> dict[int, tuple[int, int, int, int, Decimal | None]]:
     """Per size bucket: filled trades, volume, savings, trades routed off Jupiter, average cost (bps)."""
-    src = trade_source(w.since, w.until)
+    src = trade_source(w.since, w.until)  # not bucketed by time: whole days always serve
     rows = db.session.execute(
         select(src.c.size_bucket, func.sum(src.c.trades), func.sum(src.c.volume_usd_atoms),
                func.sum(src.c.savings_usd_atoms), func.sum(case((src.c.venue != "jupiter", src.c.trades), else_=0)),
@@ -144,7 +184,7 @@ def size_rows(w: Window) -> dict[int, tuple[int, int, int, int, Decimal | None]]
 
 def route_mix_rows(w: Window) -> list[tuple[int, str, int, Any]]:
     """Per bucket and leg venue: filled legs and their USD notional share."""
-    src = leg_source(w.since, w.until)
+    src = leg_source(w.since, w.until, days=days_fit(w))
     b = _bucket(src, w)
     return [(int(i), v, int(n), vol) for i, v, n, vol in db.session.execute(
         select(b, src.c.venue, func.sum(src.c.legs),  # typed as analytics.leg_usd(): SQLite rounds it the same way
@@ -154,7 +194,7 @@ def route_mix_rows(w: Window) -> list[tuple[int, str, int, Any]]:
 
 def slippage_rows(w: Window) -> tuple[dict[int, Decimal], dict[int, tuple[int, Decimal | None, Any]]]:
     """Per bucket: average Jupiter price impact (bps); quote fills, average and worst slippage (1/100 bp)."""
-    src = trade_source(w.since, w.until)
+    src = trade_source(w.since, w.until, days=days_fit(w))
     b = _bucket(src, w)
     rows = db.session.execute(
         select(b, func.sum(src.c.impact_bps_sum, type_=SUM), func.sum(src.c.impact_bps_n),
@@ -167,7 +207,7 @@ def slippage_rows(w: Window) -> tuple[dict[int, Decimal], dict[int, tuple[int, D
 
 def pair_rows(w: Window) -> list[tuple[str, str, str, int, int, int]]:
     """Per pair and direction: filled trades, USD volume and savings."""
-    src = trade_source(w.since, w.until)
+    src = trade_source(w.since, w.until)  # not bucketed by time
     keys = (src.c.pair, src.c.input_symbol, src.c.output_symbol)
     return [(p, i, o, int(n), int(vol), int(saved)) for p, i, o, n, vol, saved in db.session.execute(
         select(*keys, func.sum(src.c.trades), func.sum(src.c.volume_usd_atoms), func.sum(src.c.savings_usd_atoms))

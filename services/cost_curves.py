@@ -129,6 +129,21 @@ def _curve_of(order: Order, quotes: dict[int, jupiter_api.JupiterQuote], risk_bp
     return VenueCurve("jupiter", knots, 1, knots[-1][0], risk_bps, delay_ms)
 
 
+def _largest_accepted(lo: int, hi: int, accepted: Callable[[int], bool]) -> int:
+    """The largest x in [lo, hi] that `accepted` (true up to a limit, false above it), found exactly: steps back
+    from hi doubling each time (the base rounding overshoots by a few atoms), then bisects; lo if none is."""
+    if accepted(hi):
+        return hi
+    bad, step = hi, 1
+    while bad - step > lo and not accepted(bad - step):
+        bad, step = bad - step, step * 2
+    good = max(lo, bad - step)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if accepted(mid) else (good, mid)
+    return good
+
+
 def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int, int] | None:
     """The pool's legal ExactIn input sizes [lo, hi] for this direction (inventory, min and max trade size)."""
     p, now, seed = book.params, book.now, book.jitter_seed
@@ -152,8 +167,7 @@ def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int,
         if isinstance(quote(hi, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
             top = quote(p.max_trade_base_atoms, SwapMode.EXACT_OUT)
             hi = min(cap, top.in_amount_atoms) if isinstance(top, otc_engine.OtcQuote) else cap
-            while hi > lo and isinstance(quote(hi, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
-                hi -= max(1, (hi - lo) // 1000)  # steps back over the few atoms the base rounding overshoots
+            hi = _largest_accepted(lo, hi, lambda x: not isinstance(quote(x, SwapMode.EXACT_IN), otc_engine.OtcRefusal))
     if lo > hi or isinstance(quote(lo, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
         return None
     return lo, hi

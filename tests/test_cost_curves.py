@@ -83,3 +83,22 @@ def test_otc_curves_are_exact_at_their_knots_and_conservative_for_exact_out() ->
     for sol in (150, 1_000, 9_999, 20_000):
         q = otc_engine.quote_pool(pool, inv, mid, USDC.mint, SOL.mint, sol * 10**9, "ExactOut", NOW)
         assert isinstance(q, otc_engine.OtcQuote) and q.in_amount_atoms <= allocator.other_at(line, sol * 10**9)
+
+
+def test_the_largest_accepted_size_is_found_exactly_not_stepped_back() -> None:
+    for limit in (10, 11, 999_999, 1_000_000, 123_456_789_012):
+        assert cost_curves._largest_accepted(1, 10**12, lambda x, n=limit: x <= n) == limit
+    assert cost_curves._largest_accepted(5, 5, lambda x: x <= 5) == 5
+
+
+def test_an_otc_buy_curve_ends_at_the_pools_exact_largest_input() -> None:
+    pool = next(p for p in otc_engine.DEFAULT_POOLS if p.quote_mint != USDC.mint)
+    inv = otc_engine.Inventory(pool.target_base_atoms, pool.target_quote_atoms, NOW)
+    book = cost_curves.OtcBook(pool, inv, Decimal(150), NOW, 0)
+    lo, hi = cost_curves._input_range(book, pool.quote_mint, pool.base_mint)  # type: ignore[misc]
+
+    def accepted(x: int) -> bool:
+        q = otc_engine.quote_pool(pool, inv, Decimal(150), pool.quote_mint, pool.base_mint, x, "ExactIn", NOW)
+        return isinstance(q, otc_engine.OtcQuote)
+
+    assert lo < hi and accepted(hi) and not accepted(hi + 1)

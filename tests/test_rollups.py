@@ -154,3 +154,46 @@ def test_a_range_inside_one_hour_is_read_per_trade_and_whole_hours_from_rollups(
     span, parts = rollup_reader.split(at + timedelta(minutes=5), None)
     assert span == (int(at.timestamp()) + 3600, None)
     assert parts == [(at + timedelta(minutes=5), at + timedelta(hours=1))]
+
+
+def test_whole_days_are_read_from_the_daily_rollups_and_the_hours_around_them_from_the_hourly() -> None:
+    day = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp())
+    assert rollup_reader.split_days((day + 3 * 3600, day + 2 * 86_400 + 3600)) == (
+        (day + 86_400, day + 2 * 86_400), [(day + 3 * 3600, day + 86_400), (day + 2 * 86_400, day + 2 * 86_400 + 3600)])
+    assert rollup_reader.split_days((None, day + 5 * 3600)) == ((None, day), [(day, day + 5 * 3600)])
+    assert rollup_reader.split_days((day + 3600, day + 5 * 3600)) == (None, [(day + 3600, day + 5 * 3600)])
+
+
+def test_daily_rollups_hold_the_sums_of_the_hourly_ones_kept_and_rebuilt(any_app: Flask) -> None:
+    _mixed_trades(any_app)
+    with any_app.app_context():
+        def daily_of_hourly() -> list[tuple[Any, ...]]:
+            hourly = [dict(r._mapping) for r in db.session.execute(select(TradeRollup.__table__))]
+            days = rollups.by_day(hourly, rollups.TRADE_SUMS, True)
+            return sorted((d["day_s"], d["status"], d["venue"], d["pair"], d["size_bucket"], d["trades"],
+                           d["volume_usd_atoms"]) for d in days)
+
+        def daily() -> list[tuple[Any, ...]]:
+            d = rollups.TRADE_DAILY.c
+            return sorted(tuple(r) for r in db.session.execute(select(
+                d.day_s, d.status, d.venue, d.pair, d.size_bucket, d.trades, d.volume_usd_atoms)))
+
+        kept = daily()
+        assert kept and kept == daily_of_hourly()
+        rollups.rebuild()
+        assert daily() == kept
+        legs = db.session.execute(select(rollups.LEG_DAILY.c.legs)).scalars().all()
+        assert sum(legs) == sum(db.session.execute(select(LegRollup.legs)).scalars().all())
+
+
+def test_months_long_ranges_read_daily_rollups_and_still_equal_the_per_trade_queries(any_app: Flask) -> None:
+    _mixed_trades(any_app)
+    now, exact = utcnow(), any_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    with any_app.app_context():
+        for key in ("30d", "90d", "all"):
+            w = window.make_window(key, None, None, now, now - timedelta(days=200))
+            assert rollup_reader.days_fit(w)
+            fast, naive = _both_ways(any_app, lambda w=w: series.all_series(w))
+            assert _agree(fast, naive, exact), (key, fast, naive)
+        fast, naive = _both_ways(any_app, lambda: analytics.summary(now - timedelta(days=1, hours=5, minutes=3)))
+        assert _agree(fast, naive, exact)
