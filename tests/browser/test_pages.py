@@ -7,7 +7,8 @@ import pytest
 
 from tests.browser.conftest import api_post, shot
 
-ANALYTICS_CHARTS = ["chart-savings", "chart-sizes", "chart-mix", "chart-slippage", "chart-cost", "chart-pairs"]
+ANALYTICS_CHARTS = ["chart-savings", "chart-sizes", "chart-shortfall", "chart-markouts", "chart-mix", "chart-slippage",
+                    "chart-cost", "chart-pairs"]
 MONITORING_CHARTS = ["chart-latency", "chart-errors", "chart-kinds"]
 CHART_STATE_JS = """ids => ids.map(id => {
   const chart = window.Chart && Chart.getChart(document.getElementById(id));
