@@ -14,6 +14,7 @@ from core.bands import Band
 from core.orders import Order
 from core.tokens import USDC, Token
 from core.units import BPS, PRICE_PRECISION
+from services.onchain import OnChain
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import MemoryLadderStore, RedisLadderStore
@@ -29,6 +30,7 @@ class Market:
     jupiter: jupiter_api.JupiterClient
     prices: PriceClient
     ladders: LadderStore
+    chain: OnChain | None = None  # on-chain execution of Jupiter legs (None: a Jupiter leg executes as a re-quote)
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

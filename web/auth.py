@@ -38,6 +38,8 @@ POLICY: dict[str, str] = {
     "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,  # the simulated Jupiter speaks Jupiter's keyless public API
     "sim.price": PUBLIC,  # and its keyless Price API v3
+    "sim.swap": PUBLIC,  # and its POST /swap (an unsigned transaction moves nothing)
+    "sim_solana.solana": PUBLIC,  # the simulated Solana node is a public RPC endpoint (signatures are checked)
     "bench.constant": PUBLIC,  # constant JSON, registered only with BENCH_ENDPOINTS=1 (bench/api.py)
     # pages
     "web.dashboard": "viewer",
