@@ -13,7 +13,8 @@ Recovery: a trade left `pending` by a process that died (crash, worker killed), 
 `recover()`: OTC-only trades are completed at their firm, already reserved prices; a trade whose Jupiter leg was
 signed asks the chain (landed: filled at what moved; its blockhash expired with no status: failed and released;
 else `unknown`); a Jupiter leg never signed is failed and its OTC reservations released. Its entry points: each
-gunicorn worker at start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S) and `flask ... recover`.
+gunicorn worker at start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S and
+every `unknown` one) and `flask ... recover`.
 """
 from __future__ import annotations
 

@@ -82,12 +82,13 @@ class SwapTerms:
     amount_atoms: int  # in for ExactIn, out for ExactOut
     threshold_atoms: int  # min out for ExactIn, max in for ExactOut
     slippage_bps: int
+    built_at_us: int = 0  # when POST /swap built it (µs): two identical swaps are two transactions, as on Solana
 
     def to_data(self) -> bytes:
         """The instruction data: a tag and canonical JSON (amounts as strings)."""
         body = {"inputMint": self.input_mint, "outputMint": self.output_mint, "swapMode": str(self.swap_mode),
                 "amount": str(self.amount_atoms), "otherAmountThreshold": str(self.threshold_atoms),
-                "slippageBps": self.slippage_bps}
+                "slippageBps": self.slippage_bps, "builtAtUs": self.built_at_us}
         return _DATA_TAG + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
@@ -98,7 +99,7 @@ class SwapTerms:
         try:
             body = json.loads(data[len(_DATA_TAG):])
             return cls(body["inputMint"], body["outputMint"], SwapMode(body["swapMode"]), int(body["amount"]),
-                       int(body["otherAmountThreshold"]), int(body["slippageBps"]))
+                       int(body["otherAmountThreshold"]), int(body["slippageBps"]), int(body.get("builtAtUs", 0)))
         except (ValueError, KeyError, TypeError):
             return None
 

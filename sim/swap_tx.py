@@ -6,6 +6,7 @@ mode, fixed amount, threshold); its recent blockhash is the current block's, val
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 from solders.message import MessageV0
@@ -44,6 +45,7 @@ def swap_response(body: Any, now_s: float, config: SimConfig) -> tuple[int, dict
         return _bad("quoteResponse is not a valid quote")
     if terms.amount_atoms <= 0 or terms.threshold_atoms < 0 or terms.input_mint == terms.output_mint:
         return _bad("quoteResponse is not a valid quote")
+    terms = replace(terms, built_at_us=int(now_s * 1_000_000))
     height = chain.height_at(now_s)
     message = MessageV0.try_compile(owner, [terms.instruction(owner)], [], chain.blockhash_at(height, config))
     tx = VersionedTransaction.populate(message, [Signature.default()])
