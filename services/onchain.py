@@ -9,7 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from core.tokens import token_by_mint
 
 from venues.jupiter_swap import SwapClient
 from venues.jupiter_wire import JupiterQuote
@@ -110,3 +113,27 @@ def check(chain: OnChain, input_mint: str, output_mint: str, signature: str,
             raise NotLanded("TX_EXPIRED", f"the transaction's blockhash expired (block height past "
                             f"{last_valid_block_height}) and the chain has no status for it; it never landed")
     return None
+
+
+def wallet_status(chain: OnChain | None) -> dict[str, Any]:
+    """The desk wallet for monitoring: public key, native SOL (lamports) and token balances (atoms, and whole
+    tokens as exact decimal text for known mints), or the RPC error; never the key itself."""
+    if chain is None:
+        return {"pubkey": None, "error": "on-chain execution is off (an injected Jupiter client)"}
+    status: dict[str, Any] = {"pubkey": chain.wallet.pubkey, "error": None, "sol_lamports": None, "tokens": []}
+    try:
+        status["sol_lamports"] = chain.rpc.balance_lamports(chain.wallet.pubkey)
+        held = chain.rpc.token_balances(chain.wallet.pubkey)
+    except SolanaRpcError as exc:
+        status["error"] = f"the Solana node did not answer ({exc.message})"
+        return status
+    for mint, atoms in sorted(held.items()):
+        try:
+            token = token_by_mint(mint)
+        except ValueError:
+            status["tokens"].append({"mint": mint, "symbol": None, "atoms": atoms, "ui": None})
+            continue
+        ui = format(Decimal(atoms).scaleb(-token.decimals), "f")
+        status["tokens"].append({"mint": mint, "symbol": token.symbol, "atoms": atoms, "ui": ui})
+    status["sol_ui"] = format(Decimal(status["sol_lamports"]).scaleb(-9), "f")
+    return status
