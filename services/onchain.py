@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from core.tokens import token_by_mint
-
 from venues.jupiter_swap import SwapClient
 from venues.jupiter_wire import JupiterQuote
 from venues.solana_rpc import RpcUnavailableError, SolanaRpc, SolanaRpcError, wallet_deltas
