@@ -19,18 +19,24 @@ from werkzeug.exceptions import HTTPException
 import jupiter_api
 from cli.commands import register_cli
 from ledger.sim_pools import SimPoolStore
+from ledger.sim_chain_store import DbChainStore
 from models import db
 from services.market import Market
+from services.onchain import OnChain
 from services.settings import JupiterMode, Settings, jupiter_rps, load_config
 from sim.impact import PoolBook
 from sim.price import SimConfig
 from sim.rfq_makers import SimMakerBook
 from sim.transport import SimMakerTransport, SimPriceTransport, SimTransport
 from venues import shared_state
+from sim.transport import SimPriceTransport, SimRpcTransport, SimSwapTransport, SimTransport
+from venues import shared_state, wallet
 from venues.jupiter_price import PriceClient
+from venues.jupiter_swap import SwapClient
 from venues.ladder_store import ladder_store
 from venues.price_store import price_store
 from venues.rfq_client import RfqClient
+from venues.solana_rpc import HttpJsonTransport, SolanaRpc
 from web import auth, formatting, openapi_spec, security
 from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
@@ -44,6 +50,7 @@ from web.views.charts import bp as charts_bp
 from web.views.events import bp as events_bp
 from web.views.sim import bp as sim_bp
 from web.views.sim import rfq_bp as sim_rfq_bp
+from web.views.sim import solana_bp as sim_solana_bp
 from web.views.web import bp as web_bp
 
 migrate = Migrate()
@@ -100,7 +107,29 @@ def build_market(app: Flask) -> Market:
     # the simulated RFQ makers, served in-process (sim://<name>) and over HTTP at /sim/rfq/<name>
     sim_makers = app.extensions["sim_makers"] = SimMakerBook(sim_config, time.time, time.sleep, threading.Lock())
     rfq = cfg.get("RFQ_CLIENT") or RfqClient(SimMakerTransport(sim_makers) if sim else None)
-    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), pool_book if sim else None, rfq)
+    chain = cfg["SOLANA_CHAIN"] if "SOLANA_CHAIN" in cfg else None if cfg.get("JUPITER_CLIENT") else \
+        build_chain(app, sim_config, sim, pool_book)  # an injected Jupiter client (tests) executes its legs as a re-quote
+    return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), pool_book if sim else None, rfq,
+                  chain)
+
+
+def build_chain(app: Flask, sim_config: SimConfig, sim: bool, pool_book: PoolBook) -> OnChain:
+    """On-chain execution: Jupiter's swap endpoint, the Solana RPC (the simulated node in-process in sim mode) and
+    the desk wallet (SOLANA_KEYPAIR_PATH, required live; a development keypair under instance/ in sim mode)."""
+    cfg = app.config
+    if sim:
+        swaps, rpc = SimSwapTransport(sim_config, time.time), SimRpcTransport(sim_config, time.time, DbChainStore(pool_book.displaced))
+        desk = wallet.load(cfg["SOLANA_KEYPAIR_PATH"]) if cfg.get("SOLANA_KEYPAIR_PATH") else \
+            wallet.dev_wallet(app.instance_path)
+    else:
+        if not cfg.get("SOLANA_KEYPAIR_PATH"):
+            raise RuntimeError("SOLANA_KEYPAIR_PATH must name the desk wallet's keypair file when JUPITER_MODE=live")
+        key = {"x-api-key": cfg["JUPITER_API_KEY"]} if cfg.get("JUPITER_API_KEY") else {}
+        swaps = HttpJsonTransport(cfg["JUPITER_API_URL"].rstrip("/") + "/swap", cfg["JUPITER_TIMEOUT_S"], key)
+        rpc = HttpJsonTransport(cfg["SOLANA_RPC_URL"], cfg["SOLANA_TIMEOUT_S"])
+        desk = wallet.load(cfg["SOLANA_KEYPAIR_PATH"])
+    return OnChain(SwapClient(swaps), SolanaRpc(rpc), desk, poll_interval_s=cfg["SOLANA_CONFIRM_POLL_MS"] / 1000,
+                   confirm_timeout_s=cfg["SOLANA_CONFIRM_TIMEOUT_S"], skip_preflight=cfg["SOLANA_SKIP_PREFLIGHT"])
 
 
 def _require_secret_key(app: Flask) -> None:
@@ -128,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(sim_bp)
     app.register_blueprint(sim_rfq_bp)  # simulated RFQ makers (issue 15)
+    app.register_blueprint(sim_solana_bp)  # the simulated Solana JSON-RPC node
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_makers_bp)  # RFQ makers page (issue 15)
@@ -140,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_makers_bp)
     csrf.exempt(sim_bp)
     csrf.exempt(sim_rfq_bp)
+    csrf.exempt(sim_solana_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
         app.register_blueprint(bench_bp)
         csrf.exempt(bench_bp)

@@ -194,6 +194,9 @@ class TradeLeg(db.Model):
     out_amount_atoms: Mapped[int] = mapped_column(BigInteger)
     fee_atoms: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_bps: Mapped[Decimal | None] = mapped_column(BPS, nullable=True)
+    tx_signature: Mapped[str | None] = mapped_column(String(88), nullable=True, index=True)  # on-chain legs (jupiter)
+    slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the slot its transaction landed in
+    last_valid_block_height: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # its blockhash's last
 
     trade: Mapped[Trade] = relationship(back_populates="legs")
 
@@ -283,3 +286,32 @@ class AuditLog(db.Model):
     target: Mapped[str] = mapped_column(String(128))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SimChainTransaction(db.Model):
+    """A transaction landed on the simulated Solana chain (sim/rpc.py), shared by every worker.
+
+    pre/post: the owner's balances before and after, as atoms changed since the wallet's funding (key: mint or
+    'lamports'); err: the transaction's meta.err (None when it succeeded).
+    """
+
+    __tablename__ = "sim_chain_transactions"
+
+    signature: Mapped[str] = mapped_column(String(88), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(44), index=True)
+    slot: Mapped[int] = mapped_column(BigInteger)
+    tx: Mapped[str] = mapped_column(Text)  # the signed transaction, base64
+    err: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    pre: Mapped[dict[str, int]] = mapped_column(JSON)
+    post: Mapped[dict[str, int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimChainBalance(db.Model):
+    """A simulated wallet's balance of one mint (or 'lamports'), as atoms changed since its funding."""
+
+    __tablename__ = "sim_chain_balances"
+
+    owner: Mapped[str] = mapped_column(String(44), primary_key=True)
+    mint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delta_atoms: Mapped[int] = mapped_column(BigInteger, default=0)

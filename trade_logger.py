@@ -1,10 +1,12 @@
 """The apply step: the only module that writes trades, legs, pool inventory and metrics, and commits.
 
-A trade moves pending -> filled | failed, each step one transaction:
+A trade moves pending -> filled | failed | unknown, and unknown -> filled | failed, each step one transaction:
 - reserve(): lock the OTC pools in id order, debit what they pay out, insert the trade as `pending` (the
   idempotency key and the quote are claimed in the same transaction: unique key, conditional UPDATE of the quote);
 - settle(): `pending` -> `filled`, record the executed legs, credit what the pools received;
-- fail(): `pending` -> `failed`, give the reserved payouts back.
+- fail(): `pending` -> `failed`, give the reserved payouts back;
+- ledger.chain_legs.mark_unknown(): `pending` -> `unknown`, a Jupiter leg's transaction was sent but not seen
+  confirmed: its OTC reservations stay held until recovery asks the chain (settle or fail finish it).
 A rejected trade is inserted as `rejected` and moves nothing. Each transaction is retried on SQLITE_BUSY and on
 PostgreSQL deadlock/serialization errors; pool inventory moves are in inventory.move().
 """
@@ -28,6 +30,7 @@ from models import Quote, Trade, TradeLeg, db
 
 __all__ = ["DuplicateTrade", "FillPlan", "FillRejected", "LegFill", "QuoteExpired", "fail", "pool_inventory",
            "pool_params", "record_fill", "record_rejection", "reserve", "settle"]
+UNFINISHED = ("pending", "unknown")  # statuses a finisher (settle, fail) moves on
 
 TXN_ATTEMPTS = 6
 MID_STEP = Decimal(1).scaleb(-18)  # trades.arrival_mid keeps 18 decimals: rounded here, so it reads back exactly
@@ -120,6 +123,9 @@ def _in_transaction(work: Callable[[], T], plan: FillPlan | None = None) -> T:
     raise AssertionError("unreachable")
 
 
+in_transaction = _in_transaction  # the unit of work, for the ledger's other writers (ledger.chain_legs)
+
+
 def _resolved_legs(plan: FillPlan) -> tuple[LegFill, ...]:
     """The plan's legs with every OTC leg's pool id filled in from its venue; FillRejected for an unknown pool."""
     legs = []
@@ -155,9 +161,9 @@ def reserve(plan: FillPlan, now: datetime) -> Trade:
 
 
 def _claim_pending(trade_id: int, status: str, **values: Any) -> Trade | None:
-    """Move a trade out of `pending` (conditional UPDATE: one finisher wins); the reloaded trade, or None."""
+    """Move a trade out of `pending`/`unknown` (conditional UPDATE: one finisher wins); the reloaded trade, or None."""
     result = db.session.execute(
-        update(Trade).where(Trade.id == trade_id, Trade.status == "pending").values(status=status, **values)
+        update(Trade).where(Trade.id == trade_id, Trade.status.in_(UNFINISHED)).values(status=status, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -167,16 +173,21 @@ def _claim_pending(trade_id: int, status: str, **values: Any) -> Trade | None:
     ).scalar_one()
 
 
-def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, delay_ms: int = 0, *,
-           venues: Mapping[int, str] | None = None, note: str = "") -> Trade:
-    """`pending` -> `filled`: store executed leg atoms (leg id -> (in, out)) and credit what each pool received;
-    `venues` names the venue a re-routed leg (leg id) filled on instead (RFQ last look), `note` says why."""
+def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, delay_ms: int = 0,
+           slots: Mapping[int, int] | None = None, *, venues: Mapping[int, str] | None = None,
+           note: str = "") -> Trade:
+    """`pending`/`unknown` -> `filled`: store executed leg atoms (leg id -> (in, out)) and each on-chain leg's slot,
+    and credit what each pool received; `venues` names the venue a re-routed leg (leg id) filled on instead (RFQ
+    last look), `note` says why."""
     def work() -> Trade | None:
-        trade = _claim_pending(trade_id, "filled", executed_at=now, settled_at=now + timedelta(milliseconds=delay_ms))
+        trade = _claim_pending(trade_id, "filled", executed_at=now, settled_at=now + timedelta(milliseconds=delay_ms),
+                               error=None, error_code=None)
         if trade is None:
             return None
         changed = maker_log.reroute(trade, venues or {}, note)
         for leg in trade.legs:
+            if slots and leg.id in slots:
+                leg.slot = slots[leg.id]
             if leg.id in fills and fills[leg.id] != (leg.in_amount_atoms, leg.out_amount_atoms):
                 leg.in_amount_atoms, leg.out_amount_atoms = fills[leg.id]
                 changed = True

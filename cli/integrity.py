@@ -25,9 +25,9 @@ def register(app: Flask) -> None:
     @click.option("--older-than", "older_than_s", type=click.FloatRange(0), default=None,
                   help="Seconds a trade must have been pending [default: PENDING_TIMEOUT_S, 60].")
     def recover_command(older_than_s: float | None) -> None:
-        """Finish trades left pending by a lost process: complete OTC-only ones, fail (and release) the rest."""
+        """Finish trades a lost process left pending, or unknown: complete OTC-only ones, ask the chain, fail others."""
         timeout_s = current_app.config.get("PENDING_TIMEOUT_S", 60) if older_than_s is None else older_than_s
-        done = execution.recover(utcnow(), timeout_s)
+        done = execution.recover(utcnow(), timeout_s, current_app.extensions["market"])
         for trade in done:
             click.echo(f"trade #{trade.id}: pending -> {trade.status}" + (f" ({trade.error})" if trade.error else ""))
         click.echo(f"recovered {len(done)} pending trade(s)")

@@ -48,7 +48,7 @@ def tick(app: Flask) -> SystemMetrics | None:
         row = monitoring.snapshot(market, throttle(app), utcnow())
         if row is not None:
             try:
-                execution.recover(utcnow(), market_of(app).settings.pending_timeout_s)
+                execution.recover(utcnow(), market_of(app).settings.pending_timeout_s, market_of(app))
             except SQLAlchemyError:
                 db.session.rollback()
                 log.warning("recovery failed", exc_info=True)
@@ -71,7 +71,7 @@ def recover_on_startup(app: Flask) -> None:
         return
     with app.app_context():
         try:
-            done = execution.recover(utcnow(), market_of(app).settings.pending_timeout_s)
+            done = execution.recover(utcnow(), market_of(app).settings.pending_timeout_s, market_of(app))
         except SQLAlchemyError as exc:
             db.session.rollback()
             log.info("start-up recovery skipped (database not ready: %s)", type(exc).__name__)

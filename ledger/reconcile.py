@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, select
 from core.tokens import format_ui, token_by_mint
 from models import OTCPool, Trade, TradeLeg, db
 
-LIVE = ("pending", "filled")
+LIVE = ("pending", "unknown", "filled")  # unknown: its reservations stay held until recovery
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,10 +149,10 @@ def summary_parts(since: datetime | None, until: datetime | None) -> dict[str, A
     statuses: dict[str, int] = {}
     for status, _, n, *_ in rows:
         statuses[status] = statuses.get(status, 0) + int(n)
-    pending = db.session.scalar(select(func.count()).select_from(Trade).where(Trade.status == "pending",
-                                                                                *_created(since, until)))
-    if pending:
-        statuses["pending"] = int(pending)
+    unfinished = db.session.execute(select(Trade.status, func.count()).where(  # not rolled up until they finish
+        Trade.status.in_(("pending", "unknown")), *_created(since, until)).group_by(Trade.status)).all()
+    for status, n_open in unfinished:
+        statuses[status] = int(n_open)
     filled = [r for r in rows if r[0] == "filled"]
     return {"count": sum(int(r[2]) for r in filled), "volume": sum(int(r[3]) for r in filled),
             "saved": sum(int(r[4]) for r in filled),

@@ -1,14 +1,20 @@
 """Execution of a planned trade: reserve (pending) -> call the venues -> settle (filled) or fail; and recovery.
 
-The Jupiter leg "executes" as a swap at the price of that moment: a fresh Jupiter quote for the leg's amount (the
-simulator's, or the live API's, since we sign no transactions). OTC legs are firm at their reserved price. The trade
+Without chain access (an injected Jupiter client, in tests) the Jupiter leg "executes" as a swap at the price of that
+moment: a fresh Jupiter quote for the leg's amount. OTC legs are firm at their reserved price. The trade
 as a whole must still meet the minimum out (ExactIn) or maximum in (ExactOut) the trader accepted, or it fails and
 every reservation is given back.
 
-Recovery: a trade left `pending` by a process that died (crash, worker killed) is finished by `recover()`:
-OTC-only trades are completed at their firm, already reserved prices; a trade with a Jupiter leg is failed and its
-OTC reservations released (we cannot know whether its swap happened). Its entry points: each gunicorn worker at
-start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S) and `flask ... recover`.
+With on-chain execution (market.chain, services/chain_execution.py) the Jupiter leg is swapped, signed, sent and
+confirmed, and its amounts are what moved in the wallet; a transaction sent but not seen confirmed leaves the
+trade `unknown` (never `failed`), with its OTC reservations held.
+
+Recovery: a trade left `pending` by a process that died (crash, worker killed), or `unknown`, is finished by
+`recover()`: OTC-only trades are completed at their firm, already reserved prices; a trade whose Jupiter leg was
+signed asks the chain (landed: filled at what moved; its blockhash expired with no status: failed and released;
+else `unknown`); a Jupiter leg never signed is failed and its OTC reservations released. Its entry points: each
+gunicorn worker at start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S and
+every `unknown` one) and `flask ... recover`.
 """
 from __future__ import annotations
 
@@ -20,18 +26,29 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 import jupiter_api
 import trade_logger
 from core import orders
 from core.venue import JUPITER, is_otc
+from ledger import chain_legs
 from models import Trade, db, utcnow
-from services import rfq_execution
+from services import chain_execution, onchain, rfq_execution
 from services.market import Market
 
 log = logging.getLogger(__name__)
 LOST_CODE = "EXECUTION_LOST"
+
+
+class ExecutionUnknown(Exception):
+    """The Jupiter leg's transaction was sent but not seen confirmed: the trade is `unknown` until recovery."""
+
+    code = chain_execution.UNCONFIRMED_CODE
+
+    def __init__(self, message: str, trade: Trade):
+        self.trade = trade
+        super().__init__(message)
 
 
 class ExecutionFailed(Exception):
@@ -50,13 +67,28 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     trade = trade_logger.reserve(plan, utcnow())
     trade_id, leg_ids = trade.id, [leg.id for leg in trade.legs]
     db.session.rollback()  # end the read: no transaction stays open while the venues execute
+    slots: dict[int, int] = {}
     try:
         plan, attempts = rfq_execution.last_look(market, plan, trade_id)  # maker legs first: a rejection moves nothing
-        fills = execute_legs(market, plan)
+        if market.chain is None:
+            fills = execute_legs(market, plan)
+        else:
+            done = chain_execution.execute(market, plan, leg_ids)
+            fills, slots = done.fills, done.slots
         breach = limit_breach(plan, fills)
     except rfq_execution.LastLookRejected as exc:
         raise _failed(trade_id, "RFQ_REJECTED", f"{exc}; every reservation was released and nothing else was "
                       "executed") from None
+    except onchain.Unconfirmed as exc:
+        reason = (f"the Jupiter leg's transaction {exc.signature} was sent but not confirmed ({exc}); the trade "
+                  "is unknown until recovery asks the chain")
+        raise ExecutionUnknown(reason, chain_legs.mark_unknown(trade_id, ExecutionUnknown.code, reason,
+                                                              utcnow())) from None
+    except onchain.NotLanded as exc:
+        raise _failed(trade_id, exc.code, f"{exc}; every reservation was released and nothing was executed") from None
+    except chain_execution.FailedOnChain as exc:
+        raise _failed(trade_id, "SLIPPAGE_EXCEEDED" if "6001" in str(exc.err) else chain_execution.FAILED_ON_CHAIN,
+                      f"{exc}; every reservation was released and nothing was executed") from None
     except jupiter_api.PriceOutOfBandError as exc:
         raise _failed(trade_id, exc.code, f"Jupiter's price at execution is out of band ({exc}); every reservation "
                       "was released and nothing was executed") from None
@@ -66,13 +98,14 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     except Exception:
         trade_logger.fail(trade_id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
         raise
-    if breach:
-        moved = rfq_execution.note(attempts)  # a re-routed maker leg: say why it moved
+    moved = rfq_execution.note(attempts)  # a re-routed maker leg: say why it moved
+    if breach and not slots:
         raise _failed(trade_id, "SLIPPAGE_EXCEEDED", f"{moved}; {breach}" if moved else breach)
+    if breach:  # the chain moved it (its own threshold should have stopped this): record what moved, never hide it
+        log.error("trade %s: on-chain fill breaks the accepted limit: %s", trade_id, breach)
     delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
-    done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms,
-                               venues=dict(zip(leg_ids, (leg.venue for leg in plan.legs), strict=True)),
-                               note=rfq_execution.note(attempts))
+    done = trade_logger.settle(trade_id, dict(zip(leg_ids, fills, strict=True)), utcnow(), delay_ms, slots=slots,
+                               venues=dict(zip(leg_ids, (leg.venue for leg in plan.legs), strict=True)), note=moved)
     if done.status != "filled":
         raise ExecutionFailed(done.error_code or LOST_CODE, done.error or "the trade was finished elsewhere", done)
     return done
@@ -119,11 +152,13 @@ def limit_breach(plan: trade_logger.FillPlan, fills: list[tuple[int, int]]) -> s
     return None
 
 
-def recover(now: datetime, older_than_s: float) -> list[Trade]:
-    """Finish every trade pending since before now − older_than_s; return them in their final state."""
+def recover(now: datetime, older_than_s: float, market: Market | None = None) -> list[Trade]:
+    """Finish every trade pending since before now − older_than_s, and every `unknown` one (asking the chain through
+    market.chain); return those that moved, in their new state."""
     cutoff = now - timedelta(seconds=older_than_s)
     ids = db.session.scalars(
-        select(Trade.id).where(Trade.status == "pending", Trade.created_at <= cutoff).order_by(Trade.id)
+        select(Trade.id).where(or_(and_(Trade.status == "pending", Trade.created_at <= cutoff),
+                                   Trade.status == "unknown")).order_by(Trade.id)
     ).all()
     db.session.rollback()  # end the read: each trade is finished in its own transaction
     done = []
@@ -131,7 +166,11 @@ def recover(now: datetime, older_than_s: float) -> list[Trade]:
         trade = db.session.get(Trade, trade_id)
         if trade is None:
             continue
-        if any(leg.pool_id is None for leg in trade.legs):
+        if any(leg.pool_id is None and leg.tx_signature for leg in trade.legs):
+            found = chain_execution.recover_trade(market.chain if market else None, trade, now)
+            if found is not None:
+                done.append(found)
+        elif any(leg.pool_id is None for leg in trade.legs):
             done.append(trade_logger.fail(
                 trade_id, LOST_CODE, "the process executing this trade was lost before its Jupiter leg was "
                 "confirmed; every OTC reservation was released and nothing was executed", now))

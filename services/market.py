@@ -17,6 +17,7 @@ from core.orders import Order
 from core.tokens import USDC, Token
 from core.units import BPS, PRICE_PRECISION
 from core.venue import JUPITER
+from services.onchain import OnChain
 from services.settings import Settings
 from venues.jupiter_price import PriceClient
 from venues.ladder_store import MemoryLadderStore, RedisLadderStore
@@ -51,6 +52,7 @@ class Market:
         """
         if self.pool_impact is not None:
             self.pool_impact.apply_fill(q.route_plan, now_s)
+    chain: OnChain | None = None  # on-chain execution of Jupiter legs (None: a Jupiter leg executes as a re-quote)
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

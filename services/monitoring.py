@@ -26,6 +26,7 @@ from core.units import iso_z
 from ledger import metrics
 from models import Quote, SystemMetrics, Trade, db, utcnow
 from read.window import Window, bucket_of
+from services import onchain
 from services.market import Market
 from venues.jupiter_wire import is_order_error
 
@@ -123,7 +124,8 @@ def jupiter_status(market: Market) -> dict[str, Any]:
 def live_status(market: Market) -> dict[str, Any]:
     """This process's Jupiter client counters right now (worker: which one), plus DB health (a ping, row counts)."""
     return {"worker": worker_id(), "jupiter": jupiter_status(market), "reference_price": market.prices.status(),
-            "jupiter_mode": str(market.settings.jupiter_mode), "db": db_health(), "at": iso_z(utcnow())}
+            "jupiter_mode": str(market.settings.jupiter_mode), "db": db_health(), "at": iso_z(utcnow()),
+            "wallet": onchain.wallet_status(market.chain)}
 
 
 def db_health() -> dict[str, Any]:

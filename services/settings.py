@@ -39,6 +39,13 @@ def load_config(instance_path: str) -> dict:
         "LADDER_MAX_AGE_S": float(env("LADDER_MAX_AGE_S", "1800")),
         "LADDER_REFRESH_S": float(env("LADDER_REFRESH_S", "60")),
         "LADDER_CALLS_PER_MIN": float(n) if (n := env("LADDER_CALLS_PER_MIN")) else None,
+        # on-chain execution of the Jupiter leg (issue 13): RPC node, desk wallet, confirmation policy
+        "SOLANA_RPC_URL": env("SOLANA_RPC_URL", "https://api.mainnet-beta.solana.com"),
+        "SOLANA_KEYPAIR_PATH": env("SOLANA_KEYPAIR_PATH") or None,
+        "SOLANA_TIMEOUT_S": float(env("SOLANA_TIMEOUT_S", "10")),
+        "SOLANA_CONFIRM_POLL_MS": int(env("SOLANA_CONFIRM_POLL_MS", "400")),
+        "SOLANA_CONFIRM_TIMEOUT_S": float(env("SOLANA_CONFIRM_TIMEOUT_S", "90")),
+        "SOLANA_SKIP_PREFLIGHT": env("SOLANA_SKIP_PREFLIGHT", "0") in ("1", "true", "yes"),
         "JUPITER_SIM_SEED": int(env("JUPITER_SIM_SEED", "7")),
         "JUPITER_SIM_DEPTH": env("JUPITER_SIM_DEPTH", "1"),
         "SIM_ARB_HALF_LIFE_S": int(env("SIM_ARB_HALF_LIFE_S", "60")),  # persistent impact's decay (sim.impact)

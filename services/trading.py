@@ -83,6 +83,8 @@ def _apply(market: Market, plan: trade_logger.FillPlan) -> Trade:
         raise ServiceError(410, "QUOTE_EXPIRED", str(exc)) from None
     except execution.ExecutionFailed as exc:
         raise ServiceError(HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), exc.trade) from None
+    except execution.ExecutionUnknown as exc:
+        return exc.trade  # `unknown`: its transaction may have landed; recovery asks the chain
 
 
 def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempotency_key: str | None,

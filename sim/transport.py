@@ -6,9 +6,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.wire import RawResponse
-from sim import dex
+from sim import dex, rpc
 from sim.price import SimConfig, price_response
 from sim.rfq_makers import Behaviour, SimMakerBook
+from sim.rpc import ChainStore
+from sim.swap_tx import swap_response
 
 
 class SimTransport:
@@ -56,3 +58,28 @@ class SimMakerTransport:
         now_s = int(start) / 1000 if start.isdigit() else None
         status, text = self.book.answer(name, Behaviour.of(endpoint.sim_behaviour), method, path, body, now_s)
         return RawResponse(status, {"Content-Type": "application/json"}, text)
+class SimSwapTransport:
+    """The simulated POST /swap/v1/swap behind the same wire format (a JSON body in)."""
+
+    def __init__(self, config: SimConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+
+    def __call__(self, body: dict[str, Any]) -> RawResponse:
+        """Answer as Jupiter's swap endpoint would, as JSON text."""
+        status, answer = swap_response(body, self.clock(), self.config)
+        return RawResponse(status, {"Content-Type": "application/json"}, json.dumps(answer))
+
+
+class SimRpcTransport:
+    """The simulated Solana JSON-RPC node in-process, on a shared store (the database table in the app)."""
+
+    def __init__(self, config: SimConfig, clock: Callable[[], float], store: ChainStore) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+
+    def __call__(self, body: dict[str, Any]) -> RawResponse:
+        """Answer as a Solana node would, as JSON text."""
+        answer = rpc.handle(json.loads(json.dumps(body)), self.clock(), self.config, self.store)
+        return RawResponse(200, {"Content-Type": "application/json"}, json.dumps(answer))

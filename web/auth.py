@@ -41,6 +41,8 @@ POLICY: dict[str, str] = {
     "sim_rfq.maker_quote": PUBLIC,  # the simulated RFQ makers (Jupiter Z's webhook format; no key needed)
     "sim_rfq.maker_swap": PUBLIC,
     "sim_rfq.maker_tokens": PUBLIC,
+    "sim.swap": PUBLIC,  # and its POST /swap (an unsigned transaction moves nothing)
+    "sim_solana.solana": PUBLIC,  # the simulated Solana node is a public RPC endpoint (signatures are checked)
     "bench.constant": PUBLIC,  # constant JSON, registered only with BENCH_ENDPOINTS=1 (bench/api.py)
     # pages
     "web.dashboard": "viewer",

@@ -13,7 +13,7 @@ from web import openapi_examples as ex
 from web import openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
-TRADE_STATUSES = ("pending", "filled", "rejected", "failed")
+TRADE_STATUSES = ("pending", "filled", "rejected", "failed", "unknown")
 VENUE_FILTER_PATTERN = r"^(jupiter|split|none|(otc|rfq):[A-Za-z0-9_.-]{1,60})$"
 
 ATOMS = {"type": "string", "pattern": "^-?[0-9]{1,20}$", "description": "integer atoms as a decimal string"}
@@ -99,7 +99,7 @@ def _schemas() -> dict[str, Any]:
     }
     trade = _obj(["id", "status", "pair", "venue", "order", "legs", "in_amount_atoms", "out_amount_atoms",
                   "created_at"],
-                 id={"type": "integer"}, status={"enum": ["pending", "filled", "rejected", "failed"]},
+                 id={"type": "integer"}, status={"enum": list(TRADE_STATUSES)},
                  quote_id=_nullable({"type": "string"}), pair={"type": "string"}, venue={"type": "string"},
                  order=_ref("OrderEcho"), legs={"type": "array", "items": _ref("Leg")},
                  in_amount_atoms=ATOMS, out_amount_atoms=ATOMS, min_out_amount_atoms=_nullable(ATOMS),

@@ -30,7 +30,8 @@ def trade_json(t: Trade, detail: bool = False) -> dict[str, Any]:
         },
         "legs": [{"venue": leg.venue, "in_amount_atoms": str(leg.in_amount_atoms),
                   "out_amount_atoms": str(leg.out_amount_atoms), "fee_atoms": str(leg.fee_atoms),
-                  "cost_bps": _bps(leg.cost_bps)} for leg in t.legs],
+                  "cost_bps": _bps(leg.cost_bps), "tx_signature": leg.tx_signature, "slot": leg.slot}
+                 for leg in t.legs],
         "in_amount_atoms": str(t.in_amount_atoms), "out_amount_atoms": str(t.out_amount_atoms),
         "min_out_amount_atoms": _s(t.min_out_amount_atoms), "max_in_amount_atoms": _s(t.max_in_amount_atoms),
         "jupiter_only_out_amount_atoms": _s(t.jupiter_only_out_amount_atoms),

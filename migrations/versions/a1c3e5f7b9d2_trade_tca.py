@@ -1,7 +1,7 @@
 """trade_tca: transaction-cost analysis per trade (shortfall and its parts, savings by benchmark, markouts)
 
 Revision ID: a1c3e5f7b9d2
-Revises: f6b8d2e4a1c7
+Revises: a9c4e2f7b1d3
 Create Date: 2026-12-02 02:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a1c3e5f7b9d2'
-down_revision = 'f6b8d2e4a1c7'
+down_revision = 'a9c4e2f7b1d3'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """RFQ makers (issue 15): makers, rfq_requests (every quote request), rfq_swaps (last look, unique quote id)
 
 Revision ID: a1f3c5e7b9d2
-Revises: a1c3e5f7b9d2, a9c4e2f7b1d3 (also the merge point of the TCA and sim-pool heads)
+Revises: a1c3e5f7b9d2
 Create Date: 2026-12-02 02:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a1f3c5e7b9d2'
-down_revision = ('a1c3e5f7b9d2', 'a9c4e2f7b1d3')  # merges main's two heads (tca, market)
+down_revision = 'a1c3e5f7b9d2'
 branch_labels = None
 depends_on = None
 

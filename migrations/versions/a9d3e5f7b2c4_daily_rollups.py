@@ -4,7 +4,7 @@ Backfilled from the hourly rollups (sums of sums, the slippage max of maxes), so
 same analytics as before.
 
 Revision ID: a9d3e5f7b2c4
-Revises: f6b8d2e4a1c7
+Revises: a1f3c5e7b9d2
 Create Date: 2026-12-02 02:10:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a9d3e5f7b2c4'
-down_revision = 'f6b8d2e4a1c7'
+down_revision = 'a1f3c5e7b9d2'
 branch_labels = None
 depends_on = None
 

@@ -119,7 +119,8 @@ def create_trade():
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
     trade, created = trading.execute_request(context.market(), body, idempotency_key=key, user_id=current_user.id)
-    return jsonify(serializers.trade_json(trade, detail=True)), 201 if created else 200
+    status = 202 if trade.status == "unknown" else 201 if created else 200  # unknown: its transaction may land
+    return jsonify(serializers.trade_json(trade, detail=True)), status
 
 
 @bp.get("/api/v1/trades")

@@ -1,5 +1,6 @@
-"""The simulated Jupiter served over HTTP in Jupiter's exact wire formats (swap quotes, Price API v3), and the
-simulated RFQ makers in Jupiter Z's webhook format at /sim/rfq/<name>/quote|swap|tokens."""
+"""The simulated Jupiter (swap quotes, POST /swap, Price API v3), Solana JSON-RPC node and RFQ makers, over HTTP in
+their wire formats. The node's state (landed transactions, balances) is in the database, shared by every worker;
+the simulated makers speak Jupiter Z's webhook format at /sim/rfq/<name>/quote|swap|tokens."""
 from __future__ import annotations
 
 import time
@@ -8,12 +9,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from ledger.maker_tables import Maker
+from ledger.sim_chain_store import DbChainStore
 from models import db
-from sim import dex
+from sim import dex, rpc
 from sim.price import price_response
 from sim.rfq_makers import Behaviour
+from sim.swap_tx import swap_response
 
 bp = Blueprint("sim", __name__, url_prefix="/sim/jupiter")
+solana_bp = Blueprint("sim_solana", __name__, url_prefix="/sim")
 
 
 @bp.get("/swap/v1/quote")
@@ -65,3 +69,17 @@ def maker_swap(name: str):
 def maker_tokens(name: str):
     """GET /tokens: the mints the simulated maker quotes."""
     return _maker_answer(name, "GET", "/tokens")
+@bp.post("/swap/v1/swap")
+def swap():
+    """POST /swap {quoteResponse, userPublicKey, ...}: the unsigned swap transaction, as Jupiter answers."""
+    status, body = swap_response(request.get_json(silent=True), time.time(), current_app.extensions["sim_config"])
+    return jsonify(body), status
+
+
+@solana_bp.post("/solana")
+def solana():
+    """Solana JSON-RPC 2.0 (sendTransaction, getSignatureStatuses, getTransaction, ...), as a node answers."""
+    body = request.get_json(silent=True)
+    if body is None:
+        return jsonify(rpc.parse_error())
+    return jsonify(rpc.handle(body, time.time(), current_app.extensions["sim_config"], DbChainStore(current_app.extensions["sim_pools"].displaced)))
