@@ -18,8 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 import jupiter_api
 from cli.commands import register_cli
-from ledger.sim_pools import SimPoolStore
 from ledger.sim_chain_store import DbChainStore
+from ledger.sim_pools import SimPoolStore
 from models import db
 from services.market import Market
 from services.onchain import OnChain
@@ -27,9 +27,7 @@ from services.settings import JupiterMode, Settings, jupiter_rps, load_config
 from sim.impact import PoolBook
 from sim.price import SimConfig
 from sim.rfq_makers import SimMakerBook
-from sim.transport import SimMakerTransport, SimPriceTransport, SimTransport
-from venues import shared_state
-from sim.transport import SimPriceTransport, SimRpcTransport, SimSwapTransport, SimTransport
+from sim.transport import SimMakerTransport, SimPriceTransport, SimRpcTransport, SimSwapTransport, SimTransport
 from venues import shared_state, wallet
 from venues.jupiter_price import PriceClient
 from venues.jupiter_swap import SwapClient
@@ -107,8 +105,9 @@ def build_market(app: Flask) -> Market:
     # the simulated RFQ makers, served in-process (sim://<name>) and over HTTP at /sim/rfq/<name>
     sim_makers = app.extensions["sim_makers"] = SimMakerBook(sim_config, time.time, time.sleep, threading.Lock())
     rfq = cfg.get("RFQ_CLIENT") or RfqClient(SimMakerTransport(sim_makers) if sim else None)
+    # an injected Jupiter client (tests) executes its legs as a re-quote unless SOLANA_CHAIN is given too
     chain = cfg["SOLANA_CHAIN"] if "SOLANA_CHAIN" in cfg else None if cfg.get("JUPITER_CLIENT") else \
-        build_chain(app, sim_config, sim, pool_book)  # an injected Jupiter client (tests) executes its legs as a re-quote
+        build_chain(app, sim_config, sim, pool_book)
     return Market(settings, client, prices, ladder_store(cfg.get("REDIS_URL")), pool_book if sim else None, rfq,
                   chain)
 
@@ -118,7 +117,8 @@ def build_chain(app: Flask, sim_config: SimConfig, sim: bool, pool_book: PoolBoo
     the desk wallet (SOLANA_KEYPAIR_PATH, required live; a development keypair under instance/ in sim mode)."""
     cfg = app.config
     if sim:
-        swaps, rpc = SimSwapTransport(sim_config, time.time), SimRpcTransport(sim_config, time.time, DbChainStore(pool_book.displaced))
+        swaps = SimSwapTransport(sim_config, time.time)
+        rpc = SimRpcTransport(sim_config, time.time, DbChainStore(pool_book.displaced))
         desk = wallet.load(cfg["SOLANA_KEYPAIR_PATH"]) if cfg.get("SOLANA_KEYPAIR_PATH") else \
             wallet.dev_wallet(app.instance_path)
     else:

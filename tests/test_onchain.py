@@ -145,8 +145,8 @@ def test_unknown_methods_and_bad_requests_get_json_rpc_errors(chain_app: Flask) 
 
 def test_min_out_is_checked_against_what_moved_on_chain(chain_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     real = sim.chain.settle_swap
-    monkeypatch.setattr(sim.chain, "settle_swap", lambda terms, now_s, config: (
-        lambda moved: (moved[0], moved[1] * 97 // 100))(real(terms, now_s, config)))  # 3 % worse when it lands
+    monkeypatch.setattr(sim.chain, "settle_swap", lambda terms, now_s, config, displaced: (  # 3 % worse when it lands
+        lambda moved: (moved[0], moved[1] * 97 // 100))(real(terms, now_s, config, displaced)))
     chain_app.extensions["market"] = _with_chain(chain_app, skip_preflight=True)
     before = pool_atoms(chain_app)
     client = chain_app.test_client()
@@ -164,8 +164,8 @@ def test_min_out_is_checked_against_what_moved_on_chain(chain_app: Flask, monkey
 def test_a_fill_a_little_worse_than_quoted_is_recorded_at_what_moved(chain_app: Flask,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     real = sim.chain.settle_swap
-    monkeypatch.setattr(sim.chain, "settle_swap", lambda terms, now_s, config: (
-        lambda moved: (moved[0], moved[1] - 1000))(real(terms, now_s, config)))
+    monkeypatch.setattr(sim.chain, "settle_swap", lambda terms, now_s, config, displaced: (
+        lambda moved: (moved[0], moved[1] - 1000))(real(terms, now_s, config, displaced)))
     client = chain_app.test_client()
     trade = client.post("/api/v1/trades", json=SMALL).get_json()
     leg = trade["legs"][0]

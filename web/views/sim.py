@@ -82,4 +82,5 @@ def solana():
     body = request.get_json(silent=True)
     if body is None:
         return jsonify(rpc.parse_error())
-    return jsonify(rpc.handle(body, time.time(), current_app.extensions["sim_config"], DbChainStore(current_app.extensions["sim_pools"].displaced)))
+    store = DbChainStore(current_app.extensions["sim_pools"].displaced)  # landed swaps pay the pools' displacement
+    return jsonify(rpc.handle(body, time.time(), current_app.extensions["sim_config"], store))
