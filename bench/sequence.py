@@ -59,6 +59,9 @@ def scenario(name: str, first_sol: int, second_sol: int, slices: int, interval_s
              second_at_s: float | None = None) -> Outcome:
     """Run one scenario on a fresh app and market: none, whole, split or twap, then the second order (at
     second_at_s, default 1 s after the first order's last fill)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
     import jupiter_api
     from app import create_app
     from core import tca
@@ -66,15 +69,20 @@ def scenario(name: str, first_sol: int, second_sol: int, slices: int, interval_s
     from core.tokens import SOL, USDC
     from ledger.tca_store import order_of
     from models import db
+    from services import execution
     from services.seed import init_database
     from sim.price import SimConfig
     from sim.transport import SimTransport
 
-    clock = [float(T0_S)]
-    client = jupiter_api.JupiterClient(SimTransport(SimConfig(), clock=lambda: clock[0]))
-    with tempfile.TemporaryDirectory() as tmp:
+    clock, apps = [float(T0_S)], []
+    # the simulated clock drives the quotes, and the pools' displacement by our swaps is read and written on it
+    client = jupiter_api.JupiterClient(SimTransport(SimConfig(), clock=lambda: clock[0],
+                                                    displaced=lambda t: apps[0].extensions["sim_pools"].displaced(t)))
+    sim_time = SimpleNamespace(time=lambda: clock[0])  # execution's hook moves the pools at the simulated time
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(execution, "time", sim_time):
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/seq.db", "SECRET_KEY": "bench",
                           "JUPITER_CLIENT": client, "RECOVER_ON_START": False})
+        apps.append(app)
         with app.app_context():
             init_database()
             market, now_s, first = app.extensions["market"], float(T0_S), []
