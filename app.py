@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 import jupiter_api
 from cli.commands import register_cli
+from cli.jobs import build_runner
 from models import db
 from services.market import Market
 from services.settings import JupiterMode, Settings, jupiter_rps, load_config
@@ -31,6 +32,7 @@ from web.errors import api_error, is_api_request
 from web.views.admin import bp as admin_bp
 from web.views.api import bp as api_bp
 from web.views.api_admin import bp as api_admin_bp
+from web.views.api_orders import bp as api_orders_bp
 from web.views.auth import bp as auth_bp
 from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
@@ -63,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatting.register(app)  # Jinja filters for numbers: templates never do arithmetic
     register_cli(app)
     app.extensions["market"] = build_market(app)
+    app.extensions["jobs"] = build_runner(app)  # the job runner: the web app enqueues, `jobs consumer` runs
     return app
 
 
@@ -113,10 +116,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_admin_bp)
+    app.register_blueprint(api_orders_bp)  # parent orders (issue 16)
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
     app.register_blueprint(events_bp)  # GET /api/v1/me/events: the user's toasts
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
+    csrf.exempt(api_orders_bp)
     csrf.exempt(sim_bp)
     if app.config.get("BENCH_ENDPOINTS") and app.config["ENV_NAME"] != "production":  # bench/api.py only
         app.register_blueprint(bench_bp)

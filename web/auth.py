@@ -72,6 +72,11 @@ POLICY: dict[str, str] = {
     "api.create_quote": "trader",
     "api.create_trade": "trader",
     "api_admin.update_pool": "admin",
+    "api_orders.list_orders": "viewer",  # parent orders (issue 16)
+    "api_orders.get_order": "viewer",
+    "api_orders.create_order": "trader",
+    "api_orders.cancel_order": "trader",  # and only the trader who placed it, or an admin (checked in the view)
+    "api_orders.estimate_order": "trader",
 }
 
 log = logging.getLogger(__name__)
