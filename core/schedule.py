@@ -88,8 +88,8 @@ def plan_step(sizes: list[int], start_s: float, duration_s: float, filled_atoms:
 def adaptive_wait(cost_now_bps: Decimal, cost_after_bps: Decimal, min_gain_bps: Decimal, now_s: float,
                   wait_s: float, deadline_s: float, slices_left: int) -> bool:
     """Adaptive: wait one interval when the market model says the slice is cheaper then by at least min_gain_bps,
-    and the slices left still fit before the deadline after the wait (the delayed slice joins the next one)."""
-    fits = now_s + wait_s * max(slices_left, 1) < deadline_s
+    and a later slice is due before the deadline to take it (slices_left counts this one; it joins the next)."""
+    fits = slices_left > 1 and now_s + wait_s < deadline_s
     return fits and cost_after_bps + min_gain_bps <= cost_now_bps
 
 

@@ -174,6 +174,8 @@ def _step(market: Market, ps: ParentSettings, parent_id: int, now: datetime) -> 
     parent = db.session.get(ParentOrder, parent_id)
     if parent is None:
         return None, None
+    if parent.status == store.WORKING and parent.next_due_at is not None and parent.next_due_at > now:
+        return parent.next_due_at, None  # not due yet (an adaptive wait, a retry back-off): a duplicate drops out
     for sl in [s for s in store.slices_of(parent_id) if s.status == store.SENT]:
         waiting = _resolve(market, ps, parent, sl, now)
         if waiting is not None:

@@ -38,6 +38,9 @@ EXPECTED: dict[str, str] = {
     "web.pools_edit": "admin", "admin.users": "admin", "admin.audit_log": "admin", "api_admin.update_pool": "admin",
     "admin.user_new": "admin", "admin.user_password": "admin", "admin.token_new": "admin",
     "admin.token_revoke": "admin",
+    "api_orders.list_orders": "viewer", "api_orders.get_order": "viewer", "api_orders.create_order": "trader",
+    "api_orders.cancel_order": "trader", "api_orders.estimate_order": "trader",
+    "orders.list_page": "viewer", "orders.detail_page": "viewer",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}
