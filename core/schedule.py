@@ -63,11 +63,13 @@ class Step:
 
 
 def plan_step(sizes: list[int], start_s: float, duration_s: float, filled_atoms: int, now_s: float,
-              failed_attempts: int, max_attempts: int, retry_s: float) -> Step:
+              failed_attempts: int, max_attempts: int, retry_s: float, limited: bool = False) -> Step:
     """The schedule's step at now_s (TWAP, and adaptive before the market model bends it).
 
     Filled → completed. A slice that failed max_attempts times in a row → failed (the filled part stays recorded).
-    Past the deadline → completed short. Otherwise the owed atoms now, or a wait until the next slice is due.
+    Past the deadline, a parent with a limit price → completed short (its slices waited for the price); one
+    without catches up (a runner that was down sends what is owed, the remainder). Otherwise the owed atoms now, or
+    a wait until the next slice is due.
     """
     total = sum(sizes)
     deadline_s = start_s + duration_s
@@ -75,14 +77,14 @@ def plan_step(sizes: list[int], start_s: float, duration_s: float, filled_atoms:
         return Step(done="completed", reason="filled")
     if failed_attempts >= max_attempts:
         return Step(done="failed", reason=f"a slice failed {failed_attempts} times in a row")
-    if now_s >= deadline_s:
-        return Step(done="completed", reason="deadline reached short of the amount")
+    if now_s >= deadline_s and limited:
+        return Step(done="completed", reason="deadline reached short of the amount (limit price)")
     due = slices_due(start_s, duration_s, len(sizes), now_s)
     owed = owed_atoms(sizes, due, filled_atoms)
     if owed > 0:
         return Step(size_atoms=owed, reason=f"slice {due} of {len(sizes)} due")
     next_due = due_at_s(start_s, duration_s, len(sizes), due) if due < len(sizes) else deadline_s
-    return Step(wake_s=min(next_due, deadline_s), reason="waiting for the next slice")
+    return Step(wake_s=next_due, reason="waiting for the next slice")
 
 
 def adaptive_wait(cost_now_bps: Decimal, cost_after_bps: Decimal, min_gain_bps: Decimal, now_s: float,

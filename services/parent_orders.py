@@ -7,7 +7,8 @@ slice attempt's idempotency key, so a retried slice never fills twice.
 The rule for a failed slice: the attempt is recorded `failed` with its trade (or the refusal), the same slice is tried
 again under a new attempt key after PARENT_RETRY_S, and after PARENT_MAX_ATTEMPTS failures in a row of one slice the
 parent order fails, keeping what it filled. A slice whose route is worse than the limit price waits (no trade); at
-the deadline the parent ends `completed`, short of its amount when slices waited, never filled worse than the limit.
+the deadline a parent with a limit price ends `completed`, short of its amount when slices waited, never filled worse
+than the limit; one without a limit catches up on what is owed (a runner that was down sends the remainder late).
 """
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def _step(market: Market, ps: ParentSettings, parent_id: int, now: datetime) -> 
     sizes = schedule.slice_sizes(parent.amount_atoms, parent.slices)
     start_s, now_s = parent.start_at.timestamp(), now.timestamp()
     plan = schedule.plan_step(sizes, start_s, parent.duration_s, filled, now_s, len(failures), ps.max_attempts,
-                              ps.retry_s)
+                              ps.retry_s, limited=parent.limit_price is not None)
     if plan.done:
         why = f": {failures[-1].note}" if plan.done == store.FAILED and failures else ""
         store.finish(parent_id, plan.done, now, plan.reason + why)

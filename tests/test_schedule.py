@@ -44,12 +44,14 @@ def test_a_late_slice_catches_up_and_the_step_waits_when_nothing_is_owed() -> No
     assert wait.size_atoms == 0 and wait.wake_s == 30.0
 
 
-def test_a_parent_ends_filled_failed_or_short_at_the_deadline() -> None:
+def test_a_parent_ends_filled_failed_or_short_at_the_deadline_only_under_a_limit() -> None:
     sizes = schedule.slice_sizes(100, 4)
     assert schedule.plan_step(sizes, 0.0, 40, 100, 1.0, 0, 3, 5).done == "completed"
     assert schedule.plan_step(sizes, 0.0, 40, 25, 11.0, 3, 3, 5).done == "failed"
-    short = schedule.plan_step(sizes, 0.0, 40, 50, 40.0, 0, 3, 5)
+    short = schedule.plan_step(sizes, 0.0, 40, 50, 40.0, 0, 3, 5, limited=True)
     assert short.done == "completed" and "short" in short.reason
+    late = schedule.plan_step(sizes, 0.0, 40, 50, 45.0, 0, 3, 5)  # no limit: a late runner catches up
+    assert late.done is None and late.size_atoms == 50
 
 
 def test_adaptive_waits_only_when_waiting_is_cheaper_and_fits_before_the_deadline() -> None:
