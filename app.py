@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 import jupiter_api
 from cli.commands import register_cli
+from cli.jobs import build_runner
 from ledger.sim_chain_store import DbChainStore
 from ledger.sim_pools import SimPoolStore
 from models import db
@@ -42,6 +43,7 @@ from web.views.admin_makers import bp as admin_makers_bp
 from web.views.api import bp as api_bp
 from web.views.api_admin import bp as api_admin_bp
 from web.views.api_makers import bp as api_makers_bp
+from web.views.api_orders import bp as api_orders_bp
 from web.views.auth import bp as auth_bp
 from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatting.register(app)  # Jinja filters for numbers: templates never do arithmetic
     register_cli(app)
     app.extensions["market"] = build_market(app)
+    app.extensions["jobs"] = build_runner(app)  # the job runner: the web app enqueues, `jobs consumer` runs
     return app
 
 
@@ -163,11 +166,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_makers_bp)  # RFQ makers page (issue 15)
     app.register_blueprint(api_admin_bp)
     app.register_blueprint(api_makers_bp)  # /api/v1/makers (issue 15)
+    app.register_blueprint(api_orders_bp)  # parent orders (issue 16)
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
     app.register_blueprint(events_bp)  # GET /api/v1/me/events: the user's toasts
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize
     csrf.exempt(api_admin_bp)
     csrf.exempt(api_makers_bp)
+    csrf.exempt(api_orders_bp)
     csrf.exempt(sim_bp)
     csrf.exempt(sim_rfq_bp)
     csrf.exempt(sim_solana_bp)

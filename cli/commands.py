@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from cli import integrity, users, worker
+from cli import integrity, jobs, users, worker
 from cli.demo import simulate
 from ledger import rollups
 from services.seed import init_database, seed_makers
@@ -14,7 +14,7 @@ def register_cli(app: Flask) -> None:
     """Attach the project's commands to `flask --app main`."""
     users.register(app)  # users ..., tokens ... (issue 7)
     integrity.register(app)  # reconcile, recover (issue 6)
-    worker.register(app)  # jobs tick
+    jobs.register(app, worker.register(app))  # jobs tick, jobs consumer (the job runner, issue 16)
     rollups.register_cli(app)  # rollups rebuild (issue 8)
 
     @app.cli.command("init-db")

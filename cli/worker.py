@@ -1,7 +1,11 @@
-"""A running process's own jobs, out of any request: metrics snapshots of its Jupiter counters, recovery of trades a
-dead process left pending, the markouts of filled trades as they fall due (TCA). gunicorn's post_worker_init calls
-start() in every worker (gunicorn.conf.py); `flask --app main jobs tick` runs one round by hand. The job runner of
-the parent-orders issue will take them over.
+"""The periodic round and each process's own snapshot.
+
+tick(): the ladder refresh, a metrics snapshot of this process's Jupiter counters, recovery of stale pending
+trades and the markouts of filled trades as they fall due (TCA); the job runner's periodic task runs it every
+minute (cli/jobs.py) and `flask --app main jobs tick` by hand.
+start(): what each gunicorn worker does once booted (gunicorn.conf.py): recover what a dead predecessor left
+pending, then snapshot its *own* Jupiter counters every METRICS_SNAPSHOT_S (they live in that process only; no other
+process can observe them). Everything else periodic is the job runner's.
 """
 from __future__ import annotations
 
@@ -80,8 +84,14 @@ def recover_on_startup(app: Flask) -> None:
             log.warning("recovered pending trade #%s: now %s", trade.id, trade.status)
 
 
+def snapshot(app: Flask) -> SystemMetrics | None:
+    """A metrics snapshot of this process's Jupiter counters, when due."""
+    with app.app_context():
+        return monitoring.snapshot(market_of(app), throttle(app), utcnow())
+
+
 def start(app: Flask) -> threading.Thread | None:
-    """Start-up recovery, then a daemon thread ticking every METRICS_SNAPSHOT_S (None when that is 0)."""
+    """Start-up recovery, then a daemon thread snapshotting this process every METRICS_SNAPSHOT_S (None when 0)."""
     recover_on_startup(app)
     interval_s = throttle(app).interval_s
     if interval_s <= 0:
@@ -90,16 +100,16 @@ def start(app: Flask) -> threading.Thread | None:
 
     def loop() -> None:
         while not stop.wait(interval_s):
-            tick(app)
+            snapshot(app)
 
-    thread = threading.Thread(target=loop, name="olr-worker-jobs", daemon=True)
+    thread = threading.Thread(target=loop, name="olr-worker-snapshot", daemon=True)
     thread.start()
     return thread
 
 
-def register(app: Flask) -> None:
-    """Attach `flask --app main jobs tick`."""
-    group = AppGroup("jobs", help="This process's periodic jobs (metrics snapshot, recovery).")
+def register(app: Flask) -> AppGroup:
+    """Attach `flask --app main jobs tick` (the group also gets `jobs consumer`, cli/jobs.py)."""
+    group = AppGroup("jobs", help="The job runner (consumer) and the periodic round (ladder, metrics, recovery).")
 
     @group.command("tick")
     def tick_command() -> None:
@@ -109,3 +119,4 @@ def register(app: Flask) -> None:
         click.echo("snapshot recorded" if row is not None else "no snapshot (METRICS_SNAPSHOT_S=0?)")
 
     app.cli.add_command(group)
+    return group

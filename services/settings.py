@@ -86,6 +86,21 @@ def load_config(instance_path: str) -> dict:
         # performance (issue 8): analytics from hourly rollups (0: per-trade queries); benchmark-only endpoints
         "ANALYTICS_ROLLUPS": env("ANALYTICS_ROLLUPS", "1") not in ("0", "false", "no"),
         "BENCH_ENDPOINTS": env("BENCH_ENDPOINTS", "0") in ("1", "true", "yes"),
+        # parent orders and the job runner (issue 16): cli/jobs.py, services/parent_orders.py, parent_estimates.py
+        "JOBS_BACKEND": env("JOBS_BACKEND", ""),  # "": redis with REDIS_URL, else sqlite (immediate under TESTING)
+        "JOBS_SQLITE_PATH": env("JOBS_SQLITE_PATH", ""),  # "": instance/jobs.db
+        "JOBS_NAME": env("JOBS_NAME", "olr"),
+        "JOBS_WORKERS": int(env("JOBS_WORKERS", "2")),
+        "PARENT_LEASE_S": float(env("PARENT_LEASE_S", "60")),
+        "PARENT_RETRY_S": float(env("PARENT_RETRY_S", "10")),
+        "PARENT_MAX_ATTEMPTS": int(env("PARENT_MAX_ATTEMPTS", "3")),
+        "ADAPTIVE_MIN_GAIN_BPS": env("ADAPTIVE_MIN_GAIN_BPS", "2"),
+        "COST_WARN_BPS": env("COST_WARN_BPS", "25"),
+        "COST_DANGER_BPS": env("COST_DANGER_BPS", "100"),
+        "HARD_CONFIRM_BPS": env("HARD_CONFIRM_BPS", "150"),
+        "HARD_CONFIRM_USD": env("HARD_CONFIRM_USD", "5000000"),
+        "PARENT_SUGGEST_BPS": env("PARENT_SUGGEST_BPS", "50"),
+        "POOL_LOW_WATER_PCT": env("POOL_LOW_WATER_PCT", "10"),
     }
 
 

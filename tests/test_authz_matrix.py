@@ -43,6 +43,9 @@ EXPECTED: dict[str, str] = {
     "api_makers.update_maker": "admin", "api_makers.delete_maker": "admin",
     "admin_makers.makers_page": "admin", "admin_makers.maker_new": "admin", "admin_makers.maker_edit": "admin",
     "admin_makers.maker_delete": "admin",
+    "api_orders.list_orders": "viewer", "api_orders.get_order": "viewer", "api_orders.create_order": "trader",
+    "api_orders.cancel_order": "trader", "api_orders.estimate_order": "trader",
+    "orders.list_page": "viewer", "orders.detail_page": "viewer",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}

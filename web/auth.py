@@ -86,6 +86,11 @@ POLICY: dict[str, str] = {
     "api_makers.get_maker": "admin",
     "api_makers.update_maker": "admin",
     "api_makers.delete_maker": "admin",
+    "api_orders.list_orders": "viewer",  # parent orders (issue 16)
+    "api_orders.get_order": "viewer",
+    "api_orders.create_order": "trader",
+    "api_orders.cancel_order": "trader",  # and only the trader who placed it, or an admin (checked in the view)
+    "api_orders.estimate_order": "trader",
 }
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from core.codec import bps as _bps
@@ -12,6 +13,7 @@ from ledger import maker_log
 from read import analytics, history
 from read.tca import tca_json
 from services.makers import state_of
+from services.parent_orders import Progress
 
 if TYPE_CHECKING:
     from ledger.maker_tables import Maker
@@ -90,3 +92,29 @@ def maker_json(m: Maker, now: datetime) -> dict[str, Any]:
             "suspensions": m.suspensions, "last_error": m.last_error, "tokens": list(m.tokens or []),
             "tokens_at": iso(m.tokens_at) if m.tokens_at else None, "sim_behaviour": m.sim_behaviour,
             "created_at": iso(m.created_at), "updated_at": iso(m.updated_at)}
+def parent_json(p: Progress) -> dict[str, Any]:
+    """A parent order as the API returns it: status, amounts (atoms), progress, slices and children (trade JSON)."""
+    o = p.parent
+    return {
+        "id": o.id, "status": o.status, "strategy": o.strategy, "user_id": o.user_id,
+        "order": {"input_mint": o.input_mint, "input_symbol": token_by_mint(o.input_mint).symbol,
+                  "output_mint": o.output_mint, "output_symbol": token_by_mint(o.output_mint).symbol,
+                  "swap_mode": o.swap_mode, "slippage_bps": o.slippage_bps},
+        "amount_atoms": str(o.amount_atoms), "filled_atoms": str(p.filled_atoms),
+        "remaining_atoms": str(o.amount_atoms - p.filled_atoms), "scheduled_atoms": str(p.scheduled_atoms),
+        "other_side_atoms": str(p.out_atoms), "duration_s": o.duration_s, "slices": o.slices,
+        "limit_price": _plain(o.limit_price), "arrival_mid": _plain(o.arrival_mid),
+        "avg_price": _plain(p.avg_price.quantize(Decimal("1e-9")) if p.avg_price is not None else None),
+        "shortfall_bps": _s(p.shortfall_bps), "note": o.note,
+        "created_at": iso(o.created_at), "start_at": iso(o.start_at), "deadline_at": iso(o.deadline_at),
+        "next_due_at": iso(o.next_due_at) or None, "finished_at": iso(o.finished_at) or None,
+        "timeline": [{"index": s.index, "attempt": s.attempt, "status": s.status,
+                      "planned_atoms": str(s.planned_atoms), "trade_id": s.trade_id, "sent_at": iso(s.sent_at),
+                      "done_at": iso(s.done_at) or None, "note": s.note} for s in p.slices],
+        "children": [trade_json(p.trades[s.trade_id]) for s in p.slices if s.trade_id in p.trades],
+    }
+
+
+def _plain(value: Decimal | None) -> str | None:
+    """A decimal as plain digits without trailing zeros (never an exponent); None stays None."""
+    return None if value is None else format(value.normalize(), "f")

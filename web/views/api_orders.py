@@ -1,0 +1,93 @@
+"""JSON API of parent orders (issue 16): place, list, read, cancel; the ticket's now / split / over-time estimate."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+
+from ledger import parent_orders as store
+from ledger.parent_orders import ParentOrder
+from models import db
+from services import parent_estimates, parent_orders, quoting
+from web import context, serializers
+from web.errors import api_error
+from web.views.api import request_json
+
+bp = Blueprint("api_orders", __name__)
+
+
+def _body() -> dict:
+    """The request's JSON object, or InputError."""
+    body = request_json()
+    if not isinstance(body, dict):
+        raise quoting.InputError("the request body must be a JSON object with Content-Type: application/json",
+                                 code="MALFORMED_JSON")
+    return body
+
+
+@bp.errorhandler(quoting.InputError)
+def _input_error(exc: quoting.InputError):
+    """400 with the field at fault."""
+    return api_error(400, exc.code, str(exc), exc.field)
+
+
+@bp.errorhandler(quoting.ServiceError)
+def _service_error(exc: quoting.ServiceError):
+    """The service's status and code."""
+    return api_error(exc.status, exc.code, str(exc))
+
+
+@bp.post("/api/v1/orders")
+def create_order():
+    """Place a parent order (TWAP or adaptive); the job runner works it slice by slice."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
+                                 code="INVALID_IDEMPOTENCY_KEY")
+    body = _body()
+    parent, created = parent_orders.place(context.market(), body, user_id=current_user.id, idempotency_key=key)
+    if created:
+        current_app.extensions["jobs"].enqueue_parent(parent.id)
+        db.session.expire_all()
+    return jsonify(serializers.parent_json(parent_orders.progress(_reload(parent.id)))), 201 if created else 200
+
+
+def _reload(parent_id: int) -> ParentOrder:
+    """The parent row as stored now."""
+    row = db.session.get(ParentOrder, parent_id)
+    assert row is not None
+    return row
+
+
+@bp.get("/api/v1/orders")
+def list_orders():
+    """Parent orders newest first (`mine=true`: the caller's)."""
+    mine = request.args.get("mine") in ("true", "1")
+    rows = store.page(user_id=current_user.id if mine else None)
+    return jsonify({"orders": [serializers.parent_json(parent_orders.progress(r)) for r in rows]})
+
+
+@bp.get("/api/v1/orders/<int:order_id>")
+def get_order(order_id: int):
+    """One parent order with its slices and children."""
+    row = db.session.get(ParentOrder, order_id)
+    if row is None:
+        return api_error(404, "NOT_FOUND", f"no parent order with id {order_id}")
+    return jsonify(serializers.parent_json(parent_orders.progress(row)))
+
+
+@bp.post("/api/v1/orders/<int:order_id>/cancel")
+def cancel_order(order_id: int):
+    """Stop a working parent order: the filled part stays; the trader who placed it, or an admin."""
+    row = db.session.get(ParentOrder, order_id)
+    if row is None:
+        return api_error(404, "NOT_FOUND", f"no parent order with id {order_id}")
+    if row.user_id != current_user.id and current_user.role != "admin":
+        return api_error(403, "FORBIDDEN", "only the trader who placed this order (or an admin) may cancel it")
+    return jsonify(serializers.parent_json(parent_orders.progress(parent_orders.cancel(order_id))))
+
+
+@bp.post("/api/v1/orders/estimate")
+def estimate_order():
+    """The ticket's side-by-side estimate: one venue now, the split now, and the order over N minutes."""
+    body = _body()
+    return jsonify(parent_estimates.estimate(context.market(), body, current_app.config))
