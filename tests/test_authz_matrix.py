@@ -26,6 +26,7 @@ EXPECTED: dict[str, str] = {
     "static": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC, "api.healthz": PUBLIC, "api.openapi": PUBLIC,
     "sim.quote": PUBLIC,
     "sim.price": PUBLIC,
+    "sim.swap": PUBLIC, "sim_solana.solana": PUBLIC,
     "sim_rfq.maker_quote": PUBLIC, "sim_rfq.maker_swap": PUBLIC, "sim_rfq.maker_tokens": PUBLIC,
     "web.dashboard": "viewer", "web.history": "viewer", "web.history_csv": "viewer", "web.trade_detail": "viewer",
     "web.quote_detail": "viewer", "web.analytics": "viewer", "web.pools": "viewer", "web.monitoring": "viewer",
@@ -45,7 +46,6 @@ EXPECTED: dict[str, str] = {
     "admin_makers.maker_delete": "admin",
     "api_orders.list_orders": "viewer", "api_orders.get_order": "viewer", "api_orders.create_order": "trader",
     "api_orders.cancel_order": "trader", "api_orders.estimate_order": "trader",
-    "orders.list_page": "viewer", "orders.detail_page": "viewer",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}
