@@ -97,7 +97,7 @@ def test_a_slice_resolved_again_never_fills_twice(papp: Flask) -> None:
 def test_a_process_killed_mid_slice_leaves_the_slice_filled_once_or_retried(papp: Flask,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     parent = place(papp, amount="400")
-    real = execution.execute_legs
+    real = execution.rfq_execution.last_look  # the first step after the reservation, on every execution path
     calls = {"n": 0}
 
     def dies_once(*args: Any, **kwargs: Any) -> Any:
@@ -106,7 +106,7 @@ def test_a_process_killed_mid_slice_leaves_the_slice_filled_once_or_retried(papp
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(execution, "execute_legs", dies_once)
+    monkeypatch.setattr(execution.rfq_execution, "last_look", dies_once)
     with papp.app_context():
         start = db.session.get(ParentOrder, parent["id"]).start_at
         parent_orders.step(papp.extensions["market"], PS, parent["id"], start)

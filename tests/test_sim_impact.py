@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 
+import sim.chain
 from core.tokens import SOL, USDC, Token
 from jupiter_api import JupiterQuote, parse_quote
 from models import SimPoolState, db
@@ -155,6 +156,7 @@ def test_a_trade_with_a_jupiter_leg_displaces_the_pools_and_monitoring_shows_it(
 
 def test_a_trade_refused_by_its_slippage_limit_moves_no_pool(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execution, "limit_breach", lambda plan, fills: "the fill broke the limit")
+    monkeypatch.setattr(sim.chain, "slippage_exceeded", lambda terms, in_atoms, out_atoms: True)  # and on chain
     client = app.test_client()
     res = client.post("/api/v1/trades", json={"input": "SOL", "output": "USDC", "amount": "120000"})
     assert res.status_code == 422, res.get_json()

@@ -34,13 +34,18 @@ def sent(call: Any) -> dict[str, Any]:
     return json.loads(call.request.body)
 
 
+def to(url: str) -> Any:
+    """The first recorded call to url (a background thread of another test may record a call to elsewhere)."""
+    return next(c for c in responses.calls if c.request.url.rstrip("/") == url.rstrip("/"))
+
+
 @responses.activate
 def test_swap_posts_the_quote_and_the_wallet_and_returns_the_transaction() -> None:
     responses.post(SWAP_URL, json={"swapTransaction": TX, "lastValidBlockHeight": 279632475,
                                    "prioritizationFeeLamports": 9999, "computeUnitLimit": 388876})
     swap = SwapClient(HttpJsonTransport(SWAP_URL, 2)).swap({"inputMint": SOL}, WALLET)
     assert (swap.transaction_base64, swap.last_valid_block_height) == (TX, 279632475)
-    body = sent(responses.calls[0])
+    body = sent(to(SWAP_URL))
     assert body["quoteResponse"] == {"inputMint": SOL} and body["userPublicKey"] == WALLET
     assert body["wrapAndUnwrapSol"] is False
 
@@ -62,7 +67,7 @@ def test_a_failed_or_malformed_swap_answer_is_a_typed_error(status: int, body: d
 def test_send_transaction_sends_base64_and_returns_the_signature() -> None:
     responses.post(RPC_URL, json=answer(SIG))
     assert node().send_transaction(TX) == SIG
-    body = sent(responses.calls[0])
+    body = sent(to(RPC_URL))
     assert body["method"] == "sendTransaction" and body["params"][0] == TX
     assert body["params"][1]["encoding"] == "base64" and body["params"][1]["skipPreflight"] is False
 
@@ -110,7 +115,7 @@ def test_signature_statuses_transaction_blockhash_height_and_balances_parse_the_
     methods = [sent(c)["method"] for c in responses.calls]
     assert methods == ["getSignatureStatuses", "getLatestBlockhash", "getBlockHeight", "getBalance",
                        "getTokenAccountsByOwner"]
-    assert sent(responses.calls[0])["params"][1] == {"searchTransactionHistory": True}
+    assert sent(to(RPC_URL))["params"][1] == {"searchTransactionHistory": True}
 
 
 def _balance(index: int, mint: str, amount: int) -> dict[str, Any]:
@@ -124,8 +129,8 @@ def test_get_transaction_asks_for_jsonparsed_v0_and_the_wallets_deltas_are_post_
                                "postTokenBalances": [_balance(1, SOL, 20), _balance(2, USDC, 1007)]}}
     responses.post(RPC_URL, json=answer(tx))
     assert wallet_deltas(node().transaction(SIG), WALLET) == {SOL: -30, USDC: 1000}
-    assert sent(responses.calls[0])["params"][1]["maxSupportedTransactionVersion"] == 0
-    assert sent(responses.calls[0])["params"][1]["encoding"] == "jsonParsed"
+    assert sent(to(RPC_URL))["params"][1]["maxSupportedTransactionVersion"] == 0
+    assert sent(to(RPC_URL))["params"][1]["encoding"] == "jsonParsed"
 
 
 class _NoSleep:

@@ -66,7 +66,9 @@ def _responses(ok_status: int, ok: dict[str, Any], *errors: int, description: st
 def _schemas() -> dict[str, Any]:
     """Component schemas: requests, answers and the error shape."""
     leg = _obj(["venue", "in_amount_atoms", "out_amount_atoms"], venue={"type": "string"},
-               in_amount_atoms=ATOMS, out_amount_atoms=ATOMS, fee_atoms=ATOMS, cost_bps=_nullable(BPS))
+               in_amount_atoms=ATOMS, out_amount_atoms=ATOMS, fee_atoms=ATOMS, cost_bps=_nullable(BPS),
+               tx_signature=_nullable({"type": "string", "description": "the on-chain leg's transaction signature"}),
+               slot=_nullable({"type": "integer", "description": "the slot its transaction landed in"}))
     option = _obj(["venue", "available"], venue={"type": "string"}, available={"type": "boolean"},
                   reason={"type": "string"}, in_amount_atoms=_nullable(ATOMS), out_amount_atoms=_nullable(ATOMS),
                   price_impact_bps=_nullable(BPS), spread_bps=_nullable(BPS), fee_atoms=_nullable(ATOMS),
@@ -231,6 +233,8 @@ def _paths() -> dict[str, Any]:
         _query("q", {"type": "string", "maxLength": 64}, "a trade id ('123' or '#123') or a quote id"),
     ]
     replay = {"description": "replay of an earlier request with the same Idempotency-Key", **_json(_ref("Trade"))}
+    unknown = {"description": "the Jupiter leg's transaction was sent but not confirmed: the trade is `unknown` "
+                              "until recovery asks the chain", **_json(_ref("Trade"))}
     return {
         "/healthz": {"get": _op("healthz", "public", "liveness: database and Jupiter state",
                                 _responses(200, _json(_ref("Health"), ex.HEALTH), 503))},
@@ -243,7 +247,8 @@ def _paths() -> dict[str, Any]:
         "/api/v1/trades": {
             "post": _op("create_trade", "trader", "execute a fresh order, or a stored quote by quote_id",
                         {**_responses(201, _json(_ref("Trade"), ex.TRADE), 400, 401, 403, 404, 409, 410, 413, 422,
-                                      429, 503, description="executed (or recorded as rejected)"), "200": replay},
+                                      429, 503, description="executed (or recorded as rejected)"), "200": replay,
+                         "202": unknown},
                         parameters=[idem], requestBody={"required": True, **_json(trade_body, ex.ORDER)}),
             "get": _op("list_trades", "viewer", "trades newest first, keyset-paginated",
                        _responses(200, _json(_ref("TradePage"), {"trades": [ex.TRADE], "next_cursor": None}),
