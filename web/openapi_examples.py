@@ -76,3 +76,22 @@ EVENTS = {"now": "2026-11-26T10:00:10.000Z", "since": "2026-11-26T10:00:05.000Z"
     {"id": "trade:81:filled", "kind": "trade_filled", "at": "2026-11-26T10:00:06.512Z", "level": "success",
      "message": "Trade #81 filled: 25,000.0000 SOL → 3,900,644.71 USDC on otc:sol-usdc.", "url": "/trades/81",
      "trade_id": 81}]}
+
+PARENT_REQUEST = {**ORDER, "amount": "100000", "strategy": "twap", "duration_s": 600, "slices": 10}
+PARENT = {
+    "id": 1, "status": "working", "strategy": "twap", "user_id": 1, "order": ORDER_ECHO,
+    "amount_atoms": "100000000000000", "filled_atoms": "10000000000000", "remaining_atoms": "90000000000000",
+    "scheduled_atoms": "10000000000000", "other_side_atoms": "1387201234567", "duration_s": 600, "slices": 10,
+    "limit_price": None, "arrival_mid": "138.78266049267671", "avg_price": "138.720123457", "shortfall_bps": "4.51",
+    "note": "waiting for the next slice", "created_at": "2026-12-02T02:10:00.000Z",
+    "start_at": "2026-12-02T02:10:00.000Z", "deadline_at": "2026-12-02T02:20:00.000Z",
+    "next_due_at": "2026-12-02T02:11:00.000Z", "finished_at": None,
+    "timeline": [{"index": 0, "attempt": 1, "status": "filled", "planned_atoms": "10000000000000", "trade_id": 42,
+                  "sent_at": "2026-12-02T02:10:00.100Z", "done_at": "2026-12-02T02:10:01.300Z", "note": ""}],
+    "children": [],
+}
+ESTIMATE = {"notional_usd_atoms": "13874999720003", "duration_s": 600, "slices": 10,
+            "now": {"cost_bps": "642.5", "cost_usd_atoms": "891495094510", "level": "danger"},
+            "split": {"cost_bps": "175.5", "cost_usd_atoms": "243549535086", "level": "danger"},
+            "over_time": {"cost_bps": "36.1", "cost_usd_atoms": "50063635240", "level": "warn"},
+            "suggest_parent": True, "suggest_threshold_bps": "50", "confirm_required": True}

@@ -159,6 +159,7 @@ def _schemas() -> dict[str, Any]:
                       options={"type": "array", "items": _ref("VenueOption")}, decision=_ref("Decision"),
                       latency_ms={"type": "integer"}),
         "Trade": trade, "Tca": tca,
+        **_parent_schemas(),
         "TradePage": _obj(["trades", "next_cursor"], trades={"type": "array", "items": _ref("Trade")},
                           next_cursor=_nullable({"type": "string"})),
         "Pool": pool, "PoolPatch": pool_patch,
@@ -183,6 +184,58 @@ def _schemas() -> dict[str, Any]:
         "Health": _obj(["status", "db", "jupiter"], status={"enum": ["ok", "degraded"]},
                        db={"enum": ["ok", "down"]}, jupiter={"enum": ["ok", "degraded", "down"]},
                        reference_price={"enum": ["ok", "down"]}),
+    }
+
+
+def _parent_schemas() -> dict[str, Any]:
+    """Parent orders (issue 16): the request, the order with its progress and children, the ticket's estimate."""
+    price = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "output per input token, human units"}
+    column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS),
+                  level={"enum": ["ok", "warn", "danger"]})
+    return {
+        "ParentOrderRequest": {**_ref("OrderRequest"), "description": "an order plus how to work it: strategy "
+                               "(twap | adaptive), duration_s (1..604800), slices (1..1000, at most the atoms), "
+                               "limit_price (optional decimal string, output per input)"},
+        "ParentOrder": _obj(
+            ["id", "status", "amount_atoms", "filled_atoms", "remaining_atoms", "avg_price", "children"],
+            id={"type": "integer"}, status={"enum": ["working", "completed", "cancelled", "failed"]},
+            strategy={"enum": ["twap", "adaptive"]}, amount_atoms=ATOMS, filled_atoms=ATOMS,
+            remaining_atoms=ATOMS, scheduled_atoms=ATOMS, duration_s={"type": "integer"},
+            slices={"type": "integer"}, limit_price=_nullable(price), arrival_mid=_nullable(price),
+            avg_price=_nullable(price), shortfall_bps=_nullable({"type": "string"}), note={"type": "string"},
+            timeline={"type": "array", "items": {"type": "object"}},
+            children={"type": "array", "items": _ref("Trade")}),
+        "ParentOrderList": _obj(["orders"], orders={"type": "array", "items": _ref("ParentOrder")}),
+        "Estimate": _obj(["now", "split", "over_time", "suggest_parent"], now=column, split=column,
+                         over_time=column, suggest_parent={"type": "boolean"},
+                         confirm_required={"type": "boolean"}, notional_usd_atoms=ATOMS),
+    }
+
+
+def _parent_paths(idem: dict[str, Any]) -> dict[str, Any]:
+    """The parent-order operations (issue 16)."""
+    one = _json(_ref("ParentOrder"), ex.PARENT)
+    return {
+        "/api/v1/orders": {
+            "post": _op("create_order", "trader", "place a parent order worked over time by the job runner",
+                        {**_responses(201, one, 400, 401, 403, 409, 413, 503, description="placed"),
+                         "200": {"description": "replay of an earlier request with the same Idempotency-Key",
+                                 **_json(_ref("ParentOrder"))}},
+                        parameters=[idem], requestBody={"required": True,
+                                                        **_json(_ref("ParentOrderRequest"), ex.PARENT_REQUEST)}),
+            "get": _op("list_orders", "viewer", "parent orders newest first",
+                       _responses(200, _json(_ref("ParentOrderList"), {"orders": [ex.PARENT]}), 401, 403),
+                       parameters=[_query("mine", {"enum": ["true", "false", "1", "0"]}, "only the caller's")])},
+        "/api/v1/orders/{order_id}": {"get": _op(
+            "get_order", "viewer", "one parent order: progress, slices, children",
+            _responses(200, one, 401, 403, 404), parameters=[_id("order_id")])},
+        "/api/v1/orders/{order_id}/cancel": {"post": _op(
+            "cancel_order", "trader", "stop a working parent order (its placer or an admin); the filled part stays",
+            _responses(200, one, 401, 403, 404, 409), parameters=[_id("order_id")])},
+        "/api/v1/orders/estimate": {"post": _op(
+            "estimate_order", "trader", "the order now on one venue, split now, and over N minutes (estimates)",
+            _responses(200, _json(_ref("Estimate"), ex.ESTIMATE), 400, 401, 403, 413, 422, 503),
+            requestBody={"required": True, **_json(_ref("ParentOrderRequest"), ex.PARENT_REQUEST)})},
     }
 
 
@@ -293,6 +346,7 @@ def _paths() -> dict[str, Any]:
             "charts_monitoring", "viewer", "Jupiter client counters, DB health and the metrics history",
             _responses(200, _json(chart), 400, 401, 403), parameters=_chart_params("24h"))},
         **openapi_makers.paths(_op, _responses, _json, _id, _query),
+        **_parent_paths(idem),
     }
 
 
