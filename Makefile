@@ -21,9 +21,11 @@ db: setup
 	@echo "==> migrating the database and seeding the default OTC pools"
 	@$(VENV)/bin/flask --app main init-db
 
+# the job consumer (parent orders, markouts, recovery, ladder refresh) runs beside gunicorn; Ctrl-C stops both
 run: db
-	@echo "==> serving on http://127.0.0.1:$(PORT) with $(WORKERS) gunicorn workers (Ctrl-C stops)"
-	@$(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - main:app
+	@echo "==> serving on http://127.0.0.1:$(PORT) with $(WORKERS) gunicorn workers and a job consumer (Ctrl-C stops both)"
+	@$(VENV)/bin/flask --app main jobs consumer & consumer=$$!; trap 'kill $$consumer 2>/dev/null; wait $$consumer' EXIT; \
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - main:app
 
 demo: db
 	@$(VENV)/bin/flask --app main simulate --trades $${TRADES:-300}

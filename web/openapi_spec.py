@@ -224,7 +224,7 @@ def _parent_paths(idem: dict[str, Any]) -> dict[str, Any]:
                         parameters=[idem], requestBody={"required": True,
                                                         **_json(_ref("ParentOrderRequest"), ex.PARENT_REQUEST)}),
             "get": _op("list_orders", "viewer", "parent orders newest first",
-                       _responses(200, _json(_ref("ParentOrderList"), {"orders": [ex.PARENT]}), 401, 403),
+                       _responses(200, _json(_ref("ParentOrderList"), {"orders": [ex.PARENT]}), 400, 401, 403),
                        parameters=[_query("mine", {"enum": ["true", "false", "1", "0"]}, "only the caller's")])},
         "/api/v1/orders/{order_id}": {"get": _op(
             "get_order", "viewer", "one parent order: progress, slices, children",

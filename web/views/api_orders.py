@@ -61,7 +61,10 @@ def _reload(parent_id: int) -> ParentOrder:
 @bp.get("/api/v1/orders")
 def list_orders():
     """Parent orders newest first (`mine=true`: the caller's)."""
-    mine = request.args.get("mine") in ("true", "1")
+    given = request.args.getlist("mine")
+    if len(given) > 1 or (given and given[0] not in ("true", "false", "1", "0")):
+        raise quoting.InputError("mine must be one of true, false, 1 or 0", field="mine")
+    mine = bool(given) and given[0] in ("true", "1")
     rows = store.page(user_id=current_user.id if mine else None)
     return jsonify({"orders": [serializers.parent_json(parent_orders.progress(r)) for r in rows]})
 
