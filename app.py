@@ -48,6 +48,7 @@ from web.views.auth import bp as auth_bp
 from web.views.bench import bp as bench_bp
 from web.views.charts import bp as charts_bp
 from web.views.events import bp as events_bp
+from web.views.orders import bp as orders_bp
 from web.views.sim import bp as sim_bp
 from web.views.sim import rfq_bp as sim_rfq_bp
 from web.views.sim import solana_bp as sim_solana_bp
@@ -167,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_admin_bp)
     app.register_blueprint(api_makers_bp)  # /api/v1/makers (issue 15)
     app.register_blueprint(api_orders_bp)  # parent orders (issue 16)
+    app.register_blueprint(orders_bp)  # the parent-order pages
     app.register_blueprint(charts_bp)  # GET-only JSON of the dashboard, analytics and monitoring widgets
     app.register_blueprint(events_bp)  # GET /api/v1/me/events: the user's toasts
     csrf.exempt(api_bp)  # bearer tokens; session-authenticated API writes are CSRF-checked in auth.authorize

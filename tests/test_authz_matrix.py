@@ -46,6 +46,7 @@ EXPECTED: dict[str, str] = {
     "admin_makers.maker_delete": "admin",
     "api_orders.list_orders": "viewer", "api_orders.get_order": "viewer", "api_orders.create_order": "trader",
     "api_orders.cancel_order": "trader", "api_orders.estimate_order": "trader",
+    "orders.orders_page": "viewer", "orders.order_page": "viewer",
 }
 ROLES = ("anonymous", "viewer", "trader", "admin")
 RANK = {"anonymous": -1, "viewer": 0, "trader": 1, "admin": 2}

@@ -91,6 +91,8 @@ POLICY: dict[str, str] = {
     "api_orders.create_order": "trader",
     "api_orders.cancel_order": "trader",  # and only the trader who placed it, or an admin (checked in the view)
     "api_orders.estimate_order": "trader",
+    "orders.orders_page": "viewer",  # parent-order pages (issue 16); cancel is the API's, above
+    "orders.order_page": "viewer",
 }
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,11 @@ def can(endpoint: str, method: str = "GET") -> bool:
         return False
     user = current_user._get_current_object() if current_user.is_authenticated else None
     return allows(user, role)
+
+
+def owns_or_admin(owner_id: int | None) -> bool:
+    """True when the signed-in user is `owner_id` or an admin (who may stop a trader's parent order)."""
+    return current_user.is_authenticated and (current_user.id == owner_id or current_user.role == "admin")
 
 
 def rate_key() -> str:

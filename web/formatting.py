@@ -61,6 +61,11 @@ def when(value: datetime | None) -> Markup | str:
     return Markup('<time datetime="{0}">{1}</time>').format(iso_z(value), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
+def symbol(mint: str) -> str:
+    """A mint's token symbol."""
+    return token_by_mint(mint).symbol
+
+
 def register(app: Flask) -> None:
     """Install the filters on the app."""
     app.add_template_filter(atoms, "atoms")
@@ -69,3 +74,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(bps, "bps")
     app.add_template_filter(when, "when")
     app.add_template_filter(iso_z, "iso")
+    app.add_template_filter(symbol, "symbol")

@@ -83,6 +83,7 @@ PARENT = {
     "amount_atoms": "100000000000000", "filled_atoms": "10000000000000", "remaining_atoms": "90000000000000",
     "scheduled_atoms": "10000000000000", "other_side_atoms": "1387201234567", "duration_s": 600, "slices": 10,
     "limit_price": None, "arrival_mid": "138.78266049267671", "avg_price": "138.720123457", "shortfall_bps": "4.51",
+    "shortfall_usd_atoms": "626109876",
     "note": "waiting for the next slice", "created_at": "2026-12-02T02:10:00.000Z",
     "start_at": "2026-12-02T02:10:00.000Z", "deadline_at": "2026-12-02T02:20:00.000Z",
     "next_due_at": "2026-12-02T02:11:00.000Z", "finished_at": None,

@@ -202,7 +202,9 @@ def _parent_schemas() -> dict[str, Any]:
             strategy={"enum": ["twap", "adaptive"]}, amount_atoms=ATOMS, filled_atoms=ATOMS,
             remaining_atoms=ATOMS, scheduled_atoms=ATOMS, duration_s={"type": "integer"},
             slices={"type": "integer"}, limit_price=_nullable(price), arrival_mid=_nullable(price),
-            avg_price=_nullable(price), shortfall_bps=_nullable({"type": "string"}), note={"type": "string"},
+            avg_price=_nullable(price), shortfall_bps=_nullable({"type": "string"}),
+            shortfall_usd_atoms=_nullable({**ATOMS, "description": "shortfall_bps of the filled notional, USD atoms "
+                                           "(6 decimals), rounded up"}), note={"type": "string"},
             timeline={"type": "array", "items": {"type": "object"}},
             children={"type": "array", "items": _ref("Trade")}),
         "ParentOrderList": _obj(["orders"], orders={"type": "array", "items": _ref("ParentOrder")}),

@@ -10,9 +10,11 @@ from core.codec import text as _s
 from core.tokens import TOKENS, token_by_mint
 from core.units import iso_z as iso
 from ledger import maker_log
+from ledger.parent_orders import FILLED
 from read import analytics, history
 from read.tca import tca_json
 from services.makers import state_of
+from services.parent_estimates import cost_usd_atoms
 from services.parent_orders import Progress
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ def parent_json(p: Progress) -> dict[str, Any]:
         "other_side_atoms": str(p.out_atoms), "duration_s": o.duration_s, "slices": o.slices,
         "limit_price": _plain(o.limit_price), "arrival_mid": _plain(o.arrival_mid),
         "avg_price": _plain(p.avg_price.quantize(Decimal("1e-9")) if p.avg_price is not None else None),
-        "shortfall_bps": _s(p.shortfall_bps), "note": o.note,
+        "shortfall_bps": _s(p.shortfall_bps), "shortfall_usd_atoms": _shortfall_usd(p), "note": o.note,
         "created_at": iso(o.created_at), "start_at": iso(o.start_at), "deadline_at": iso(o.deadline_at),
         "next_due_at": iso(o.next_due_at) or None, "finished_at": iso(o.finished_at) or None,
         "timeline": [{"index": s.index, "attempt": s.attempt, "status": s.status,
@@ -113,6 +115,15 @@ def parent_json(p: Progress) -> dict[str, Any]:
                       "done_at": iso(s.done_at) or None, "note": s.note} for s in p.slices],
         "children": [trade_json(p.trades[s.trade_id]) for s in p.slices if s.trade_id in p.trades],
     }
+
+
+def _shortfall_usd(p: Progress) -> str | None:
+    """The shortfall in USD atoms (rounded up): shortfall_bps of the filled children's notional; None before a fill."""
+    if p.shortfall_bps is None:
+        return None
+    notional = sum(p.trades[s.trade_id].notional_usd_atoms for s in p.slices
+                   if s.status == FILLED and s.trade_id in p.trades)
+    return str(cost_usd_atoms(notional, p.shortfall_bps))
 
 
 def _plain(value: Decimal | None) -> str | None:

@@ -8,7 +8,7 @@ from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder
 from models import db
 from services import parent_estimates, parent_orders, quoting
-from web import context, serializers
+from web import auth, context, serializers
 from web.errors import api_error
 from web.views.api import request_json
 
@@ -84,7 +84,7 @@ def cancel_order(order_id: int):
     row = db.session.get(ParentOrder, order_id)
     if row is None:
         return api_error(404, "NOT_FOUND", f"no parent order with id {order_id}")
-    if row.user_id != current_user.id and current_user.role != "admin":
+    if not auth.owns_or_admin(row.user_id):
         return api_error(403, "FORBIDDEN", "only the trader who placed this order (or an admin) may cancel it")
     return jsonify(serializers.parent_json(parent_orders.progress(parent_orders.cancel(order_id))))
 
