@@ -253,6 +253,8 @@
     body.replaceChildren.apply(body, q.options.map(function (opt) { return optionRow(opt, chosen, inMint, outMint); }));
     show("live-result");
     startCountdown(q.expires_at);
+    /* ---- parent-order panel (issue 16): parent_panel.js listens for each new indication ---- */
+    form.dispatchEvent(new CustomEvent("olr:indication", { detail: q }));
   }
 
   function startCountdown(expiresAt) {

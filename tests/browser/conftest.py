@@ -97,8 +97,9 @@ ADMIN_USER, ADMIN_PASSWORD = "desk-admin", "browser-tests-password"
 DEMO_TRADES, DEMO_DAYS, DEMO_SEED = 80, 7, 7
 
 
-def _make_app(db_path: str, demo_trades: int) -> Any:
-    """The real app (CSRF on, fresh migrated and seeded SQLite, one admin user), with demo trades if asked."""
+def _make_app(db_path: str, demo_trades: int, **overrides: Any) -> Any:
+    """The real app (CSRF on, fresh migrated and seeded SQLite, one admin user), with demo trades if asked;
+    `overrides` go into its config (e.g. the job runner's backend)."""
     from app import create_app
 
     app = create_app({
@@ -106,6 +107,7 @@ def _make_app(db_path: str, demo_trades: int) -> Any:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "SECRET_KEY": "browser-tests",
         "WTF_CSRF_ENABLED": True,
+        **overrides,
     })
     with app.app_context():
         from services import accounts
