@@ -1,5 +1,5 @@
-"""Parent orders in the browser (issue 16): the ticket's over-time panel, a TWAP placed from it working live on its page,
-cancel with the filled part shown, and the list; screenshots at 1400 and 390 px.
+"""Parent orders in the browser (issue 16): the ticket's over-time panel, a TWAP placed from it working live on its
+page, cancel with the filled part shown, and the list; screenshots at 1400 and 390 px.
 
 The job runner: this module serves its own app with JOBS_BACKEND=memory (Huey's in-process storage, not immediate)
 and runs a real Huey consumer (one worker thread and the scheduler, started as `jobs consumer` starts them, without its
@@ -93,7 +93,8 @@ def test_a_small_order_keeps_the_panel_behind_a_link(wide: Any, orders_server: s
     assert wide.locator("#parent-panel").is_hidden()
     wide.locator("#parent-open").click()
     wide.locator("#parent-panel").wait_for(state="visible")
-    wide.wait_for_function("() => document.querySelector('#parent-split-bps').textContent.includes('bps')", timeout=20_000)
+    wide.wait_for_function("() => document.querySelector('#parent-split-bps').textContent.includes('bps')",
+                           timeout=20_000)
     assert wide.locator("#parent-ack-wrap").is_hidden()
 
 
