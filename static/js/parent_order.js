@@ -114,12 +114,12 @@
     st.appendChild(badge(SLICE_LABELS, status));
     if (note) st.append(el("div", "small text-olr-muted olr-slice-note", note));
     var size = el("td", "text-end num");
-    size.setAttribute("data-label", "Size");
+    size.setAttribute("data-label", "Size (" + tok(fixedMint).symbol + ")");
     size.appendChild(amt(sizeAtoms, fixedMint));
     var filled = el("td", "text-end num");
-    filled.setAttribute("data-label", "Filled");
+    filled.setAttribute("data-label", "Filled (" + tok(fixedMint).symbol + ")");
     var px = el("td", "text-end num");
-    px.setAttribute("data-label", "Price");
+    px.setAttribute("data-label", "Price (" + tok(outMint).symbol + "/" + tok(inMint).symbol + ")");
     var link = el("td");
     link.setAttribute("data-label", "Trade");
     if (child && status === "filled") {
@@ -154,7 +154,8 @@
     var now = Date.now();
     var complete = d.remaining_atoms === "0";
     for (var i = maxIndex + 1; i < d.slices && !complete; i++) {
-      var state = d.status !== "working" ? "not_sent" : Date.parse(dueIso(d, i)) <= now ? "due" : "scheduled";
+      var state = d.status === "working" ? (Date.parse(dueIso(d, i)) <= now ? "due" : "scheduled")
+        : d.status === "completed" ? "waited" : "not_sent";  // completed short: held by the limit price
       rows.push(sliceRow(d, i, 1, state, sizes[i].toString(), null, ""));
     }
     var body = document.querySelector("#slices-table tbody");
@@ -167,6 +168,7 @@
 
   function banner(d, fixedMint) {
     var box = document.getElementById("order-banner");
+    var inMint = d.order.input_mint, outMint = d.order.output_mint;
     var of = [amtSym(d.filled_atoms, fixedMint), " of ", amtSym(d.amount_atoms, fixedMint),
       " (" + pct(d.filled_atoms, d.amount_atoms) + " %)"];
     var level = null, parts = null;
@@ -176,7 +178,8 @@
     } else if (d.status === "completed") {
       level = "warning";
       parts = [OLR.icon("exclamation-circle"), " Completed short of its amount at the deadline: filled "].concat(of,
-        d.limit_price ? "; the other slices waited because their route was worse than the limit price " + d.limit_price + "." : ".");
+        d.limit_price ? "; the rest waited because its route was worse than the limit price of " + d.limit_price + " " +
+        tok(outMint).symbol + " per " + tok(inMint).symbol + "." : ".");
     } else if (d.status === "cancelled") {
       level = "secondary";
       parts = [OLR.icon("stop-circle"), " Cancelled: filled "].concat(of, " before it was stopped; nothing more will be sent.");
@@ -195,8 +198,8 @@
     var exactIn = d.order.swap_mode === "ExactIn";
     var inMint = d.order.input_mint, outMint = d.order.output_mint, fixedMint = exactIn ? inMint : outMint;
     var short = d.status === "completed" && d.remaining_atoms !== "0";
-    document.getElementById("order-status").replaceChildren(
-      badge(BADGES, d.status, short ? "completed short" : d.status));
+    var styles = short ? { completed: ["olr-status-rejected", "exclamation-circle"] } : BADGES;
+    document.getElementById("order-status").replaceChildren(badge(styles, d.status, short ? "completed short" : d.status));
     var cancel = document.getElementById("cancel-button");
     if (cancel) cancel.classList.toggle("d-none", d.status !== "working");
     banner(d, fixedMint);

@@ -158,3 +158,21 @@ def test_cancel_stops_the_order_with_the_filled_part_shown(wide: Any, phone: Any
         row = page.locator(f'#orders-table tr[data-id="{order_id}"]')
         assert row.get_attribute("data-status") == "cancelled" and "33.3%" in row.inner_text()
         shot(page, name)
+
+
+def test_a_limit_price_no_route_meets_ends_completed_short_and_says_why(wide: Any, orders_server: str) -> None:
+    wide.goto(orders_server + "/orders")
+    placed = api_post(wide, orders_server, "/api/v1/orders", {"input": "SOL", "output": "USDC", "amount": "20",
+                                                              "strategy": "twap", "duration_s": 3, "slices": 2,
+                                                              "limit_price": "100000"})
+    assert placed.status == 201, placed.text()
+    wide.goto(f"{orders_server}/orders/{placed.json()['id']}")
+    wide.wait_for_selector('#order-status [data-status="completed"]', timeout=20_000)
+    assert wide.locator("#order-status").inner_text().strip() == "completed short"
+    banner = wide.locator("#order-banner").inner_text()
+    assert "Completed short of its amount at the deadline: filled 0" in banner
+    assert "limit price of 100000 USDC per SOL" in banner
+    assert wide.locator("#order-track").get_attribute("data-filled-pct") == "0.0"
+    assert wide.locator('#slices-table tr[data-status="waited"]').count() == 2
+    assert "olr-status-rejected" in (wide.locator("#order-status .badge").get_attribute("class") or "")
+    shot(wide, "parent-order-short")
