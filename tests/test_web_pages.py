@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from models import AuditLog, OTCPool, Quote, db
 
 PAGES = ["/", "/trade", "/trades", "/analytics", "/analytics?range=all", "/pools", "/pools/1/edit", "/monitoring",
-         "/api"]
+         "/api", "/orders"]
 
 
 def trade(client: FlaskClient, amount: str = "25000", **extra: str) -> dict:

@@ -7,6 +7,7 @@ EMPTY_PAGES = {
     "dashboard": ("/", "#feed-empty", "Open the trade ticket"),
     "history": ("/trades", ".olr-empty", "Open the trade ticket"),
     "analytics": ("/analytics", ".olr-empty", "Open the trade ticket"),
+    "orders": ("/orders", ".olr-empty", "Open the trade ticket"),
 }
 
 

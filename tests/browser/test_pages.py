@@ -28,6 +28,7 @@ PAGES = {
     "pool-edit": "/pools/1/edit",
     "monitoring": "/monitoring",
     "api": "/api",
+    "orders": "/orders",
 }
 
 
