@@ -126,3 +126,21 @@ def test_progress_is_rounded_down_so_it_never_reads_100_before_it_is(filled: int
 @pytest.mark.parametrize(("seconds", "text"), [(45, "45 s"), (600, "10 min"), (5400, "1 h 30 min"), (61, "1 min 1 s")])
 def test_durations_read_in_hours_minutes_and_seconds(seconds: int, text: str) -> None:
     assert duration_text(seconds) == text
+
+
+def test_placing_with_acknowledge_cost_is_accepted_and_replays_as_the_same_order(oapp: Flask) -> None:
+    client = oapp.test_client()
+    body = {"input": "SOL", "output": "USDC", "amount": "30", "strategy": "twap", "duration_s": 60, "slices": 3}
+    first = client.post("/api/v1/orders", json={**body, "acknowledge_cost": True}, headers={"Idempotency-Key": "k1"})
+    again = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201 and again.status_code == 200  # the panel's field never changes the order
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
+def test_a_viewer_finds_orders_in_the_nav_but_no_ticket_panel(app: Flask) -> None:
+    viewer = client_with_token(app, make_token(app, "viewer", "vera"))
+    html = viewer.get("/orders").get_data(as_text=True)
+    assert 'href="/orders"' in html and 'href="/trade"' not in html  # no "New order" link, no Trade nav entry
+    assert viewer.get("/trade").status_code == 403
+    trader_html = client_with_token(app, make_token(app, "trader", "tom")).get("/trade").get_data(as_text=True)
+    assert 'id="parent-panel"' in trader_html and 'data-estimate-url="/api/v1/orders/estimate"' in trader_html
