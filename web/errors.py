@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+
+from services.errors import InputError, ServiceError
 
 
 def is_api_request() -> bool:
@@ -17,3 +19,27 @@ def api_error(status: int, code: str, message: str, field: str | None = None) ->
     if field:
         body["field"] = field
     return jsonify({"error": body}), status
+
+
+INPUT_CONFLICT_CODES = frozenset({"DUPLICATE_NAME"})  # input refused because it collides with a stored row: 409
+
+
+def _input_error(exc: InputError) -> tuple[Response, int]:
+    """400 with the field at fault (409 for a collision with a stored row)."""
+    return api_error(409 if exc.code in INPUT_CONFLICT_CODES else 400, exc.code, str(exc), exc.field)
+
+
+def _service_error(exc: ServiceError) -> tuple[Response, int]:
+    """The service's status and code; a recorded rejected trade is named (`trade_id`)."""
+    response, status = api_error(exc.status, exc.code, str(exc))
+    if exc.trade is not None and exc.trade.id:
+        body = response.get_json()
+        body["error"]["trade_id"] = exc.trade.id
+        response = jsonify(body)
+    return response, status
+
+
+def register_api_errors(bp: Blueprint) -> None:
+    """Answer a blueprint's InputError and ServiceError in the API error shape."""
+    bp.register_error_handler(InputError, _input_error)
+    bp.register_error_handler(ServiceError, _service_error)

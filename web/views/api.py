@@ -15,7 +15,8 @@ from models import OTCPool, Trade, db
 from read import analytics, history
 from services import accounts, quoting, trading
 from web import context, openapi_spec, serializers
-from web.errors import api_error
+from web.errors import api_error, register_api_errors
+from web.json_body import json_body
 
 bp = Blueprint("api", __name__)
 MAX_LIMIT = 500
@@ -23,60 +24,7 @@ TRADE_STATUSES = openapi_spec.TRADE_STATUSES
 VENUE_FILTER = re.compile(openapi_spec.VENUE_FILTER_PATTERN)
 
 
-MAX_JSON_DEPTH = 32  # our bodies are flat objects; deeper nesting is refused before the parser recurses
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
-
-
-def _json_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings do not count)."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:  # the common case, without a scan
-        return 0
-    depth = deepest = 0
-    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
-        depth += 1 if m.group() in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def request_json() -> Any:
-    """The request's JSON body, None when it is absent or not JSON; InputError when it nests deeper than
-    MAX_JSON_DEPTH. Checked before parsing, so the answer never depends on the interpreter's recursion limit (the
-    json module raises RecursionError, not ValueError, which get_json(silent=True) would let through as a 500)."""
-    too_deep = quoting.InputError(f"the request body is JSON nested deeper than {MAX_JSON_DEPTH} levels",
-                                  code="MALFORMED_JSON")
-    if request.is_json and _json_depth(request.get_data(as_text=True)) > MAX_JSON_DEPTH:
-        raise too_deep
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        raise too_deep from None
-
-
-def _json_body() -> Any:
-    """The request's JSON body, or raise InputError when it is not JSON."""
-    body = request_json()
-    if body is None:
-        raise quoting.InputError("the request body must be valid JSON with Content-Type: application/json",
-                                  code="MALFORMED_JSON")
-    return body
-
-
-@bp.errorhandler(quoting.InputError)
-def _input_error(exc: quoting.InputError):
-    """400 with the field at fault."""
-    return api_error(400, exc.code, str(exc), exc.field)
-
-
-@bp.errorhandler(quoting.ServiceError)
-def _service_error(exc: quoting.ServiceError):
-    """The service's status and code; a recorded rejected trade is named."""
-    response, status = api_error(exc.status, exc.code, str(exc))
-    if exc.trade is not None and exc.trade.id:
-        body = response.get_json()
-        body["error"]["trade_id"] = exc.trade.id
-        response = jsonify(body)
-    return response, status
+register_api_errors(bp)
 
 
 @bp.get("/healthz")
@@ -102,7 +50,7 @@ def healthz():
 @bp.post("/api/v1/quotes")
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
-    order = quoting.parse_order(_json_body())
+    order = quoting.parse_order(json_body())
     _, body = quoting.quote(context.market(), order, user_id=current_user.id)
     return jsonify(body), 200
 
@@ -110,7 +58,7 @@ def create_quote():
 @bp.post("/api/v1/trades")
 def create_trade():
     """Execute a fresh order, or a stored quote by `quote_id`."""
-    body = _json_body()
+    body = json_body()
     key = request.headers.get("Idempotency-Key")
     if key == "":  # an empty key is a client bug, not "no key": retrying it would trade twice
         raise quoting.InputError("the Idempotency-Key header is empty: send 1 to 128 characters, or no header",

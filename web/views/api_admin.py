@@ -8,7 +8,7 @@ from models import OTCPool, db
 from services import pool_config, quoting
 from web import serializers
 from web.errors import api_error
-from web.views.api import request_json
+from web.json_body import request_json
 
 bp = Blueprint("api_admin", __name__)
 

@@ -9,11 +9,11 @@ from flask_login import current_user
 
 from models import utcnow
 from read import maker_scorecards
-from services import makers, quoting
+from services import makers
 from services.market import Market
 from web import serializers
-from web.errors import api_error
-from web.views.api import request_json
+from web.errors import api_error, register_api_errors
+from web.json_body import request_json
 
 bp = Blueprint("api_makers", __name__)
 
@@ -23,16 +23,7 @@ def _market() -> Market:
     return current_app.extensions["market"]
 
 
-@bp.errorhandler(quoting.ServiceError)
-def _service_error(exc: quoting.ServiceError):
-    """A service refusal in the API error shape."""
-    return api_error(exc.status, exc.code, str(exc))
-
-
-@bp.errorhandler(quoting.InputError)
-def _input_error(exc: quoting.InputError):
-    """A refused field in the API error shape."""
-    return api_error(409 if exc.code == "DUPLICATE_NAME" else 400, exc.code, str(exc), exc.field)
+register_api_errors(bp)
 
 
 @bp.get("/api/v1/makers")

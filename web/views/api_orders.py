@@ -9,31 +9,13 @@ from ledger.parent_orders import ParentOrder
 from models import db
 from services import parent_estimates, parent_orders, quoting
 from web import auth, context, serializers
-from web.errors import api_error
-from web.views.api import request_json
+from web.errors import api_error, register_api_errors
+from web.json_body import json_object
 
 bp = Blueprint("api_orders", __name__)
 
 
-def _body() -> dict:
-    """The request's JSON object, or InputError."""
-    body = request_json()
-    if not isinstance(body, dict):
-        raise quoting.InputError("the request body must be a JSON object with Content-Type: application/json",
-                                 code="MALFORMED_JSON")
-    return body
-
-
-@bp.errorhandler(quoting.InputError)
-def _input_error(exc: quoting.InputError):
-    """400 with the field at fault."""
-    return api_error(400, exc.code, str(exc), exc.field)
-
-
-@bp.errorhandler(quoting.ServiceError)
-def _service_error(exc: quoting.ServiceError):
-    """The service's status and code."""
-    return api_error(exc.status, exc.code, str(exc))
+register_api_errors(bp)
 
 
 @bp.post("/api/v1/orders")
@@ -43,7 +25,7 @@ def create_order():
     if key is not None and not 1 <= len(key) <= 128:
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
-    body = _body()
+    body = json_object()
     parent, created = parent_orders.place(context.market(), body, user_id=current_user.id, idempotency_key=key)
     if created:
         current_app.extensions["jobs"].enqueue_parent(parent.id)
@@ -92,5 +74,5 @@ def cancel_order(order_id: int):
 @bp.post("/api/v1/orders/estimate")
 def estimate_order():
     """The ticket's side-by-side estimate: one venue now, the split now, and the order over N minutes."""
-    body = _body()
+    body = json_object()
     return jsonify(parent_estimates.estimate(context.market(), body, current_app.config))
