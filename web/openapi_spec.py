@@ -22,6 +22,11 @@ DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,4})?$"}
 EMPTY = {"type": "string", "maxLength": 0}
 OPTIONAL_DATE = {"anyOf": [{"type": "string", "format": "date"}, EMPTY]}
 TIME = {"type": "string", "description": "ISO 8601 UTC with Z, e.g. 2026-11-26T10:00:05.123Z"}
+LEVEL = {"enum": ["ok", "warn", "danger"], "description": "a cost's colour: above COST_WARN_BPS, COST_DANGER_BPS"}
+ACKNOWLEDGE = {"type": "boolean", "default": False,
+               "description": "the trader accepts a cost above the hard-confirm threshold (HARD_CONFIRM_BPS or "
+                              "HARD_CONFIRM_USD notional); without it such an execution is a 422 CONFIRM_REQUIRED "
+                              "when HARD_CONFIRM_API is on (our quote page always asks)"}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +55,8 @@ def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
 ERRORS = {
     400: "malformed or invalid input", 401: "no or bad credentials", 403: "role not allowed",
     404: "unknown id", 409: "idempotency conflict, quote already used or name taken", 410: "quote expired",
-    413: "request body too large", 422: "cannot be filled as asked (no liquidity, slippage guard)",
+    413: "request body too large",
+    422: "cannot be filled as asked (no liquidity, slippage guard, COST_LIMIT with a suggestion, CONFIRM_REQUIRED)",
     429: "rate limited (see Retry-After)", 503: "an upstream venue is unavailable and no other route could serve",
 }
 
@@ -96,7 +102,8 @@ def _schemas() -> dict[str, Any]:
                amount_atoms={"anyOf": [{"type": "string", "pattern": "^[0-9]{1,20}$"}, EMPTY, {"type": "null"}],
                              "description": "instead of amount (empty or null: not given)"},
                slippage_bps={"type": "integer", "minimum": 1, "maximum": 5000, "default": 50},
-               swap_mode={"enum": ["ExactIn", "ExactOut"], "default": "ExactIn"}),
+               swap_mode={"enum": ["ExactIn", "ExactOut"], "default": "ExactIn"},
+               acknowledge_cost=ACKNOWLEDGE),
         "description": "give exactly one of amount and amount_atoms",
     }
     trade = _obj(["id", "status", "pair", "venue", "order", "legs", "in_amount_atoms", "out_amount_atoms",
@@ -149,15 +156,35 @@ def _schemas() -> dict[str, Any]:
     return {
         "Error": _obj(["error"], error=_obj(["code", "message"], code={"type": "string", "pattern": "^[A-Z0-9_]+$"},
                                              message={"type": "string"}, field={"type": "string"},
-                                             trade_id={"type": "integer"})),
+                                             trade_id={"type": "integer"},
+                                             suggestion=_nullable(_ref("ParentSuggestion")))),
+        "ParentSuggestion": {**_obj(
+            ["strategy", "slices", "duration_s"], strategy={"enum": ["twap"]}, slices={"type": "integer"},
+            duration_s={"type": "integer"}, slice_cost_bps=BPS, max_cost_bps=BPS,
+            order={**_ref("OrderEcho"), "description": "the refused order, plus `amount` in human units"}),
+            "description": "COST_LIMIT only: the parent order that fits under MAX_COST_BPS (null: none fits)"},
+        "Guardrails": _obj(
+            ["level", "confirm_required", "notional_usd_atoms", "thresholds"],
+            level=LEVEL, confirm_required={"type": "boolean", "description": "executing needs acknowledge_cost"},
+            notional_usd_atoms=ATOMS, cost_usd_atoms=_nullable(ATOMS),
+            thresholds=_obj(["warn_bps", "danger_bps", "confirm_bps", "confirm_usd_atoms"], warn_bps=BPS,
+                            danger_bps=BPS, confirm_bps=BPS, confirm_usd_atoms=ATOMS),
+            option_levels={"type": "object", "additionalProperties": LEVEL,
+                           "description": "each available venue's colour"},
+            alerts={"type": "array", "items": _ref("Alert"), "description": "liquidity alerts of the order's pair"}),
+        "Alert": _obj(["kind", "severity", "venue", "message"], kind={"enum": ["pool_low", "maker_suspended"]},
+                      severity={"enum": ["warning", "danger"]}, venue={"type": "string"}, message={"type": "string"},
+                      symbol={"type": "string"}, mint={"type": "string"}, held_atoms=ATOMS, target_atoms=ATOMS,
+                      pct=BPS, low_water_pct=BPS, until=TIME, fail_streak={"type": "integer"}),
         "Leg": leg, "VenueOption": option, "OrderEcho": order_echo, "Decision": decision,
         "OrderRequest": order_request,
         "QuoteRef": {"type": "object", "required": ["quote_id"], "additionalProperties": False,
-                     "properties": {"quote_id": {"type": "string", "minLength": 1, "maxLength": 40}}},
+                     "properties": {"quote_id": {"type": "string", "minLength": 1, "maxLength": 40},
+                                    "acknowledge_cost": ACKNOWLEDGE}},
         "Quote": _obj(["quote_id", "expires_at", "order", "options", "decision"], quote_id={"type": "string"},
                       expires_at=TIME, quoted_at=TIME, mid_price={"type": "string"}, order=_ref("OrderEcho"),
                       options={"type": "array", "items": _ref("VenueOption")}, decision=_ref("Decision"),
-                      latency_ms={"type": "integer"}),
+                      guardrails=_ref("Guardrails"), latency_ms={"type": "integer"}),
         "Trade": trade, "Tca": tca,
         **_parent_schemas(),
         "TradePage": _obj(["trades", "next_cursor"], trades={"type": "array", "items": _ref("Trade")},
@@ -190,8 +217,7 @@ def _schemas() -> dict[str, Any]:
 def _parent_schemas() -> dict[str, Any]:
     """Parent orders (issue 16): the request, the order with its progress and children, the ticket's estimate."""
     price = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "output per input token, human units"}
-    column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS),
-                  level={"enum": ["ok", "warn", "danger"]})
+    column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS), level=LEVEL)
     return {
         "ParentOrderRequest": {**_ref("OrderRequest"), "description": "an order plus how to work it: strategy "
                                "(twap | adaptive), duration_s (1..604800), slices (1..1000, at most the atoms), "
@@ -218,7 +244,7 @@ def _parent_paths(idem: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/orders": {
             "post": _op("create_order", "trader", "place a parent order worked over time by the job runner",
-                        {**_responses(201, one, 400, 401, 403, 409, 413, 503, description="placed"),
+                        {**_responses(201, one, 400, 401, 403, 409, 413, 422, 503, description="placed"),
                          "200": {"description": "replay of an earlier request with the same Idempotency-Key",
                                  **_json(_ref("ParentOrder"))}},
                         parameters=[idem], requestBody={"required": True,

@@ -13,7 +13,7 @@ import jupiter_api
 from core.tokens import SOL, USDC
 from models import OTCPool, Trade, db
 from read import analytics, history
-from services import accounts, quoting, trading
+from services import accounts, parent_estimates, quoting, trading
 from web import context, openapi_spec, serializers
 from web.errors import api_error
 
@@ -70,11 +70,13 @@ def _input_error(exc: quoting.InputError):
 
 @bp.errorhandler(quoting.ServiceError)
 def _service_error(exc: quoting.ServiceError):
-    """The service's status and code; a recorded rejected trade is named."""
+    """The service's status and code; a recorded rejected trade is named, and the error's extra fields added."""
     response, status = api_error(exc.status, exc.code, str(exc))
-    if exc.trade is not None and exc.trade.id:
+    if (exc.trade is not None and exc.trade.id) or exc.extra:
         body = response.get_json()
-        body["error"]["trade_id"] = exc.trade.id
+        body["error"].update(exc.extra)
+        if exc.trade is not None and exc.trade.id:
+            body["error"]["trade_id"] = exc.trade.id
         response = jsonify(body)
     return response, status
 
@@ -103,7 +105,10 @@ def healthz():
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
     order = quoting.parse_order(_json_body())
-    _, body = quoting.quote(context.market(), order, user_id=current_user.id)
+    try:
+        _, body = quoting.quote(context.market(), order, user_id=current_user.id)
+    except quoting.ServiceError as exc:  # COST_LIMIT: with the parent order that would fit
+        raise parent_estimates.suggest_parent(context.market(), order, exc) from None
     return jsonify(body), 200
 
 
@@ -118,7 +123,13 @@ def create_trade():
     if key is not None and len(key) > 128:
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
-    trade, created = trading.execute_request(context.market(), body, idempotency_key=key, user_id=current_user.id)
+    market = context.market()
+    try:
+        trade, created = trading.execute_request(market, body, idempotency_key=key, user_id=current_user.id,
+                                                 hard_confirm=market.settings.guardrails.confirm_api)
+    except quoting.ServiceError as exc:  # a fresh order's COST_LIMIT: with the parent order that would fit
+        raise (parent_estimates.suggest_parent(market, quoting.parse_order(body), exc)
+               if exc.code == "COST_LIMIT" and "quote_id" not in body else exc) from None
     status = 202 if trade.status == "unknown" else 201 if created else 200  # unknown: its transaction may land
     return jsonify(serializers.trade_json(trade, detail=True)), status
 

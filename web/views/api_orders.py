@@ -32,8 +32,13 @@ def _input_error(exc: quoting.InputError):
 
 @bp.errorhandler(quoting.ServiceError)
 def _service_error(exc: quoting.ServiceError):
-    """The service's status and code."""
-    return api_error(exc.status, exc.code, str(exc))
+    """The service's status and code, and the error's extra fields."""
+    response, status = api_error(exc.status, exc.code, str(exc))
+    if exc.extra:
+        body = response.get_json()
+        body["error"].update(exc.extra)
+        response = jsonify(body)
+    return response, status
 
 
 @bp.post("/api/v1/orders")
@@ -44,6 +49,9 @@ def create_order():
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
     body = _body()
+    market = context.market()
+    if market.settings.guardrails.confirm_api:  # HARD_CONFIRM_API: a parent above HARD_CONFIRM_USD is acknowledged
+        parent_estimates.confirm_parent(market, body)
     parent, created = parent_orders.place(context.market(), body, user_id=current_user.id, idempotency_key=key)
     if created:
         current_app.extensions["jobs"].enqueue_parent(parent.id)
