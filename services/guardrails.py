@@ -49,7 +49,12 @@ class Guardrails:
 
     def needs_confirm(self, cost_bps: Decimal | None, notional_usd_atoms: int) -> bool:
         """True when a trade must be acknowledged explicitly (cost above confirm_bps or notional above the USD)."""
-        return (cost_bps is not None and cost_bps > self.confirm_bps) or notional_usd_atoms > self.confirm_usd_atoms
+        return bool(self.confirm_reasons(cost_bps, notional_usd_atoms))
+
+    def confirm_reasons(self, cost_bps: Decimal | None, notional_usd_atoms: int) -> list[str]:
+        """Which thresholds a trade crosses: "cost" (above confirm_bps), "notional" (above confirm_usd_atoms)."""
+        return ([*(["cost"] if cost_bps is not None and cost_bps > self.confirm_bps else []),
+                 *(["notional"] if notional_usd_atoms > self.confirm_usd_atoms else [])])
 
     def thresholds(self) -> dict[str, str]:
         """The thresholds as the API and the pages' legends state them (bps one decimal, USD atoms)."""
@@ -67,6 +72,7 @@ def assessment(cost_bps: Decimal | None, notional_usd_atoms: int, rails: Guardra
     """A route's guardrails as JSON: its colour, whether it needs the hard confirm, its cost in USD atoms (rounded
     up), the thresholds, and the colour of each venue's option."""
     return {"level": rails.level(cost_bps), "confirm_required": rails.needs_confirm(cost_bps, notional_usd_atoms),
+            "confirm_reasons": rails.confirm_reasons(cost_bps, notional_usd_atoms),
             "notional_usd_atoms": str(notional_usd_atoms),
             "cost_usd_atoms": None if cost_bps is None else str(cost_usd_atoms(notional_usd_atoms, max(cost_bps,
                                                                                                        Decimal(0)))),

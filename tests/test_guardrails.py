@@ -67,7 +67,9 @@ def test_the_thresholds_come_from_the_environment_text() -> None:
 def test_the_assessment_colours_the_route_and_every_option_by_the_same_rule() -> None:
     got = guardrails.assessment(Decimal("120"), 1_000 * 10**6, RAILS,
                                 {"jupiter": Decimal("1135"), "otc:sol-usdc": Decimal("14.4")})
-    assert got["level"] == "danger" and got["confirm_required"] is False
+    assert got["level"] == "danger" and got["confirm_required"] is False and got["confirm_reasons"] == []
+    both = guardrails.assessment(Decimal("150.1"), 5_000_000 * 10**6 + 1, RAILS)
+    assert both["confirm_required"] is True and both["confirm_reasons"] == ["cost", "notional"]
     assert got["cost_usd_atoms"] == "12000000" and got["notional_usd_atoms"] == "1000000000"
     assert got["option_levels"] == {"jupiter": "danger", "otc:sol-usdc": "ok"}
     assert got["thresholds"]["confirm_usd_atoms"] == "5000000000000"

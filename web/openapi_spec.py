@@ -166,6 +166,8 @@ def _schemas() -> dict[str, Any]:
         "Guardrails": _obj(
             ["level", "confirm_required", "notional_usd_atoms", "thresholds"],
             level=LEVEL, confirm_required={"type": "boolean", "description": "executing needs acknowledge_cost"},
+            confirm_reasons={"type": "array", "items": {"enum": ["cost", "notional"]},
+                             "description": "the thresholds crossed: HARD_CONFIRM_BPS, HARD_CONFIRM_USD"},
             notional_usd_atoms=ATOMS, cost_usd_atoms=_nullable(ATOMS),
             thresholds=_obj(["warn_bps", "danger_bps", "confirm_bps", "confirm_usd_atoms"], warn_bps=BPS,
                             danger_bps=BPS, confirm_bps=BPS, confirm_usd_atoms=ATOMS),

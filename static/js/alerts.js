@@ -1,6 +1,7 @@
 /* Liquidity alerts (issue 16): re-render a server-rendered alert list (templates/_guardrails.html `alerts`) from the
  * JSON the server computed (services/alerts.py): a pool side below its low-water mark, a suspended RFQ maker.
- * Used by the dashboard (its poll) and the ticket (each live indication). No rule here: the server decides.
+ * Used by the dashboard (its poll) and the ticket (each live indication) as OLRAlerts.render. No rule here: the
+ * server decides.
  */
 (function () {
   "use strict";
@@ -8,7 +9,7 @@
   if (!OLR) return;
 
   /** Replace the items of the alert box `box` with `items`; hide the box when there are none. */
-  OLR.renderAlerts = function (box, items) {
+  function render(box, items) {
     if (!box || !items) return;
     var list = box.querySelector("ul");
     list.replaceChildren.apply(list, items.map(function (a) {
@@ -19,5 +20,7 @@
       return li;
     }));
     box.classList.toggle("d-none", items.length === 0);
-  };
+  }
+
+  window.OLRAlerts = Object.freeze({ render: render });  // OLR itself is frozen (app.js)
 })();

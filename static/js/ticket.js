@@ -270,7 +270,7 @@
     if (rails.cost_usd_atoms) costEl.append(" ", el("span", "unit olr-amt", "≈ " + OLR.formatUsd(rails.cost_usd_atoms)));
     setLevel(costEl, rails.level);
     document.getElementById("live-confirm-note").classList.toggle("d-none", !rails.confirm_required);
-    if (OLR.renderAlerts) OLR.renderAlerts(document.getElementById("ticket-alerts"), rails.alerts);  // alerts.js
+    if (window.OLRAlerts) window.OLRAlerts.render(document.getElementById("ticket-alerts"), rails.alerts);  // alerts.js
     var savings = document.getElementById("live-savings");
     if (d.savings_atoms === null || d.savings_atoms === undefined) {
       savings.textContent = "n/a (Jupiter unavailable)";
