@@ -128,12 +128,11 @@ def estimate(market: Market, body: Any, config: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def confirm_parent(market: Market, body: Any) -> None:
+def confirm_parent(market: Market, body: Any, acknowledged: bool) -> None:
     """HARD_CONFIRM_API on POST /api/v1/orders: a parent whose notional is above HARD_CONFIRM_USD needs
     `acknowledge_cost` (422 CONFIRM_REQUIRED, nothing placed). Its cost is not known before its slices trade (each
     is bounded by MAX_COST_BPS and the limit price), so only the notional counts; no reference price counts 0."""
     order = quoting.parse_order(body)
-    acknowledged = guardrails.acknowledged(body)
     try:
         notional = market.usd_value_atoms(order.amount_atoms, order.input_token if order.exact_in
                                           else order.output_token)

@@ -102,10 +102,11 @@ def _schemas() -> dict[str, Any]:
                amount_atoms={"anyOf": [{"type": "string", "pattern": "^[0-9]{1,20}$"}, EMPTY, {"type": "null"}],
                              "description": "instead of amount (empty or null: not given)"},
                slippage_bps={"type": "integer", "minimum": 1, "maximum": 5000, "default": 50},
-               swap_mode={"enum": ["ExactIn", "ExactOut"], "default": "ExactIn"},
-               acknowledge_cost=ACKNOWLEDGE),
+               swap_mode={"enum": ["ExactIn", "ExactOut"], "default": "ExactIn"}),
         "description": "give exactly one of amount and amount_atoms",
     }
+    executable = {**order_request, "properties": {**order_request["properties"], "acknowledge_cost": ACKNOWLEDGE},
+                  "description": "an order to execute now: give exactly one of amount and amount_atoms"}
     trade = _obj(["id", "status", "pair", "venue", "order", "legs", "in_amount_atoms", "out_amount_atoms",
                   "created_at"],
                  id={"type": "integer"}, status={"enum": list(TRADE_STATUSES)},
@@ -179,7 +180,7 @@ def _schemas() -> dict[str, Any]:
                       symbol={"type": "string"}, mint={"type": "string"}, held_atoms=ATOMS, target_atoms=ATOMS,
                       pct=BPS, low_water_pct=BPS, until=TIME, fail_streak={"type": "integer"}),
         "Leg": leg, "VenueOption": option, "OrderEcho": order_echo, "Decision": decision,
-        "OrderRequest": order_request,
+        "OrderRequest": order_request, "ExecutableOrder": executable,
         "QuoteRef": {"type": "object", "required": ["quote_id"], "additionalProperties": False,
                      "properties": {"quote_id": {"type": "string", "minLength": 1, "maxLength": 40},
                                     "acknowledge_cost": ACKNOWLEDGE}},
@@ -249,8 +250,10 @@ def _parent_paths(idem: dict[str, Any]) -> dict[str, Any]:
                         {**_responses(201, one, 400, 401, 403, 409, 413, 422, 503, description="placed"),
                          "200": {"description": "replay of an earlier request with the same Idempotency-Key",
                                  **_json(_ref("ParentOrder"))}},
-                        parameters=[idem], requestBody={"required": True,
-                                                        **_json(_ref("ParentOrderRequest"), ex.PARENT_REQUEST)}),
+                        parameters=[idem], requestBody={"required": True, **_json(
+                            {"allOf": [_ref("ParentOrderRequest"),
+                                       {"type": "object", "properties": {"acknowledge_cost": ACKNOWLEDGE}}]},
+                            ex.PARENT_REQUEST)}),
             "get": _op("list_orders", "viewer", "parent orders newest first",
                        _responses(200, _json(_ref("ParentOrderList"), {"orders": [ex.PARENT]}), 400, 401, 403),
                        parameters=[_query("mine", {"enum": ["true", "false", "1", "0"]}, "only the caller's")])},
@@ -296,7 +299,7 @@ def _chart_params(default_range: str) -> list[dict[str, Any]]:
 
 def _paths() -> dict[str, Any]:
     """Every operation of the API."""
-    trade_body = {"anyOf": [_ref("OrderRequest"), _ref("QuoteRef")]}
+    trade_body = {"anyOf": [_ref("ExecutableOrder"), _ref("QuoteRef")]}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 1, "maxLength": 128},
             "description": "the same key and order return the first result; a different order is a 409 (the order "

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder
 from models import db
-from services import parent_estimates, parent_orders, quoting
+from services import guardrails, parent_estimates, parent_orders, quoting
 from web import context, serializers
 from web.errors import api_error
 from web.views.api import request_json
@@ -50,8 +50,9 @@ def create_order():
                                  code="INVALID_IDEMPOTENCY_KEY")
     body = _body()
     market = context.market()
+    acknowledged = guardrails.acknowledged(body)  # a boolean when given, whatever the setting
     if market.settings.guardrails.confirm_api:  # HARD_CONFIRM_API: a parent above HARD_CONFIRM_USD is acknowledged
-        parent_estimates.confirm_parent(market, body)
+        parent_estimates.confirm_parent(market, body, acknowledged)
     parent, created = parent_orders.place(context.market(), body, user_id=current_user.id, idempotency_key=key)
     if created:
         current_app.extensions["jobs"].enqueue_parent(parent.id)
