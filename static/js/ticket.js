@@ -267,7 +267,8 @@
     var rails = q.guardrails || {};
     var costEl = document.getElementById("live-cost");
     costEl.textContent = OLR.formatBps(d.cost_bps);
-    if (rails.cost_usd_atoms) costEl.append(" ", el("span", "unit olr-amt", "≈ " + OLR.formatUsd(rails.cost_usd_atoms)));
+    costEl.title = rails.cost_usd_atoms ? "≈ " + OLR.formatUsd(rails.cost_usd_atoms, 2) + " on " +
+      OLR.formatUsd(rails.notional_usd_atoms) + " notional" : "";
     setLevel(costEl, rails.level);
     document.getElementById("live-confirm-note").classList.toggle("d-none", !rails.confirm_required);
     if (window.OLRAlerts) window.OLRAlerts.render(document.getElementById("ticket-alerts"), rails.alerts);  // alerts.js
