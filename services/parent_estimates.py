@@ -82,7 +82,7 @@ def suggest_parent(market: Market, order: Order, refusal: ServiceError) -> Servi
                   "order": {**codec.order_json(order), "amount": format_ui(
                       order.amount_atoms, amount_token.decimals, None).replace(",", "")}}
     return ServiceError(refusal.status, refusal.code,
-                        f"{refusal}: work it as a parent order: {slices} slices over {_duration_text(duration_s)} "
+                        f"{refusal}; work it as a parent order: {slices} slices over {_duration_text(duration_s)} "
                         f"fits under {limit} bps (each slice {slice_bps:.1f} bps on today's market)",
                         refusal.trade, {"suggestion": suggestion})
 

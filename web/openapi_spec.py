@@ -10,7 +10,7 @@ from typing import Any
 
 from services import pool_config
 from web import openapi_examples as ex
-from web import openapi_makers
+from web import openapi_guardrails, openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
 TRADE_STATUSES = ("pending", "filled", "rejected", "failed", "unknown")
@@ -22,11 +22,7 @@ DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,4})?$"}
 EMPTY = {"type": "string", "maxLength": 0}
 OPTIONAL_DATE = {"anyOf": [{"type": "string", "format": "date"}, EMPTY]}
 TIME = {"type": "string", "description": "ISO 8601 UTC with Z, e.g. 2026-11-26T10:00:05.123Z"}
-LEVEL = {"enum": ["ok", "warn", "danger"], "description": "a cost's colour: above COST_WARN_BPS, COST_DANGER_BPS"}
-ACKNOWLEDGE = {"type": "boolean", "default": False,
-               "description": "the trader accepts a cost above the hard-confirm threshold (HARD_CONFIRM_BPS or "
-                              "HARD_CONFIRM_USD notional); without it such an execution is a 422 CONFIRM_REQUIRED "
-                              "when HARD_CONFIRM_API is on (our quote page always asks)"}
+LEVEL, ACKNOWLEDGE = openapi_guardrails.LEVEL, openapi_guardrails.ACKNOWLEDGE
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -159,26 +155,7 @@ def _schemas() -> dict[str, Any]:
                                              message={"type": "string"}, field={"type": "string"},
                                              trade_id={"type": "integer"},
                                              suggestion=_nullable(_ref("ParentSuggestion")))),
-        "ParentSuggestion": {**_obj(
-            ["strategy", "slices", "duration_s"], strategy={"enum": ["twap"]}, slices={"type": "integer"},
-            duration_s={"type": "integer"}, slice_cost_bps=BPS, max_cost_bps=BPS,
-            order={**_ref("OrderEcho"), "description": "the refused order, plus `amount` in human units"}),
-            "description": "COST_LIMIT only: the parent order that fits under MAX_COST_BPS (null: none fits)"},
-        "Guardrails": _obj(
-            ["level", "confirm_required", "notional_usd_atoms", "thresholds"],
-            level=LEVEL, confirm_required={"type": "boolean", "description": "executing needs acknowledge_cost"},
-            confirm_reasons={"type": "array", "items": {"enum": ["cost", "notional"]},
-                             "description": "the thresholds crossed: HARD_CONFIRM_BPS, HARD_CONFIRM_USD"},
-            notional_usd_atoms=ATOMS, cost_usd_atoms=_nullable(ATOMS),
-            thresholds=_obj(["warn_bps", "danger_bps", "confirm_bps", "confirm_usd_atoms"], warn_bps=BPS,
-                            danger_bps=BPS, confirm_bps=BPS, confirm_usd_atoms=ATOMS),
-            option_levels={"type": "object", "additionalProperties": LEVEL,
-                           "description": "each available venue's colour"},
-            alerts={"type": "array", "items": _ref("Alert"), "description": "liquidity alerts of the order's pair"}),
-        "Alert": _obj(["kind", "severity", "venue", "message"], kind={"enum": ["pool_low", "maker_suspended"]},
-                      severity={"enum": ["warning", "danger"]}, venue={"type": "string"}, message={"type": "string"},
-                      symbol={"type": "string"}, mint={"type": "string"}, held_atoms=ATOMS, target_atoms=ATOMS,
-                      pct=BPS, low_water_pct=BPS, until=TIME, fail_streak={"type": "integer"}),
+        **openapi_guardrails.schemas(ATOMS, BPS, TIME),
         "Leg": leg, "VenueOption": option, "OrderEcho": order_echo, "Decision": decision,
         "OrderRequest": order_request, "ExecutableOrder": executable,
         "QuoteRef": {"type": "object", "required": ["quote_id"], "additionalProperties": False,
