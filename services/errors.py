@@ -1,7 +1,7 @@
 """The errors a service raises: invalid input (400) and a valid request that cannot be served (status, code)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from models import Trade
@@ -16,8 +16,9 @@ class InputError(ValueError):
 
 
 class ServiceError(Exception):
-    """A request that was valid but cannot be served: HTTP status, API code and message."""
+    """A request that was valid but cannot be served: HTTP status, API code, message and extra error fields."""
 
-    def __init__(self, status: int, code: str, message: str, trade: Trade | None = None):
-        self.status, self.code, self.trade = status, code, trade
+    def __init__(self, status: int, code: str, message: str, trade: Trade | None = None,
+                 extra: dict[str, Any] | None = None):
+        self.status, self.code, self.trade, self.extra = status, code, trade, extra or {}
         super().__init__(message)

@@ -7,56 +7,24 @@ each slice) plus the timing risk of the average wait, half the duration, z·σ·
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 import jupiter_api
-from core import router, schedule
+from core import codec, router, schedule
 from core.orders import NoRouteAvailable, Order
-from services import quoting
+from core.tokens import format_ui
+from services import guardrails, quoting
 from services.errors import InputError, ServiceError
+from services.guardrails import Guardrails, cost_usd_atoms
 from services.market import Market
 
 DEFAULT_DURATION_S = 600
 DEFAULT_SLICES = 10
 FIT_SLICES = (2, 4, 8, 16, 32, 64, 128)
-
-
-@dataclass(frozen=True, slots=True)
-class Guardrails:
-    """The desk's pre-trade thresholds (README's table)."""
-
-    warn_bps: Decimal = Decimal(25)  # the ticket colours the all-in cost amber above this
-    danger_bps: Decimal = Decimal(100)  # ... and red above this
-    confirm_bps: Decimal = Decimal(150)  # above this all-in cost a trade needs an explicit acknowledgement
-    confirm_usd_atoms: int = 5_000_000 * 10**6  # ... or above this notional (USDC atoms)
-    suggest_parent_bps: Decimal = Decimal(50)  # above this one-shot cost the ticket offers a parent order
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Guardrails:
-        """The thresholds of a Flask config mapping (defaults where a key is absent)."""
-        return cls(warn_bps=Decimal(str(config.get("COST_WARN_BPS", 25))),
-                   danger_bps=Decimal(str(config.get("COST_DANGER_BPS", 100))),
-                   confirm_bps=Decimal(str(config.get("HARD_CONFIRM_BPS", 150))),
-                   confirm_usd_atoms=int(Decimal(str(config.get("HARD_CONFIRM_USD", 5_000_000))) * 10**6),
-                   suggest_parent_bps=Decimal(str(config.get("PARENT_SUGGEST_BPS", 50))))
-
-    def level(self, cost_bps: Decimal | None) -> str:
-        """ok | warn | danger: the colour of an all-in cost."""
-        if cost_bps is None or cost_bps <= self.warn_bps:
-            return "ok"
-        return "warn" if cost_bps <= self.danger_bps else "danger"
-
-    def needs_confirm(self, cost_bps: Decimal | None, notional_usd_atoms: int) -> bool:
-        """True when a trade must be acknowledged explicitly (cost above confirm_bps or notional above the USD)."""
-        return (cost_bps is not None and cost_bps > self.confirm_bps) or notional_usd_atoms > self.confirm_usd_atoms
-
-
-def cost_usd_atoms(notional_usd_atoms: int, cost_bps: Decimal) -> int:
-    """The USD cost (USDC atoms, rounded up) of cost_bps on a notional."""
-    return int((Decimal(notional_usd_atoms) * cost_bps / 10_000).to_integral_value(rounding=ROUND_CEILING))
+MIN_INTERVAL_S = 60  # a suggested TWAP's slices are at least this far apart (and one impact half-life)
 
 
 def route_cost_bps(market: Market, order: Order) -> tuple[Decimal | None, Decimal | None]:
@@ -81,8 +49,8 @@ def over_time_bps(market: Market, order: Order, duration_s: int, slices: int) ->
     return slice_bps + router.delay_risk_bps(s.jupiter_annual_vol_pct, s.jupiter_vol_z, duration_s * 500)
 
 
-def fitting_slices(market: Market, order: Order, max_cost_bps: Decimal) -> int | None:
-    """The fewest slices (of FIT_SLICES) whose slice costs at most max_cost_bps now, or None."""
+def fitting_slices(market: Market, order: Order, max_cost_bps: Decimal) -> tuple[int, Decimal] | None:
+    """The fewest slices (of FIT_SLICES) whose slice costs at most max_cost_bps now, with that cost; or None."""
     for n in FIT_SLICES:
         if n > order.amount_atoms:
             break
@@ -90,8 +58,42 @@ def fitting_slices(market: Market, order: Order, max_cost_bps: Decimal) -> int |
         _, bps = route_cost_bps(market, Order(order.input_token, order.output_token, size, order.swap_mode,
                                               order.slippage_bps))
         if bps is not None and bps <= max_cost_bps:
-            return n
+            return n, bps
     return None
+
+
+def suggest_parent(market: Market, order: Order, refusal: ServiceError) -> ServiceError:
+    """A COST_LIMIT refusal with the parent order that fits under MAX_COST_BPS (`suggestion`: twap, slices, one
+    interval per slice of max(60 s, the impact half-life)); any other refusal is returned as it is."""
+    if refusal.code != "COST_LIMIT":
+        return refusal
+    limit = market.settings.max_cost_bps
+    fit = fitting_slices(market, order, limit)
+    if fit is None:
+        return ServiceError(refusal.status, refusal.code, f"{refusal}; no parent order of up to {FIT_SLICES[-1]} "
+                            f"slices fits under {limit} bps now: trade a smaller size", refusal.trade,
+                            {"suggestion": None})
+    slices, slice_bps = fit
+    interval_s = max(MIN_INTERVAL_S, math.ceil(market.settings.tca_twap_half_life_s))
+    duration_s = min(schedule.MAX_DURATION_S, slices * interval_s)
+    amount_token = order.input_token if order.exact_in else order.output_token
+    suggestion = {"strategy": "twap", "slices": slices, "duration_s": duration_s,
+                  "slice_cost_bps": f"{slice_bps:.1f}", "max_cost_bps": str(limit),
+                  "order": {**codec.order_json(order), "amount": format_ui(
+                      order.amount_atoms, amount_token.decimals, None).replace(",", "")}}
+    return ServiceError(refusal.status, refusal.code,
+                        f"{refusal}; work it as a parent order: {slices} slices over {_duration_text(duration_s)} "
+                        f"fits under {limit} bps (each slice {slice_bps:.1f} bps on today's market)",
+                        refusal.trade, {"suggestion": suggestion})
+
+
+def _duration_text(seconds: int) -> str:
+    """'10 minutes', '90 seconds', '2 hours' (display only)."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour{'s' if seconds != 3600 else ''}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute{'s' if seconds != 60 else ''}"
+    return f"{seconds} seconds"
 
 
 def _option(cost: Decimal | None, notional: int, rails: Guardrails) -> dict[str, Any]:
@@ -126,14 +128,14 @@ def estimate(market: Market, body: Any, config: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def require_acknowledgement(cost_bps: Decimal | None, notional_usd_atoms: int, acknowledged: bool,
-                            rails: Guardrails) -> None:
-    """Server-side hard confirm: 422 CONFIRM_REQUIRED when the trade crosses a threshold without acknowledgement."""
-    if acknowledged or not rails.needs_confirm(cost_bps, notional_usd_atoms):
-        return
-    bps = cost_bps or Decimal(0)
-    usd = Decimal(cost_usd_atoms(notional_usd_atoms, bps)).scaleb(-6)
-    raise ServiceError(422, "CONFIRM_REQUIRED",
-                       f"this trade costs {bps:.1f} bps all-in ({usd:,.2f} USD) on "
-                       f"{Decimal(notional_usd_atoms).scaleb(-6):,.0f} USD notional, above the desk's hard-confirm "
-                       "threshold; acknowledge the cost to execute it")
+def confirm_parent(market: Market, body: Any, acknowledged: bool) -> None:
+    """HARD_CONFIRM_API on POST /api/v1/orders: a parent whose notional is above HARD_CONFIRM_USD needs
+    `acknowledge_cost` (422 CONFIRM_REQUIRED, nothing placed). Its cost is not known before its slices trade (each
+    is bounded by MAX_COST_BPS and the limit price), so only the notional counts; no reference price counts 0."""
+    order = quoting.parse_order(body)
+    try:
+        notional = market.usd_value_atoms(order.amount_atoms, order.input_token if order.exact_in
+                                          else order.output_token)
+    except jupiter_api.JupiterError:  # placing fails anyway without a reference price (503)
+        notional = 0
+    guardrails.require_acknowledgement(None, notional, acknowledged, market.settings.guardrails)

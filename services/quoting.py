@@ -16,13 +16,13 @@ import jupiter_api
 import otc_engine
 from core import codec, orders, router
 from core.curves import VenueCurve
-from core.tokens import parse_atoms, resolve_token, to_atoms
-from core.units import BPS, BPS_PLACES, SwapMode, iso_z, pool_mid
+from core.tokens import USDC, Token, parse_atoms, resolve_token, to_atoms
+from core.units import BPS, BPS_PLACES, SwapMode, invert_price, iso_z, pool_mid
 from core.venue import JUPITER
 from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import cost_curves, ladder, rfq_quoting, tca
+from services import alerts, cost_curves, guardrails, ladder, rfq_quoting, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -185,12 +185,37 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
                 input_mint=order.input_token.mint, output_mint=order.output_token.mint, swap_mode=order.swap_mode,
                 amount_atoms=order.amount_atoms, slippage_bps=order.slippage_bps, payload={}, user_id=user_id)
     body = quote_json(row.id, row.expires_at, g, decision)
+    rails = market.settings.guardrails
+    body["guardrails"] = {**guardrails.assessment(
+        decision.cost_bps, usd_atoms(market, g, decision.in_amount_atoms, order.input_token), rails,
+        {o.venue: o.cost_bps for o in g.options if o.available}),
+        "alerts": alerts.desk_alerts(g.quoted_at, rails.low_water_pct, (order.input_token.mint,
+                                                                         order.output_token.mint))}
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True),
                    "rfq_quotes": rfq_quoting.stored(g.rfq),
                    "tca": tca.decided(market, order, g.options, decision, g.mid_price, g.curves).to_json()}
     quotes.store_quote(row)
     return row, body
+
+
+def usd_atoms(market: Market, g: Gathered, amount_atoms: int, token: Token) -> int:
+    """USD value (USDC atoms, rounded down) of an amount of one of the order's tokens, from the gathered mid.
+
+    Stablecoins count at par; the other side of a stablecoin pair is valued at the mid already gathered, so no
+    further upstream call is made. Other pairs ask the market, and count 0 when no price can be had.
+    """
+    if token.stable:
+        return market.usd_value_atoms(amount_atoms, token)
+    other, per_token = ((g.order.output_token, g.mid_price) if token == g.order.input_token
+                        else (g.order.input_token, invert_price(g.mid_price)))
+    if other.stable:
+        value = router.mid_value_atoms(amount_atoms, per_token, token, other)
+        return int(value) * 10**USDC.decimals // 10**other.decimals
+    try:
+        return market.usd_value_atoms(amount_atoms, token, g.quoted_at.timestamp())
+    except jupiter_api.JupiterError:
+        return 0
 
 
 def quote_json(quote_id: str, expires_at: datetime, g: Gathered, d: orders.Decision) -> dict[str, Any]:

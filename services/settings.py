@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from services.guardrails import Guardrails
 
 
 def database_url(instance_path: str) -> str:
@@ -101,6 +103,7 @@ def load_config(instance_path: str) -> dict:
         "HARD_CONFIRM_USD": env("HARD_CONFIRM_USD", "5000000"),
         "PARENT_SUGGEST_BPS": env("PARENT_SUGGEST_BPS", "50"),
         "POOL_LOW_WATER_PCT": env("POOL_LOW_WATER_PCT", "10"),
+        "HARD_CONFIRM_API": env("HARD_CONFIRM_API", "0") in ("1", "true", "yes"),
     }
 
 
@@ -150,6 +153,7 @@ class Settings:
     rfq_reroute: bool = True  # a leg rejected at last look is re-routed once (another maker's quote, or Jupiter)
     rfq_suspend_after: int = 5  # consecutive failed rounds before a maker is suspended
     rfq_cooldown_s: float = 300.0  # the first suspension's cool-down (then 2x, 4x, 6x)
+    guardrails: Guardrails = field(default_factory=Guardrails)  # cost colours, hard confirm, low water (issue 16)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -173,4 +177,5 @@ class Settings:
                    rfq_swap_timeout_ms=int(config.get("RFQ_SWAP_TIMEOUT_MS", 2_000)),
                    rfq_reroute=bool(config.get("RFQ_REROUTE", True)),
                    rfq_suspend_after=int(config.get("RFQ_SUSPEND_AFTER", 5)),
-                   rfq_cooldown_s=float(config.get("RFQ_COOLDOWN_S", 300)))
+                   rfq_cooldown_s=float(config.get("RFQ_COOLDOWN_S", 300)),
+                   guardrails=Guardrails.from_config(config))

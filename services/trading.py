@@ -17,12 +17,11 @@ from sqlalchemy import select
 import jupiter_api
 import trade_logger
 from core import codec, orders, router
-from core.tokens import USDC, Token, resolve_token
-from core.units import invert_price
+from core.tokens import resolve_token
 from core.venue import JUPITER, is_dealer
 from ledger.tca_store import Decided
 from models import Quote, Trade, db, utcnow
-from services import execution, quoting, rfq_quoting, tca
+from services import execution, guardrails, quoting, rfq_quoting, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 from services.quoting import Gathered, parse_order
@@ -41,7 +40,7 @@ def canonical_request(body: Mapping[str, Any]) -> tuple[orders.Order | None, dic
     a symbol for a mint, "25,000" for "25000" or amount_atoms for amount is the same request.
     """
     if "quote_id" in body:
-        if set(body) - {"quote_id"}:
+        if set(body) - {"quote_id", guardrails.ACK_FIELD}:
             raise InputError("give either quote_id alone or an order, not both", field="quote_id")
         return None, {"quote_id": str(body["quote_id"])}
     order = parse_order(body)
@@ -49,8 +48,9 @@ def canonical_request(body: Mapping[str, Any]) -> tuple[orders.Order | None, dic
 
 
 def execute(market: Market, order: orders.Order, *, idempotency_key: str | None = None, body_hash: str | None = None,
-            user_id: int | None = None) -> Trade:
-    """Gather, decide and apply a fresh order; a rejected trade is recorded with its reason."""
+            user_id: int | None = None, hard_confirm: bool = False, acknowledged: bool = False) -> Trade:
+    """Gather, decide and apply a fresh order; a rejected trade is recorded with its reason. With hard_confirm, a
+    route above the desk's hard-confirm threshold needs `acknowledged` (else 422 CONFIRM_REQUIRED, nothing recorded)."""
     started = time.perf_counter()
     g = quoting.gather(market, order)
     try:
@@ -61,6 +61,9 @@ def execute(market: Market, order: orders.Order, *, idempotency_key: str | None 
                                                   idempotency_key=idempotency_key, request_hash=body_hash,
                                                   user_id=user_id)
         raise
+    if hard_confirm:
+        guardrails.require_acknowledgement(decision.cost_bps, quoting.usd_atoms(
+            market, g, decision.in_amount_atoms, order.input_token), acknowledged, market.settings.guardrails)
     plan = plan_fill(market, g, decision, idempotency_key=idempotency_key, body_hash=body_hash, user_id=user_id,
                      started=started)
     return _apply(market, plan)
@@ -102,9 +105,9 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
             cost_bps=leg.cost_bps, delay_ms=(option.delay_ms if option else 0) if leg.delay_ms is None
             else leg.delay_ms,
         ))
-    notional = _usd_atoms(market, g, decision.in_amount_atoms, order.input_token)
+    notional = quoting.usd_atoms(market, g, decision.in_amount_atoms, order.input_token)
     saved_token = order.output_token if order.exact_in else order.input_token
-    saved_usd = (_usd_atoms(market, g, abs(decision.savings_atoms), saved_token)
+    saved_usd = (quoting.usd_atoms(market, g, abs(decision.savings_atoms), saved_token)
                  * (1 if decision.savings_atoms >= 0 else -1)) if decision.savings_atoms else 0
     jupiter = next((o for o in g.options if o.venue == JUPITER and o.available), None)
     return trade_logger.FillPlan(
@@ -118,33 +121,16 @@ def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempot
     )
 
 
-def _usd_atoms(market: Market, g: Gathered, amount_atoms: int, token: Token) -> int:
-    """USD value (USDC atoms, rounded down) of an amount of one of the order's tokens, from the gathered mid.
-
-    Stablecoins count at par; the other side of a stablecoin pair is valued at the mid already gathered, so no
-    further upstream call is made. Other pairs ask the market, and count 0 when no price can be had.
-    """
-    if token.stable:
-        return market.usd_value_atoms(amount_atoms, token)
-    other, per_token = ((g.order.output_token, g.mid_price) if token == g.order.input_token
-                        else (g.order.input_token, invert_price(g.mid_price)))
-    if other.stable:
-        value = router.mid_value_atoms(amount_atoms, per_token, token, other)
-        return int(value) * 10**USDC.decimals // 10**other.decimals
-    try:
-        return market.usd_value_atoms(amount_atoms, token, g.quoted_at.timestamp())
-    except jupiter_api.JupiterError:
-        return 0
-
-
 def execute_request(market: Market, body: Any, *, idempotency_key: str | None = None,
-                    user_id: int | None = None) -> tuple[Trade, bool]:
+                    user_id: int | None = None, hard_confirm: bool = False) -> tuple[Trade, bool]:
     """Execute an API/web trade request once per (user, idempotency key); return (trade, created).
 
     The unique trades.idempotency_key is the guard: a racing duplicate fails its insert and gets the first trade.
+    hard_confirm applies the desk's hard confirm (the body's `acknowledge_cost`, never part of the replay hash).
     """
     if not isinstance(body, Mapping):
         raise InputError("the request body must be a JSON object", code="MALFORMED_JSON")
+    acknowledged = guardrails.acknowledged(body)
     order, canonical = canonical_request(body)
     body_hash = request_hash(canonical)
     key = execution.scoped_key(idempotency_key, user_id)
@@ -155,9 +141,10 @@ def execute_request(market: Market, body: Any, *, idempotency_key: str | None = 
     try:
         if order is None:
             trade = execute_quote(market, canonical["quote_id"], idempotency_key=key, body_hash=body_hash,
-                                  user_id=user_id)
+                                  user_id=user_id, hard_confirm=hard_confirm, acknowledged=acknowledged)
         else:
-            trade = execute(market, order, idempotency_key=key, body_hash=body_hash, user_id=user_id)
+            trade = execute(market, order, idempotency_key=key, body_hash=body_hash, user_id=user_id,
+                            hard_confirm=hard_confirm, acknowledged=acknowledged)
     except trade_logger.DuplicateTrade as dup:
         if key:
             first = _replay(key, body_hash)
@@ -183,11 +170,13 @@ def _replay(idempotency_key: str, body_hash: str) -> Trade | None:
 
 
 def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None = None, body_hash: str | None = None,
-                  user_id: int | None = None) -> Trade:
+                  user_id: int | None = None, hard_confirm: bool = False, acknowledged: bool = False) -> Trade:
     """Execute a stored firm quote within its TTL: OTC legs at the quoted price, the whole within its slippage.
 
     404 unknown or another user's quote, 409 used, 410 expired (re-checked atomically when the trade is reserved);
-    a slippage breach or an unavailable venue is recorded as a rejected trade that uses up the quote.
+    a slippage breach or an unavailable venue is recorded as a rejected trade that uses up the quote. With
+    hard_confirm, a quote above the hard-confirm threshold needs `acknowledged`: else 422 CONFIRM_REQUIRED, nothing
+    recorded and the quote still usable.
     """
     started = time.perf_counter()
     row = db.session.get(Quote, quote_id)
@@ -202,6 +191,11 @@ def execute_quote(market: Market, quote_id: str, *, idempotency_key: str | None 
                          row.swap_mode, row.slippage_bps)
     decision = codec.decision_from_json(row.payload.get("decision_exact") or row.payload["decision"])
     g = quoting.gather(market, order, now, with_curves=False)
+    if hard_confirm:  # the cost and notional the trader was shown with the quote
+        stored = row.payload.get("guardrails", {}).get("notional_usd_atoms")
+        notional = int(stored) if stored is not None else quoting.usd_atoms(market, g, decision.in_amount_atoms,
+                                                                             order.input_token)
+        guardrails.require_acknowledgement(decision.cost_bps, notional, acknowledged, market.settings.guardrails)
     try:
         checked = guard_slippage(market, g, decision)
     except ServiceError as exc:

@@ -30,11 +30,13 @@ def _input_error(exc: InputError) -> tuple[Response, int]:
 
 
 def _service_error(exc: ServiceError) -> tuple[Response, int]:
-    """The service's status and code; a recorded rejected trade is named (`trade_id`)."""
+    """The service's status and code, the error's extra fields, and a recorded rejected trade's `trade_id`."""
     response, status = api_error(exc.status, exc.code, str(exc))
-    if exc.trade is not None and exc.trade.id:
+    if (exc.trade is not None and exc.trade.id) or exc.extra:
         body = response.get_json()
-        body["error"]["trade_id"] = exc.trade.id
+        body["error"].update(exc.extra)
+        if exc.trade is not None and exc.trade.id:
+            body["error"]["trade_id"] = exc.trade.id
         response = jsonify(body)
     return response, status
 

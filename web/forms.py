@@ -63,9 +63,11 @@ class TradeTicketForm(FlaskForm):
 
 
 class ExecuteForm(FlaskForm):
-    """Executes a stored quote once: `token` is a one-time idempotency token."""
+    """Executes a stored quote once: `token` is a one-time idempotency token; `acknowledge_cost` is the trader's
+    acceptance of a cost above the hard-confirm threshold (the dialog's tick box, quote.js)."""
 
     token = HiddenField(validators=[DataRequired()])
+    acknowledge_cost = BooleanField(default=False)
 
 
 def _bps(label: str, minimum: Decimal = Decimal(0), message: str = "must not be negative") -> DecimalField:

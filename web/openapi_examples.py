@@ -38,6 +38,12 @@ QUOTE = {
                  "jupiter_only_out_amount_atoms": "3833374648608", "savings_atoms": "67270061904",
                  "savings_bps": "175.5",
                  "explanation": "otc:sol-usdc fills all 25,000 SOL at 14.4 bps all-in vs 186.4 bps on jupiter"},
+    "guardrails": {"level": "ok", "confirm_required": False, "confirm_reasons": [],
+                   "notional_usd_atoms": "3905663343250",
+                   "cost_usd_atoms": "5624156215",
+                   "thresholds": {"warn_bps": "25.0", "danger_bps": "100.0", "confirm_bps": "150.0",
+                                  "confirm_usd_atoms": "5000000000000"},
+                   "option_levels": {"jupiter": "danger", "otc:sol-usdc": "ok"}, "alerts": []},
 }
 TRADE = {
     "id": 1042, "status": "filled", "quote_id": None, "pair": "SOL/USDC", "venue": "otc:sol-usdc",

@@ -10,7 +10,7 @@ from typing import Any
 
 from services import pool_config
 from web import openapi_examples as ex
-from web import openapi_makers
+from web import openapi_guardrails, openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
 TRADE_STATUSES = ("pending", "filled", "rejected", "failed", "unknown")
@@ -22,6 +22,7 @@ DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,4})?$"}
 EMPTY = {"type": "string", "maxLength": 0}
 OPTIONAL_DATE = {"anyOf": [{"type": "string", "format": "date"}, EMPTY]}
 TIME = {"type": "string", "description": "ISO 8601 UTC with Z, e.g. 2026-11-26T10:00:05.123Z"}
+LEVEL, ACKNOWLEDGE = openapi_guardrails.LEVEL, openapi_guardrails.ACKNOWLEDGE
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
 ERRORS = {
     400: "malformed or invalid input", 401: "no or bad credentials", 403: "role not allowed",
     404: "unknown id", 409: "idempotency conflict, quote already used or name taken", 410: "quote expired",
-    413: "request body too large", 422: "cannot be filled as asked (no liquidity, slippage guard)",
+    413: "request body too large",
+    422: "cannot be filled as asked (no liquidity, slippage guard, COST_LIMIT with a suggestion, CONFIRM_REQUIRED)",
     429: "rate limited (see Retry-After)", 503: "an upstream venue is unavailable and no other route could serve",
 }
 
@@ -99,6 +101,8 @@ def _schemas() -> dict[str, Any]:
                swap_mode={"enum": ["ExactIn", "ExactOut"], "default": "ExactIn"}),
         "description": "give exactly one of amount and amount_atoms",
     }
+    executable = {**order_request, "properties": {**order_request["properties"], "acknowledge_cost": ACKNOWLEDGE},
+                  "description": "an order to execute now: give exactly one of amount and amount_atoms"}
     trade = _obj(["id", "status", "pair", "venue", "order", "legs", "in_amount_atoms", "out_amount_atoms",
                   "created_at"],
                  id={"type": "integer"}, status={"enum": list(TRADE_STATUSES)},
@@ -149,15 +153,18 @@ def _schemas() -> dict[str, Any]:
     return {
         "Error": _obj(["error"], error=_obj(["code", "message"], code={"type": "string", "pattern": "^[A-Z0-9_]+$"},
                                              message={"type": "string"}, field={"type": "string"},
-                                             trade_id={"type": "integer"})),
+                                             trade_id={"type": "integer"},
+                                             suggestion=_nullable(_ref("ParentSuggestion")))),
+        **openapi_guardrails.schemas(ATOMS, BPS, TIME),
         "Leg": leg, "VenueOption": option, "OrderEcho": order_echo, "Decision": decision,
-        "OrderRequest": order_request,
+        "OrderRequest": order_request, "ExecutableOrder": executable,
         "QuoteRef": {"type": "object", "required": ["quote_id"], "additionalProperties": False,
-                     "properties": {"quote_id": {"type": "string", "minLength": 1, "maxLength": 40}}},
+                     "properties": {"quote_id": {"type": "string", "minLength": 1, "maxLength": 40},
+                                    "acknowledge_cost": ACKNOWLEDGE}},
         "Quote": _obj(["quote_id", "expires_at", "order", "options", "decision"], quote_id={"type": "string"},
                       expires_at=TIME, quoted_at=TIME, mid_price={"type": "string"}, order=_ref("OrderEcho"),
                       options={"type": "array", "items": _ref("VenueOption")}, decision=_ref("Decision"),
-                      latency_ms={"type": "integer"}),
+                      guardrails=_ref("Guardrails"), latency_ms={"type": "integer"}),
         "Trade": trade, "Tca": tca,
         **_parent_schemas(),
         "TradePage": _obj(["trades", "next_cursor"], trades={"type": "array", "items": _ref("Trade")},
@@ -190,8 +197,7 @@ def _schemas() -> dict[str, Any]:
 def _parent_schemas() -> dict[str, Any]:
     """Parent orders (issue 16): the request, the order with its progress and children, the ticket's estimate."""
     price = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "output per input token, human units"}
-    column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS),
-                  level={"enum": ["ok", "warn", "danger"]})
+    column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS), level=LEVEL)
     return {
         "ParentOrderRequest": {**_ref("OrderRequest"), "description": "an order plus how to work it: strategy "
                                "(twap | adaptive), duration_s (1..604800), slices (1..1000, at most the atoms), "
@@ -220,11 +226,13 @@ def _parent_paths(idem: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/orders": {
             "post": _op("create_order", "trader", "place a parent order worked over time by the job runner",
-                        {**_responses(201, one, 400, 401, 403, 409, 413, 503, description="placed"),
+                        {**_responses(201, one, 400, 401, 403, 409, 413, 422, 503, description="placed"),
                          "200": {"description": "replay of an earlier request with the same Idempotency-Key",
                                  **_json(_ref("ParentOrder"))}},
-                        parameters=[idem], requestBody={"required": True,
-                                                        **_json(_ref("ParentOrderRequest"), ex.PARENT_REQUEST)}),
+                        parameters=[idem], requestBody={"required": True, **_json(
+                            {"allOf": [_ref("ParentOrderRequest"),
+                                       {"type": "object", "properties": {"acknowledge_cost": ACKNOWLEDGE}}]},
+                            ex.PARENT_REQUEST)}),
             "get": _op("list_orders", "viewer", "parent orders newest first",
                        _responses(200, _json(_ref("ParentOrderList"), {"orders": [ex.PARENT]}), 400, 401, 403),
                        parameters=[_query("mine", {"enum": ["true", "false", "1", "0"]}, "only the caller's")])},
@@ -270,7 +278,7 @@ def _chart_params(default_range: str) -> list[dict[str, Any]]:
 
 def _paths() -> dict[str, Any]:
     """Every operation of the API."""
-    trade_body = {"anyOf": [_ref("OrderRequest"), _ref("QuoteRef")]}
+    trade_body = {"anyOf": [_ref("ExecutableOrder"), _ref("QuoteRef")]}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 1, "maxLength": 128},
             "description": "the same key and order return the first result; a different order is a 409 (the order "

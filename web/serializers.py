@@ -13,6 +13,7 @@ from ledger import maker_log
 from ledger.parent_orders import FILLED
 from read import analytics, history
 from read.tca import tca_json
+from services import alerts
 from services.makers import state_of
 from services.parent_estimates import cost_usd_atoms
 from services.parent_orders import Progress
@@ -75,13 +76,16 @@ def pool_json(p: OTCPool) -> dict[str, Any]:
     }
 
 
-def dashboard_json(now: datetime) -> dict[str, Any]:
-    """Everything the dashboard shows: today's and all-time totals, the latest trades, live pool inventory."""
+def dashboard_json(now: datetime, low_water_pct: Decimal) -> dict[str, Any]:
+    """Everything the dashboard shows: today's and all-time totals, the latest trades, live pool inventory, and the
+    liquidity alerts (pools below low_water_pct of target, suspended makers)."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    pools = analytics.pools()
     return {
         "at": iso(now), "today": analytics.summary(today), "all_time": analytics.summary(),
         "trades": [trade_json(t) for t in history.trade_page(limit=12)[0]],
-        "pools": [analytics.pool_live(p, now) for p in analytics.pools()],
+        "pools": [analytics.pool_live(p, now) for p in pools],
+        "alerts": alerts.desk_alerts(now, low_water_pct, pools=pools),
         "tokens": {t.mint: {"symbol": t.symbol, "decimals": t.decimals} for t in TOKENS},
     }
 

@@ -95,6 +95,7 @@
     setText("kpi-jupiter-sub", "p50 " + (j.latency_ms_p50 === null || j.latency_ms_p50 === undefined ? "—" : j.latency_ms_p50) +
       " ms · " + (j.calls || 0) + " calls this process");
     renderFeed(data.trades || [], data.tokens || {});
+    if (window.OLRAlerts) window.OLRAlerts.render(document.getElementById("desk-alerts"), data.alerts || []);  // alerts.js
     (data.pools || []).forEach(function (p) {
       renderGauge("gauge-" + p.id + "-base", p.base_atoms, p.target_base_atoms, p.base_decimals, p.base_pct);
       renderGauge("gauge-" + p.id + "-quote", p.quote_atoms, p.target_quote_atoms, p.quote_decimals, p.quote_pct);

@@ -174,7 +174,32 @@
     return wrap;
   }
 
-  function optionRow(o, chosen, inMint, outMint) {
+  /* ---------- guardrails (the levels and alerts come from the server: q.guardrails) ---------- */
+
+  var LEVELS = ["ok", "warn", "danger"];
+
+  /** Colour a cost node by the server's level (services/guardrails.py Guardrails.level). */
+  function setLevel(node, level) {
+    LEVELS.forEach(function (l) { node.classList.remove("olr-cost-" + l); });
+    node.classList.add("olr-cost");
+    if (level) node.classList.add("olr-cost-" + level);
+    node.setAttribute("data-level", level || "");
+  }
+
+  /** A COST_LIMIT refusal's parent order (error.suggestion): a link to this ticket with the order pre-filled. */
+  function suggestionLink(s) {
+    var params = new URLSearchParams({ input: s.order.input_symbol, output: s.order.output_symbol,
+      amount: s.order.amount, swap_mode: s.order.swap_mode, slippage_bps: String(s.order.slippage_bps),
+      strategy: s.strategy, slices: String(s.slices), duration_s: String(s.duration_s) });
+    var a = el("a", "btn btn-sm btn-outline-primary ms-2");
+    a.id = "parent-suggestion";
+    a.href = window.location.pathname + "?" + params.toString();
+    var minutes = s.duration_s % 60 === 0 ? (s.duration_s / 60) + " min" : s.duration_s + " s";
+    a.append(OLR.icon("clock-history"), " Work it as a parent order: " + s.slices + " slices over " + minutes);
+    return a;
+  }
+
+  function optionRow(o, chosen, inMint, outMint, levels) {
     var tr = el("tr");
     tr.setAttribute("data-venue", o.venue);
     var picked = o.available && chosen.has(o.venue);  // an unavailable option never gets the green check
@@ -206,8 +231,10 @@
     tr.append(payCell, getCell,
       el("td", "text-end num", o.price_impact_bps ? OLR.formatBps(o.price_impact_bps) : "—"),
       el("td", "text-end num", o.spread_bps ? OLR.formatBps(o.spread_bps) : "—"),
-      el("td", "text-end num", o.fee_bps ? OLR.formatBps(o.fee_bps) : "—"), delay,
-      el("td", "text-end num fw-semibold", OLR.formatBps(o.cost_bps)));
+      el("td", "text-end num", o.fee_bps ? OLR.formatBps(o.fee_bps) : "—"), delay);
+    var cost = el("td", "text-end num fw-semibold", OLR.formatBps(o.cost_bps));
+    if (levels && levels[o.venue]) setLevel(cost, levels[o.venue]);
+    tr.appendChild(cost);
     return tr;
   }
 
@@ -237,7 +264,14 @@
     document.getElementById("live-guard-label").textContent = exactIn ? "Minimum out" : "Maximum in";
     if (exactIn) setAmount(document.getElementById("live-guard"), d.min_out_amount_atoms, outMint);
     else setAmount(document.getElementById("live-guard"), d.max_in_amount_atoms, inMint);
-    document.getElementById("live-cost").textContent = OLR.formatBps(d.cost_bps);
+    var rails = q.guardrails || {};
+    var costEl = document.getElementById("live-cost");
+    costEl.textContent = OLR.formatBps(d.cost_bps);
+    costEl.title = rails.cost_usd_atoms ? "≈ " + OLR.formatUsd(rails.cost_usd_atoms, 2) + " on " +
+      OLR.formatUsd(rails.notional_usd_atoms) + " notional" : "";
+    setLevel(costEl, rails.level);
+    document.getElementById("live-confirm-note").classList.toggle("d-none", !rails.confirm_required);
+    if (window.OLRAlerts) window.OLRAlerts.render(document.getElementById("ticket-alerts"), rails.alerts);  // alerts.js
     var savings = document.getElementById("live-savings");
     if (d.savings_atoms === null || d.savings_atoms === undefined) {
       savings.textContent = "n/a (Jupiter unavailable)";
@@ -250,7 +284,9 @@
     document.getElementById("live-explanation").textContent = d.explanation || "";
     document.getElementById("live-mid").textContent = midText(q.mid_price, o.input_symbol, o.output_symbol);
     var body = document.querySelector("#live-options tbody");
-    body.replaceChildren.apply(body, q.options.map(function (opt) { return optionRow(opt, chosen, inMint, outMint); }));
+    body.replaceChildren.apply(body, q.options.map(function (opt) {
+      return optionRow(opt, chosen, inMint, outMint, rails.option_levels);
+    }));
     show("live-result");
     startCountdown(q.expires_at);
     /* ---- parent-order panel (issue 16): parent_panel.js listens for each new indication ---- */
@@ -316,6 +352,8 @@
       }
       var box = document.getElementById("live-error");
       box.replaceChildren(OLR.icon("exclamation-triangle"), " " + err.message);
+      var refusal = err.body && err.body.error ? err.body.error : {};
+      if (refusal.suggestion) box.appendChild(suggestionLink(refusal.suggestion));
       show("live-error");
       setStatus(err.status === 0 ? "server unreachable" : "no indication", "error");
     }

@@ -13,7 +13,7 @@ import jupiter_api
 from core.tokens import SOL, USDC
 from models import OTCPool, Trade, db
 from read import analytics, history
-from services import accounts, quoting, trading
+from services import accounts, parent_estimates, quoting, trading
 from web import context, openapi_spec, serializers
 from web.errors import api_error, register_api_errors
 from web.json_body import json_body
@@ -51,7 +51,10 @@ def healthz():
 def create_quote():
     """Quote an order on every venue and decide the route; nothing is executed."""
     order = quoting.parse_order(json_body())
-    _, body = quoting.quote(context.market(), order, user_id=current_user.id)
+    try:
+        _, body = quoting.quote(context.market(), order, user_id=current_user.id)
+    except quoting.ServiceError as exc:  # COST_LIMIT: with the parent order that would fit
+        raise parent_estimates.suggest_parent(context.market(), order, exc) from None
     return jsonify(body), 200
 
 
@@ -66,7 +69,13 @@ def create_trade():
     if key is not None and len(key) > 128:
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
-    trade, created = trading.execute_request(context.market(), body, idempotency_key=key, user_id=current_user.id)
+    market = context.market()
+    try:
+        trade, created = trading.execute_request(market, body, idempotency_key=key, user_id=current_user.id,
+                                                 hard_confirm=market.settings.guardrails.confirm_api)
+    except quoting.ServiceError as exc:  # a fresh order's COST_LIMIT: with the parent order that would fit
+        raise (parent_estimates.suggest_parent(market, quoting.parse_order(body), exc)
+               if exc.code == "COST_LIMIT" and "quote_id" not in body else exc) from None
     status = 202 if trade.status == "unknown" else 201 if created else 200  # unknown: its transaction may land
     return jsonify(serializers.trade_json(trade, detail=True)), status
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder
 from models import db
-from services import parent_estimates, parent_orders, quoting
+from services import guardrails, parent_estimates, parent_orders, quoting
 from web import auth, context, serializers
 from web.errors import api_error, register_api_errors
 from web.json_body import json_object
@@ -26,6 +26,10 @@ def create_order():
         raise quoting.InputError("Idempotency-Key must be 1 to 128 characters", field="Idempotency-Key",
                                  code="INVALID_IDEMPOTENCY_KEY")
     body = json_object()
+    market = context.market()
+    acknowledged = guardrails.acknowledged(body)  # a boolean when given, whatever the setting
+    if market.settings.guardrails.confirm_api:  # HARD_CONFIRM_API: a parent above HARD_CONFIRM_USD is acknowledged
+        parent_estimates.confirm_parent(market, body, acknowledged)
     parent, created = parent_orders.place(context.market(), body, user_id=current_user.id, idempotency_key=key)
     if created:
         current_app.extensions["jobs"].enqueue_parent(parent.id)

@@ -57,7 +57,7 @@ def window_from_request(default_range: str = window.DEFAULT_RANGE) -> window.Win
 @bp.get("/dashboard")
 def dashboard():
     """Today's and all-time totals, the latest trades, live pool inventory and Jupiter's state."""
-    data: dict[str, Any] = serializers.dashboard_json(utcnow())
+    data: dict[str, Any] = serializers.dashboard_json(utcnow(), context.market().settings.guardrails.low_water_pct)
     data["jupiter"] = monitoring.jupiter_status(context.market())
     return jsonify(data)
 

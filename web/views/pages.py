@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, url_for
 from werkzeug.exceptions import HTTPException
 
-from core.tokens import format_ui, token_by_mint
+from core.tokens import TOKENS, format_ui, token_by_mint
 from core.units import invert_price, iso_z
-from models import Quote, Trade, db
+from models import Quote, Trade, db, utcnow
 from read.history import SORTS, HistoryQuery
-from services import accounts
+from services import accounts, alerts
 from web.auth import can
 
 STATUSES = ("filled", "rejected", "pending", "failed", "unknown")
@@ -226,6 +226,13 @@ def can_url(url: str) -> bool:
 
 
 TICKET_FIELDS = ("input", "output", "amount", "swap_mode", "slippage_bps")
+
+
+def ticket_alerts(form: Any, low_water_pct: Decimal) -> list[dict[str, Any]]:
+    """The liquidity alerts of the ticket's pair (services/alerts.py); none until two different tokens are chosen."""
+    symbols = {t.symbol: t.mint for t in TOKENS}
+    a, b = symbols.get(form.input.data or ""), symbols.get(form.output.data or "")
+    return alerts.desk_alerts(utcnow(), low_water_pct, (a, b)) if a and b and a != b else []
 
 
 def order_args(quote: Quote) -> dict[str, str]:

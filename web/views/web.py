@@ -26,7 +26,7 @@ from read import analytics, series, tca_series
 from read import history as blotter
 from read.tca import tca_json
 from read.window import make_window
-from services import cost_chart, makers, monitoring, pool_config, quoting, trading
+from services import cost_chart, makers, monitoring, parent_estimates, pool_config, quoting, trading
 from web import context, serializers
 from web.formatting import display_places
 from web.forms import ExecuteForm, PoolForm, TradeTicketForm
@@ -45,7 +45,8 @@ bp.add_app_template_global(pages.can_url, "can_url")
 @bp.get("/")
 def dashboard():
     """Home: KPIs, recent trades, pool inventory; dashboard.js refreshes it from /api/v1/analytics/dashboard."""
-    return render_template("dashboard.html", data=serializers.dashboard_json(utcnow()),
+    return render_template("dashboard.html", data=serializers.dashboard_json(
+                               utcnow(), context.market().settings.guardrails.low_water_pct),
                            jupiter=monitoring.jupiter_status(context.market()))
 
 
@@ -53,22 +54,28 @@ def dashboard():
 def trade_ticket():
     """The trade ticket: validate, quote every venue, then show the comparison."""
     form = TradeTicketForm()
+    suggestion = None
     if request.method == "GET":
         pages.prefill_ticket(form, request.args)  # an expired quote's order, or a link's
     if form.validate_on_submit():
         data = {"input": form.input.data, "output": form.output.data, "amount": form.amount.data,
                 "swap_mode": form.swap_mode.data, "slippage_bps": form.slippage_bps.data}
         try:
-            quote, _ = quoting.quote(context.market(), quoting.parse_order(data), user_id=current_user.id)
+            order = quoting.parse_order(data)
+            quote, _ = quoting.quote(context.market(), order, user_id=current_user.id)
             remember_quote(quote.id)  # its expiry raises a toast on the user's pages
             return redirect(url_for("web.quote_detail", quote_id=quote.id), code=303)
         except quoting.InputError as exc:
             getattr(form, exc.field or "amount", form.amount).errors.append(str(exc))
-        except quoting.ServiceError as exc:
-            flash(str(exc), "danger")
+        except quoting.ServiceError as exc:  # COST_LIMIT: with the parent order that would fit
+            refusal = parent_estimates.suggest_parent(context.market(), order, exc)
+            suggestion = refusal.extra.get("suggestion")
+            flash(str(refusal), "danger")
     tokens = {t.symbol: {"decimals": t.decimals, "mint": t.mint, "places": display_places(t)} for t in TOKENS}
     status = 200 if request.method == "GET" or not form.errors else 400
-    return render_template("trade_ticket.html", form=form, tokens=tokens), status
+    rails = context.market().settings.guardrails
+    return render_template("trade_ticket.html", form=form, tokens=tokens, suggestion=suggestion,
+                           thresholds=rails.thresholds(), alerts=pages.ticket_alerts(form, rails.low_water_pct)), status
 
 
 @bp.get("/quotes/<quote_id>")
@@ -93,9 +100,9 @@ def execute_quote(quote_id: str):
     if not form.validate_on_submit():
         abort(400, "The execute form was incomplete; reload the quote and try again.")
     try:
-        trade, _ = trading.execute_request(context.market(), {"quote_id": quote_id},
-                                           idempotency_key=f"web:{form.token.data}",
-                                            user_id=current_user.id)
+        body = {"quote_id": quote_id, "acknowledge_cost": bool(form.acknowledge_cost.data)}
+        trade, _ = trading.execute_request(context.market(), body, idempotency_key=f"web:{form.token.data}",
+                                           user_id=current_user.id, hard_confirm=True)  # the browser always asks
     except quoting.ServiceError as exc:
         flash(str(exc), "danger")
         if exc.trade is not None:
