@@ -13,7 +13,7 @@ from web import openapi_examples as ex
 from web import openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
-TRADE_STATUSES = ("pending", "filled", "rejected", "failed", "unknown")
+TRADE_STATUSES = ("pending", "filled", "partial", "rejected", "failed", "unknown")
 VENUE_FILTER_PATTERN = r"^(jupiter|split|none|(otc|rfq):[A-Za-z0-9_.-]{1,60})$"
 
 ATOMS = {"type": "string", "pattern": "^-?[0-9]{1,20}$", "description": "integer atoms as a decimal string"}
