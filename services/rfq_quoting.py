@@ -8,6 +8,7 @@ The round and each maker's health are written in one short transaction after the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -144,16 +145,17 @@ def used_quotes(rnd: MakerRound | None, order: Order, decision: Decision) -> lis
     return found
 
 
-def note_decision(rnd: MakerRound | None, options: Any, order: Order, decision: Decision) -> None:
-    """Mark the maker quotes the decision uses as won, with their improvement vs the best other venue (bps)."""
+def note_decision(rnd: MakerRound | None, options: Any, order: Order, decision: Decision,
+                  curves: Sequence[VenueCurve] = (), mid: Decimal | None = None) -> None:
+    """Mark the maker quotes the decision uses as won, with their improvement vs the best other venue at the same
+    leg size at decision time (bps; core.rfq.improvement_bps)."""
     used = used_quotes(rnd, order, decision)
-    if not used:
+    if not used or rnd is None:
         return
     won: dict[str, object] = {}
     for q in used:
-        others = [o.cost_bps for o in options if o.available and o.venue != q.venue and o.cost_bps is not None]
         leg = next(x for x in decision.legs if x.venue == q.venue)
-        won[q.quote_id] = (min(others) - leg.cost_bps) if others and leg.cost_bps is not None else None
+        won[q.quote_id] = None if mid is None else rfq.improvement_bps(order, leg, options, curves, mid, rnd.firm)
     maker_log.mark_won(won)
 
 
