@@ -72,10 +72,10 @@ def _swap(market: Market, trade_id: int | None, q: dict[str, Any]) -> tuple[bool
             return True, None, first.latency_ms
         return False, "this maker quote's swap was already attempted; it is never sent twice", None
     try:
-        ep = makers.endpoint(makers.get(int(q["maker_id"])))
-    except ServiceError:
-        maker_log.finish_swap(q["quote_id"], "rejected", "the maker was removed", None)
-        return False, "the maker was removed", None
+        ep = makers.endpoint(makers.get(int(q["maker_id"])), market.settings.maker_key)
+    except ServiceError as exc:  # removed, or its key unreadable: not sent
+        maker_log.finish_swap(q["quote_id"], "rejected", str(exc), None)
+        return False, str(exc), None
     started = time.perf_counter()
     verdict = market.rfq.swap(ep, q["request_id"], q["quote_id"], transaction_placeholder(q["quote_id"], DESK_TAKER),
                               market.settings.rfq_swap_timeout_ms) if market.rfq else None

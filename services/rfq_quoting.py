@@ -66,7 +66,7 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> 
     """Ask every usable maker for the order (parallel, within the window), check, record; the round's result."""
     if market.rfq is None:
         return MakerRound()
-    endpoints = makers.for_order(order, now)
+    endpoints = makers.for_order(order, now, market.settings.maker_key)
     db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter, next) are asked
     if not endpoints:
         return MakerRound()
