@@ -8,8 +8,10 @@ reservation (another maker's firm quote at that exact size not used by this trad
 and the whole trade must still meet the trader's minimum out / maximum in (execution.limit_breach). Otherwise the
 trade fails with the maker's reason and every reservation is released.
 
-The `transaction` a Jupiter Z swap carries is, until the desk wallet signs fills, a documented placeholder
-(venues.rfq_client.transaction_placeholder): base64 of a JSON note naming the quote.
+The `transaction` a Jupiter Z swap carries is the fill for the quoted amounts, built for the maker (fee payer) and
+signed by the desk wallet as taker (core/rfq_fill.py, venues/rfq_fill_tx.py; the key never leaves venues.wallet);
+without chain access (tests injecting a Jupiter client) the documented placeholder: base64 of a JSON note naming
+the quote.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import trade_logger
+from core import rfq_fill
+from core.orders import Order
+from core.rfq_fill import FillTerms
 from core.venue import JUPITER, is_rfq
 from ledger import chain_legs, maker_log
 from ledger.maker_tables import MakerSwap
@@ -27,6 +32,9 @@ from services import makers
 from services.errors import ServiceError
 from services.market import Market
 from venues.rfq_client import transaction_placeholder
+from venues.rfq_fill_tx import fill_message
+from venues.solana_rpc import SolanaRpcError
+from venues.wallet import WalletError
 
 DESK_TAKER = "desk"  # the taker named in the placeholder transaction
 
@@ -60,7 +68,8 @@ def _entry(plan: trade_logger.FillPlan, leg: trade_logger.LegFill) -> dict[str, 
     return None
 
 
-def _swap(market: Market, trade_id: int | None, q: dict[str, Any]) -> tuple[bool, str | None, int | None]:
+def _swap(market: Market, order: Order, trade_id: int | None, q: dict[str, Any]) -> tuple[bool, str | None,
+                                                                                       int | None]:
     """Claim and send one maker swap: (accepted, reason, latency ms); never sent twice for one quote id."""
     claimed = maker_log.claim_swap(MakerSwap(
         quote_id=q["quote_id"], request_id=q["request_id"], maker_id=int(q["maker_id"]), venue=q["venue"],
@@ -73,17 +82,40 @@ def _swap(market: Market, trade_id: int | None, q: dict[str, Any]) -> tuple[bool
         return False, "this maker quote's swap was already attempted; it is never sent twice", None
     try:
         ep = makers.endpoint(makers.get(int(q["maker_id"])), market.settings.maker_key)
-    except ServiceError as exc:  # removed, or its key unreadable: not sent
+        transaction = fill_transaction(market, order, q)
+    except (ServiceError, FillNotBuilt) as exc:  # removed, its key unreadable, or no fill to sign: not sent
         maker_log.finish_swap(q["quote_id"], "rejected", str(exc), None)
         return False, str(exc), None
     started = time.perf_counter()
-    verdict = market.rfq.swap(ep, q["request_id"], q["quote_id"], transaction_placeholder(q["quote_id"], DESK_TAKER),
+    verdict = market.rfq.swap(ep, q["request_id"], q["quote_id"], transaction,
                               market.settings.rfq_swap_timeout_ms) if market.rfq else None
     latency_ms = int((time.perf_counter() - started) * 1000)
     accepted = verdict is not None and verdict.accepted
     reason = None if accepted else (verdict.reason if verdict else "no RFQ client")
     maker_log.finish_swap(q["quote_id"], "accepted" if accepted else "rejected", reason, latency_ms)
     return accepted, reason, latency_ms
+
+
+class FillNotBuilt(Exception):
+    """The fill transaction for a maker swap could not be built or signed; the swap is not sent."""
+
+
+def fill_transaction(market: Market, order: Order, q: dict[str, Any]) -> str:
+    """The `transaction` of a maker swap: the Jupiter Z fill for the quoted amounts, signed by the desk wallet as
+    taker, on a recent blockhash (venues/rfq_fill_tx.py); without chain access (tests that inject a Jupiter client)
+    the documented placeholder. FillNotBuilt when it cannot be had."""
+    if market.chain is None:
+        return transaction_placeholder(q["quote_id"], DESK_TAKER)
+    try:
+        blockhash, _ = market.chain.rpc.latest_blockhash()
+        terms = FillTerms(market.chain.wallet.pubkey, str(q.get("maker", "")), order.input_token.mint,
+                          order.output_token.mint, int(q["in_amount_atoms"]), int(q["out_amount_atoms"]),
+                          int(time.time()) + rfq_fill.EXPIRY_S)
+        return market.chain.wallet.sign_rfq_fill(fill_message(terms, blockhash))
+    except SolanaRpcError as exc:
+        raise FillNotBuilt(f"no recent blockhash for the fill transaction ({exc}); the swap was not sent") from None
+    except (ValueError, WalletError) as exc:
+        raise FillNotBuilt(f"the fill transaction could not be built ({exc}); the swap was not sent") from None
 
 
 def _alternative(plan: trade_logger.FillPlan, leg: trade_logger.LegFill, q: dict[str, Any],
@@ -113,7 +145,7 @@ def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None)
         q = _entry(plan, leg)
         if q is None:
             raise LastLookRejected(f"{leg.venue}: no maker quote matches this leg; nothing was executed", done)
-        accepted, reason, _ = _swap(market, trade_id, q)
+        accepted, reason, _ = _swap(market, plan.order, trade_id, q)
         if accepted:
             attempts.append(Attempt(leg.venue, q["quote_id"], True, None))
             done[i] = leg
@@ -123,7 +155,7 @@ def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None)
         alt = _alternative(plan, leg, q, busy)
         if alt is not None:
             busy.add(alt["venue"])
-            ok, alt_reason, _ = _swap(market, trade_id, alt)
+            ok, alt_reason, _ = _swap(market, plan.order, trade_id, alt)
             maker_log.finish_swap(q["quote_id"], "rejected", reason, None, rerouted_to=alt["venue"])
             attempts.append(Attempt(leg.venue, q["quote_id"], False, reason, alt["venue"]))
             if not ok:

@@ -71,8 +71,9 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> 
     if not endpoints:
         return MakerRound()
     request_id = str(uuid.uuid4())
+    taker = market.chain.wallet.pubkey if market.chain is not None else None  # who will sign the fill
     asks = [(ep, QuoteAsk(ep.venue, request_id, str(uuid.uuid4()), order.input_token.mint,
-                          order.output_token.mint, order.swap_mode, size))
+                          order.output_token.mint, order.swap_mode, size, taker))
             for ep in endpoints for size in rfq.request_sizes(order.amount_atoms)]
     answers = market.rfq.quote_all(asks, market.settings.rfq_window_ms)
     checked = [_checked(market, order, mid, a) for a in answers]
@@ -178,4 +179,4 @@ def stored(rnd: MakerRound | None) -> list[dict[str, Any]]:
         return []
     return [{"venue": q.venue, "maker_id": rnd.endpoints[q.venue].maker_id, "size_atoms": str(q.size_atoms),
              "in_amount_atoms": str(q.in_amount_atoms), "out_amount_atoms": str(q.out_amount_atoms),
-             "quote_id": q.quote_id, "request_id": q.request_id} for q in rnd.quotes]
+             "quote_id": q.quote_id, "request_id": q.request_id, "maker": q.maker} for q in rnd.quotes]
