@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core import sealed
 from core.orders import Order
-from ledger import audit
+from ledger import audit, maker_log
 from ledger.maker_tables import Maker
 from models import User, db, utcnow
 from read import maker_scorecards
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 10, 500, 500
 TOKENS_MAX_AGE = timedelta(minutes=10)  # Jupiter Z refreshes a webhook's /tokens every 10 minutes
+UNANSWERED_AFTER = timedelta(seconds=30)  # a swap still `sending` after this was lost with its process
 FIELDS = ("name", "base_url", "api_key", "enabled", "timeout_ms", "sim_behaviour")
 
 
@@ -210,8 +211,10 @@ def for_order(order: Order, now: datetime, maker_key: bytes) -> list[MakerEndpoi
 
 
 def monitoring_rows(now: datetime) -> list[dict[str, Any]]:
-    """Each maker for the monitoring page: state, failure streak, suspension, last error, last hour's figures."""
-    since = now - timedelta(hours=1)
+    """Each maker for the monitoring page: state, failure streak, suspension, last error, last hour's figures, and
+    the swaps it was sent whose answer was never recorded (their trades are held `unknown` for ops)."""
+    since, stuck = now - timedelta(hours=1), now - UNANSWERED_AFTER
     return [{"name": m.name, "venue": m.venue, "state": state_of(m, now), "fail_streak": m.fail_streak,
              "suspended_until": m.suspended_until, "suspensions": m.suspensions, "last_error": m.last_error,
-             "hour": maker_scorecards.scorecard(m.id, since)} for m in all_makers()]
+             "hour": maker_scorecards.scorecard(m.id, since), "unanswered": maker_log.unanswered(m.id, stuck)}
+            for m in all_makers()]

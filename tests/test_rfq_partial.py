@@ -3,6 +3,7 @@ answer was lost (issue 15). The simulated makers answer through the in-process t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +186,13 @@ def test_a_lost_swap_answer_holds_the_trade_unknown_until_ops_records_the_makers
         assert execution.recover(utcnow(), 0, market) == []  # asked again: still held, nothing released
         sending = [s for s in maker_log.swaps_of_trade(trade_id) if s.state == "sending"]
         assert len(sending) == 1
+        sending[0].at = utcnow() - timedelta(minutes=1)  # lost a while ago: monitoring shows it to ops
+        db.session.commit()
+        quote_id = sending[0].quote_id
     assert pools(app) == held
-    out = runner_of(app).invoke(args=["rfq-swap-answer", sending[0].quote_id, answer])
+    page = client.get("/monitoring").get_data(as_text=True)
+    assert f'data-unanswered="{quote_id}"' in page and f"trade #{trade_id}" in page
+    out = runner_of(app).invoke(args=["rfq-swap-answer", quote_id, answer])
     assert out.exit_code == 0, out.output
     with app.app_context():
         [done] = execution.recover(utcnow(), 0, market)
