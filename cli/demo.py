@@ -34,6 +34,7 @@ from core import codec, orders
 from core.tokens import SOL, USDC, USDT, to_atoms
 from core.units import SwapMode
 from core.venue import is_rfq
+from ledger import partial_fills
 from models import OTCPool, db, utcnow
 from services import execution, monitoring, quoting, rfq_execution, tca, trading
 from services.market import Market
@@ -146,11 +147,18 @@ def _fill(market: Market, g: quoting.Gathered, decision: orders.Decision, at: da
             plan, _ = rfq_execution.last_look(market, plan, None)
             fills = execution.execute_legs(market, plan)
         except (rfq_execution.LastLookRejected, jupiter_api.JupiterError) as exc:
+            accepted = exc.accepted if isinstance(exc, rfq_execution.LastLookRejected) else \
+                rfq_execution.accepted_legs(plan)
+            if accepted:  # a maker accepted before the rest failed: its leg filled (issue 15)
+                return _partial(plan, accepted, "RFQ_REJECTED", str(exc), fill_at)
             trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code="RFQ_REJECTED")
             return "rejected at last look"
         legs = tuple(dataclasses.replace(leg, in_amount_atoms=f[0], out_amount_atoms=f[1])
                      for leg, f in zip(plan.legs, fills, strict=True))
         if execution.limit_breach(plan, fills):
+            if rfq_execution.accepted_legs(plan):
+                return _partial(plan, rfq_execution.accepted_legs(plan), "SLIPPAGE_EXCEEDED",
+                                "the re-routed rest would break the slippage limit", fill_at)
             trade_logger.record_rejection(plan, plan.order, "re-routed past the slippage limit", fill_at,
                                           code="SLIPPAGE_EXCEEDED")
             return "rejected at last look"
@@ -163,6 +171,18 @@ def _fill(market: Market, g: quoting.Gathered, decision: orders.Decision, at: da
     except trade_logger.QuoteExpired:
         return "quote expired"
     return "filled"
+
+
+def _partial(plan: trade_logger.FillPlan, accepted: dict[int, trade_logger.LegFill], code: str, reason: str,
+             at: datetime) -> str:
+    """Record a trade whose accepted maker legs filled and whose rest did not ('partial')."""
+    try:
+        trade = trade_logger.reserve(plan, at)
+    except (trade_logger.FillRejected, trade_logger.QuoteExpired):
+        return "rejected"
+    kept = rfq_execution.kept_fills(accepted, [leg.id for leg in trade.legs])
+    partial_fills.settle_partial(trade.id, kept, code, f"partially filled at last look; the rest: {reason}", at)
+    return "partial"
 
 
 def execute_at(market: Market, order: orders.Order, at: datetime, clock: SimClock) -> str:

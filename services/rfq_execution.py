@@ -110,7 +110,7 @@ def fill_transaction(market: Market, order: Order, q: dict[str, Any]) -> str:
         blockhash, _ = market.chain.rpc.latest_blockhash()
         terms = FillTerms(market.chain.wallet.pubkey, str(q.get("maker", "")), order.input_token.mint,
                           order.output_token.mint, int(q["in_amount_atoms"]), int(q["out_amount_atoms"]),
-                          int(time.time()) + rfq_fill.EXPIRY_S)
+                          int(market.rfq.clock() if market.rfq else time.time()) + rfq_fill.EXPIRY_S)  # makers' clock
         return market.chain.wallet.sign_rfq_fill(fill_message(terms, blockhash))
     except SolanaRpcError as exc:
         raise FillNotBuilt(f"no recent blockhash for the fill transaction ({exc}); the swap was not sent") from None
