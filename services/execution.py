@@ -149,7 +149,7 @@ def _partial_reason(kept: dict[int, tuple[str, int, int]], reason: str) -> str:
     rest = reason.replace("every reservation was released and nothing else was executed",
                           "every other leg was released").replace(
         "every reservation was released and nothing was executed", "every other leg was released")
-    return f"partially filled: accepted at last look and filled: {filled}; the rest was not executed: {rest}"
+    return f"partially filled: accepted at last look and filled: {filled}; the rest was not executed: {rest}."
 
 
 def execute_legs(market: Market, plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
