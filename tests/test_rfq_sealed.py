@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,14 @@ def test_a_key_sealed_under_another_instance_key_is_never_sent(app: Flask, captu
     assert capture.headers == []
 
 
-def test_the_migration_seals_existing_plaintext_keys_and_the_downgrade_opens_them(app: Flask) -> None:
+def test_the_migration_seals_existing_plaintext_keys_and_the_downgrade_opens_them(any_app: Flask) -> None:
+    app = any_app
     with app.app_context():
         downgrade(revision="a9c4e2f7b3d1")
         db.session.execute(text("INSERT INTO makers (name, base_url, api_key, enabled, timeout_ms, tokens, "
                                 "fail_streak, suspensions, created_at, updated_at) VALUES ('old', "
-                                "'https://mm.example.test', 'plain-key-7', 1, 500, '[]', 0, 0, "
-                                "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"))
+                                "'https://mm.example.test', 'plain-key-7', :on, 500, '[]', 0, 0, :at, :at)"),
+                           {"on": True, "at": datetime(2026, 12, 1, tzinfo=UTC)})
         db.session.commit()
         upgrade()
         assert "api_key" not in {c["name"] for c in inspect(db.engine).get_columns("makers")}
