@@ -25,7 +25,7 @@ from core import rfq_fill
 from core.orders import Order
 from core.rfq_fill import FillTerms
 from core.venue import JUPITER, is_rfq
-from ledger import chain_legs, maker_log
+from ledger import audit, chain_legs, maker_log
 from ledger.maker_tables import MakerSwap
 from models import Trade
 from services import makers
@@ -226,12 +226,15 @@ def hold_unanswered(trade: Trade, unanswered: list[MakerSwap], now: datetime) ->
 
 
 def record_answer(quote_id: str, state: str, reason: str | None) -> MakerSwap:
-    """Ops records the maker's answer to a swap whose answer was lost (accepted|rejected); ValueError otherwise."""
+    """Ops records the maker's answer to a swap whose answer was lost (accepted|rejected), audited; ValueError
+    otherwise."""
     if state not in ("accepted", "rejected"):
         raise ValueError("state must be accepted or rejected")
     swap = maker_log.swap_of(quote_id)
     if swap is None or swap.state != "sending":
         raise ValueError(f"no unanswered swap with quote id {quote_id}")
+    audit.record(None, "rfq.swap_answer", f"swap:{quote_id} trade:{swap.trade_id}", {"state": "sending"},
+                 {"state": state, "reason": reason})  # committed with the answer
     maker_log.finish_swap(quote_id, state, reason or (None if state == "accepted" else "recorded by ops"), None)
     found = maker_log.swap_of(quote_id)
     assert found is not None

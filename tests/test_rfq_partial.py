@@ -17,7 +17,7 @@ import trade_logger
 from ledger import maker_log, reconcile
 from ledger.maker_tables import Maker, MakerSwap
 from ledger.tca_store import TradeTca
-from models import OTCPool, Trade, db, utcnow
+from models import AuditLog, OTCPool, Trade, db, utcnow
 from services import chain_execution, execution
 from services.market import Market
 from services.seed import seed_makers
@@ -194,6 +194,9 @@ def test_a_lost_swap_answer_holds_the_trade_unknown_until_ops_records_the_makers
     assert f'data-unanswered="{quote_id}"' in page and f"trade #{trade_id}" in page
     out = runner_of(app).invoke(args=["rfq-swap-answer", quote_id, answer])
     assert out.exit_code == 0, out.output
+    assert runner_of(app).invoke(args=["rfq-swap-answer", quote_id, answer]).exit_code != 0  # answered once
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog.after).where(AuditLog.action == "rfq.swap_answer"))["state"] == answer
     with app.app_context():
         [done] = execution.recover(utcnow(), 0, market)
         assert done.id == trade_id and done.status == status
