@@ -24,7 +24,7 @@ from ledger.sim_pools import SimPoolStore
 from models import db
 from services.market import Market
 from services.onchain import OnChain
-from services.settings import JupiterMode, Settings, jupiter_rps, load_config
+from services.settings import JupiterMode, Settings, jupiter_rps, load_config, maker_key
 from sim.impact import PoolBook
 from sim.price import SimConfig
 from sim.rfq_makers import SimMakerBook
@@ -67,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _require_secret_key(app)
+    app.config.setdefault("MAKER_KEY_BYTES", maker_key(app.config.get("MAKER_KEY"), app.instance_path))
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)

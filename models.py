@@ -123,6 +123,10 @@ class Quote(db.Model):
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # who requested it, the only one to execute it
 
 
+PARTIAL = "partial"  # a maker accepted its leg at last look, another leg then failed: only what filled is recorded
+EXECUTED = ("filled", PARTIAL)  # statuses whose legs moved money: what analytics, TCA and scorecards count
+
+
 class Trade(db.Model):
     """One executed (or rejected) order: amounts in atoms, the decision, savings and timeline."""
 

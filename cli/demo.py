@@ -34,7 +34,8 @@ from core import codec, orders
 from core.tokens import SOL, USDC, USDT, to_atoms
 from core.units import SwapMode
 from core.venue import is_rfq
-from models import OTCPool, db, utcnow
+from ledger import maker_log, partial_fills
+from models import OTCPool, Trade, db, utcnow
 from services import execution, monitoring, quoting, rfq_execution, tca, trading
 from services.market import Market
 from sim.transport import SimTransport
@@ -146,23 +147,48 @@ def _fill(market: Market, g: quoting.Gathered, decision: orders.Decision, at: da
             plan, _ = rfq_execution.last_look(market, plan, None)
             fills = execution.execute_legs(market, plan)
         except (rfq_execution.LastLookRejected, jupiter_api.JupiterError) as exc:
-            trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code="RFQ_REJECTED")
+            accepted = exc.accepted if isinstance(exc, rfq_execution.LastLookRejected) else \
+                rfq_execution.accepted_legs(plan)
+            if accepted:  # a maker accepted before the rest failed: its leg filled (issue 15)
+                return _partial(plan, accepted, "RFQ_REJECTED", str(exc), fill_at)
+            _link(plan, trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code="RFQ_REJECTED"))
             return "rejected at last look"
         legs = tuple(dataclasses.replace(leg, in_amount_atoms=f[0], out_amount_atoms=f[1])
                      for leg, f in zip(plan.legs, fills, strict=True))
         if execution.limit_breach(plan, fills):
-            trade_logger.record_rejection(plan, plan.order, "re-routed past the slippage limit", fill_at,
-                                          code="SLIPPAGE_EXCEEDED")
+            if rfq_execution.accepted_legs(plan):
+                return _partial(plan, rfq_execution.accepted_legs(plan), "SLIPPAGE_EXCEEDED",
+                                "the re-routed rest would break the slippage limit", fill_at)
+            _link(plan, trade_logger.record_rejection(plan, plan.order, "re-routed past the slippage limit", fill_at,
+                                                      code="SLIPPAGE_EXCEEDED"))
             return "rejected at last look"
         plan = dataclasses.replace(plan, legs=legs)
     try:
-        trade_logger.record_fill(plan, fill_at)
+        _link(plan, trade_logger.record_fill(plan, fill_at))
     except trade_logger.FillRejected as exc:
         trade_logger.record_rejection(plan, plan.order, str(exc), fill_at, code=exc.code)
         return "rejected"
     except trade_logger.QuoteExpired:
         return "quote expired"
     return "filled"
+
+
+def _partial(plan: trade_logger.FillPlan, accepted: dict[int, trade_logger.LegFill], code: str, reason: str,
+             at: datetime) -> str:
+    """Record a trade whose accepted maker legs filled and whose rest did not ('partial')."""
+    try:
+        trade = trade_logger.reserve(plan, at)
+    except (trade_logger.FillRejected, trade_logger.QuoteExpired):
+        return "rejected"
+    kept = rfq_execution.kept_fills(accepted, [leg.id for leg in trade.legs])
+    _link(plan, partial_fills.settle_partial(trade.id, kept, code, f"partially filled at last look; the rest: {reason}",
+                                             at))
+    return "partial"
+
+
+def _link(plan: trade_logger.FillPlan, trade: Trade) -> None:
+    """Name the trade on the maker swaps its last look made (sent before the trade was recorded)."""
+    maker_log.link_trade([q["quote_id"] for q in plan.extra.get("rfq_quotes", [])], trade.id)
 
 
 def execute_at(market: Market, order: orders.Order, at: datetime, clock: SimClock) -> str:

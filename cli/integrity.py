@@ -6,11 +6,11 @@ from flask import Flask, current_app
 
 from ledger import reconcile
 from models import utcnow
-from services import execution
+from services import execution, rfq_execution
 
 
 def register(app: Flask) -> None:
-    """Attach `reconcile` and `recover` to `flask --app main`."""
+    """Attach `reconcile`, `recover` and `rfq-swap-answer` to `flask --app main`."""
 
     @app.cli.command("reconcile")
     def reconcile_command() -> None:
@@ -31,3 +31,15 @@ def register(app: Flask) -> None:
         for trade in done:
             click.echo(f"trade #{trade.id}: pending -> {trade.status}" + (f" ({trade.error})" if trade.error else ""))
         click.echo(f"recovered {len(done)} pending trade(s)")
+
+    @app.cli.command("rfq-swap-answer")
+    @click.argument("quote_id")
+    @click.argument("state", type=click.Choice(["accepted", "rejected"]))
+    @click.option("--reason", default=None, help="The maker's rejection reason, as it told ops.")
+    def rfq_swap_answer_command(quote_id: str, state: str, reason: str | None) -> None:
+        """Record a maker's answer to a last-look swap whose answer was lost; the next recovery finishes its trade."""
+        try:
+            swap = rfq_execution.record_answer(quote_id, state, reason)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        click.echo(f"swap {swap.quote_id} of trade #{swap.trade_id}: {swap.state}; run `recover` to finish the trade")

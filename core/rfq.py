@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
-from core import router
-from core.curves import VenueCurve
+from core import allocator, router
+from core.curves import VenueCurve, price_leg
 from core.orders import Decision, Leg, Order, VenueOption
+from core.units import BPS
 
 MAX_SIZES_PER_MAKER = 4  # at most 4 quote requests per maker per order
 SIZE_SHIFTS = (0, 1, 2, 3)  # the full size, 1/2, 1/4 and 1/8 of it
@@ -113,3 +115,41 @@ def decide(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueC
         fixed = [_snapped(c, off[c.venue], quoted[c.venue]) if c.venue in off else c for c in current]
         current = [c for c in fixed if c is not None]
     return router.decide(order, options, [c for c in current if c.venue not in quoted], mid_price, firm)
+
+
+def same_size_costs(order: Order, leg: Leg, options: Sequence[VenueOption], curves: Sequence[VenueCurve],
+                    mid_price: Decimal, firm: Mapping[tuple[str, int], tuple[int, int]]) -> dict[str, Decimal]:
+    """What every other venue would have cost (all-in bps, rounded up) for this leg's size at decision time.
+
+    A whole-order leg compares with the other venues' options; a split leg with each other venue's curve cut at the
+    leg's size (an OTC pool's exact price, Jupiter's curve estimate, another maker only where it quoted that very
+    size), so a small leg is never flattered by the impact of the whole order on its rivals.
+    """
+    size = _size(order, leg)
+    if size == order.amount_atoms:
+        return {o.venue: o.cost_bps for o in options
+                if o.available and o.venue != leg.venue and o.cost_bps is not None}
+    rate, costs = router.fair_rate(order, mid_price), {}
+    for c in curves:
+        if c.venue == leg.venue or not c.min_atoms <= size <= c.max_atoms:
+            continue
+        if c.venue.startswith("rfq:") and (c.venue, size) not in firm:
+            continue  # a maker is firm only at the sizes it answered
+        line = allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / BPS)
+        priced = price_leg(c, line, size, order.input_token.mint, order.output_token.mint, order.swap_mode, firm)
+        if priced is None:
+            continue
+        cost = router.priced_option(order, c.venue, priced[0], priced[1], mid_price, risk_bps=c.risk_bps,
+                                    delay_ms=priced[3]).cost_bps
+        if cost is not None:
+            costs[c.venue] = cost
+    return costs
+
+
+def improvement_bps(order: Order, leg: Leg, options: Sequence[VenueOption], curves: Sequence[VenueCurve],
+                    mid_price: Decimal, firm: Mapping[tuple[str, int], tuple[int, int]]) -> Decimal | None:
+    """A maker leg's all-in cost advantage (bps) over the best other venue at the same leg size; None without one."""
+    costs = same_size_costs(order, leg, options, curves, mid_price, firm)
+    if not costs or leg.cost_bps is None:
+        return None
+    return min(costs.values()) - leg.cost_bps

@@ -86,6 +86,22 @@ def finish_swap(quote_id: str, state: str, reason: str | None, latency_ms: int |
     db.session.commit()
 
 
+def unanswered(maker_id: int, before: datetime) -> list[MakerSwap]:
+    """A maker's swaps sent before `before` whose answer was never recorded (ops must ask the maker), oldest first."""
+    return list(db.session.scalars(select(MakerSwap).where(MakerSwap.maker_id == maker_id,
+                                                           MakerSwap.state == "sending", MakerSwap.at < before)
+                                   .order_by(MakerSwap.id).limit(20)))
+
+
+def link_trade(quote_ids: Iterable[str], trade_id: int) -> None:
+    """Name the trade on swaps sent for it before it had an id (the demo's back-dated last look); commit."""
+    ids = list(quote_ids)
+    if ids:
+        db.session.execute(update(MakerSwap).where(MakerSwap.quote_id.in_(ids), MakerSwap.trade_id.is_(None))
+                           .values(trade_id=trade_id).execution_options(synchronize_session=False))
+        db.session.commit()
+
+
 def swaps_of_trade(trade_id: int) -> list[MakerSwap]:
     """Every last-look attempt of a trade, in order."""
     return list(db.session.scalars(select(MakerSwap).where(MakerSwap.trade_id == trade_id).order_by(MakerSwap.id)))

@@ -13,14 +13,15 @@ from models import BPS, UTCDateTime, db, utcnow
 
 
 class Maker(db.Model):
-    """An external market maker reached in Jupiter Z's webhook format; the API key is never returned or logged."""
+    """An external market maker reached in Jupiter Z's webhook format; its API key is stored sealed (core.sealed,
+    under the instance's MAKER_KEY) and never returned or logged."""
 
     __tablename__ = "makers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(48), unique=True)
     base_url: Mapped[str] = mapped_column(String(255))
-    api_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    api_key_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # core.sealed token, never the key
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     timeout_ms: Mapped[int] = mapped_column(Integer, default=500)
     tokens: Mapped[list[str]] = mapped_column(JSON, default=list)  # its GET /tokens, refreshed
@@ -32,6 +33,11 @@ class Maker(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when an API key is set (it is never read back out of here but to send it)."""
+        return bool(self.api_key_sealed)
 
     @property
     def venue(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import SystemMetrics, Trade, db
+from models import EXECUTED, SystemMetrics, Trade, db
 
 
 def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int = 60,
@@ -23,9 +23,10 @@ def record_metrics_snapshot(stats: dict[str, Any], now: datetime, window_s: int 
     ).all())
     volume = db.session.scalar(
         select(func.coalesce(func.sum(Trade.notional_usd_atoms), 0)).where(
-            Trade.created_at >= since, Trade.status == "filled")
+            Trade.created_at >= since, Trade.status.in_(EXECUTED))
     )
-    filled, rejected = counts.get("filled", 0), counts.get("rejected", 0) + counts.get("failed", 0)
+    filled = sum(counts.get(status, 0) for status in EXECUTED)
+    rejected = counts.get("rejected", 0) + counts.get("failed", 0)
     total = filled + rejected
     latencies = sorted(stats.get("latency_ms_recent", []))
     row = SystemMetrics(

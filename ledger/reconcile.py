@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 
 from core.tokens import format_ui, token_by_mint
-from models import OTCPool, Trade, TradeLeg, db
+from models import EXECUTED, OTCPool, Trade, TradeLeg, db
 
-LIVE = ("pending", "unknown", "filled")  # unknown: its reservations stay held until recovery
+LIVE = ("pending", "unknown", "filled", "partial")  # unknown: its reservations stay held until recovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,9 @@ def check(now: datetime, pending_timeout_s: float = 60) -> Report:
     rows = db.session.execute(
         select(
             OTCPool,
-            _sum(moved(True, ("filled",), TradeLeg.in_amount_atoms)),  # base received
+            _sum(moved(True, EXECUTED, TradeLeg.in_amount_atoms)),  # base received
             _sum(moved(False, LIVE, TradeLeg.out_amount_atoms)),  # base paid
-            _sum(moved(False, ("filled",), TradeLeg.in_amount_atoms)),  # quote received
+            _sum(moved(False, EXECUTED, TradeLeg.in_amount_atoms)),  # quote received
             _sum(moved(True, LIVE, TradeLeg.out_amount_atoms)),  # quote paid
         ).outerjoin(TradeLeg, TradeLeg.pool_id == OTCPool.id).outerjoin(Trade, Trade.id == TradeLeg.trade_id)
         .group_by(OTCPool.id).order_by(OTCPool.id)
@@ -104,7 +104,7 @@ def check(now: datetime, pending_timeout_s: float = 60) -> Report:
     stale = db.session.scalars(select(Trade.id).where(
         Trade.status == "pending", Trade.created_at <= now - timedelta(seconds=pending_timeout_s)).order_by(Trade.id))
     bad_totals = db.session.scalars(
-        select(Trade.id).join(TradeLeg, TradeLeg.trade_id == Trade.id).where(Trade.status == "filled")
+        select(Trade.id).join(TradeLeg, TradeLeg.trade_id == Trade.id).where(Trade.status.in_(EXECUTED))
         .group_by(Trade.id, Trade.in_amount_atoms, Trade.out_amount_atoms)
         .having((func.sum(TradeLeg.in_amount_atoms) != Trade.in_amount_atoms)
                 | (func.sum(TradeLeg.out_amount_atoms) != Trade.out_amount_atoms)).order_by(Trade.id))

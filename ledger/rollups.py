@@ -49,7 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from ledger.rollup_days import DAY_S, by_day
 from models import Quote, Trade, TradeLeg, db
 
-FINISHED = ("filled", "rejected", "failed")
+FINISHED = ("filled", "partial", "rejected", "failed")
 # Trade-size buckets by USD notional (whole USD): lower edges, each bucket up to the next edge.
 SIZE_EDGES_USD = (0, 10_000, 100_000, 1_000_000, 5_000_000)
 HOUR_S = 3_600

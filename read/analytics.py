@@ -16,7 +16,7 @@ from core.tokens import token_by_mint
 from core.units import bps_text, iso_z
 from core.venue import JUPITER, Venue
 from ledger.rollups import leg_usd
-from models import OTCPool, Trade, TradeLeg, db
+from models import EXECUTED, OTCPool, Trade, TradeLeg, db
 from read import rollup_reader
 from read.history import trade_filters
 from read.rollup_reader import distinct_trade_values
@@ -46,7 +46,7 @@ def summary(since: datetime | None = None, until: datetime | None = None) -> dic
         otc_volume, mix, statuses = parts["otc_volume"], parts["mix"], parts["statuses"]
     else:
         span = trade_filters(since=since, until=until)
-        where = [Trade.status == "filled", *span]
+        where = [Trade.status.in_(EXECUTED), *span]
         row = db.session.execute(
             select(func.count(), func.coalesce(func.sum(Trade.notional_usd_atoms), 0),
                    func.coalesce(func.sum(Trade.savings_usd_atoms), 0),
@@ -94,7 +94,7 @@ def pool_stats() -> dict[int, dict[str, Any]]:
                func.max(Trade.created_at))
         .join(Trade, Trade.id == TradeLeg.trade_id).join(OTCPool, OTCPool.id == TradeLeg.pool_id)
         .join(otc_in, otc_in.c.trade_id == Trade.id)
-        .where(Trade.status == "filled").group_by(TradeLeg.pool_id)
+        .where(Trade.status.in_(EXECUTED)).group_by(TradeLeg.pool_id)
     ).all()
     return {int(pid): {"legs": int(n), "base_atoms": int(base), "savings_usd_atoms": int(Decimal(str(saved))),
                        "split_legs": int(split or 0), "last_at": last}

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models import Quote, Trade, db
 
-FINISHED = ("filled", "rejected", "failed")
+FINISHED = ("filled", "partial", "rejected", "failed")
 
 
 def finished_trades(user_id: int, since: datetime, until: datetime, limit: int = 20) -> Sequence[Trade]:

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from core.tca import MARKOUT_HORIZONS_S
 from ledger.maker_tables import MakerRequest, MakerSwap
-from models import db
+from ledger.tca_store import TradeTca
+from models import EXECUTED, Trade, db
 
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
            "all": None}
@@ -61,8 +63,32 @@ def scorecard(maker_id: int, since: datetime | None) -> dict[str, Any]:
         "reject_reasons": {str(k): v for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])},
         "rerouted": db.session.scalar(select(func.count()).select_from(s).where(s.c.rerouted_to.is_not(None))),
         "avg_improvement_bps": None if improvement is None else str(Decimal(improvement).quantize(Decimal("0.01"))),
-        "markouts": None,  # the TCA issue's markouts per trade; not joined to maker legs yet
+        "markouts": markouts(maker_id, since),
     }
+
+
+def markouts(maker_id: int, since: datetime | None) -> dict[str, Any]:
+    """The average markout (bps of the trade's arrival value, 2 decimals, half-even) at each horizon over the trades
+    this maker filled a leg of (accepted at last look) since `since`, and how many trades each average is over.
+
+    A markout is the reference price's move after the fill (core.tca.markout_bps): negative means the price moved
+    against the desk after trading with this maker (adverse selection); a horizon not yet measured is skipped."""
+    cols = [getattr(TradeTca, f"markout_{h}s_bps") for h in MARKOUT_HORIZONS_S]
+    traded = select(MakerSwap.trade_id).where(MakerSwap.maker_id == maker_id, MakerSwap.state == "accepted",
+                                              MakerSwap.trade_id.is_not(None))
+    if since is not None:
+        traded = traded.where(MakerSwap.at >= since)
+    row = db.session.execute(
+        select(func.count(TradeTca.trade_id), *(func.avg(c) for c in cols), *(func.count(c) for c in cols))
+        .join(Trade, Trade.id == TradeTca.trade_id)
+        .where(TradeTca.trade_id.in_(traded.distinct()), Trade.status.in_(EXECUTED))).one()
+    n = len(cols)
+    out: dict[str, Any] = {"trades": int(row[0])}
+    for i, h in enumerate(MARKOUT_HORIZONS_S):
+        avg, count = row[1 + i], int(row[1 + n + i])
+        out[f"{h}s_bps"] = None if avg is None else str(Decimal(avg).quantize(Decimal("0.01")))
+        out[f"{h}s_trades"] = count
+    return out
 
 
 def _pct(part: int, whole: int) -> str | None:

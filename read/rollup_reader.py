@@ -30,7 +30,7 @@ from ledger.rollups import (
     per_leg,
     per_trade,
 )
-from models import Trade, db
+from models import EXECUTED, Trade, db
 from read.window import Window
 
 TRADE_COLS = ("status", "venue", "pair", "input_symbol", "output_symbol", "size_bucket", *TRADE_SUMS,
@@ -115,14 +115,14 @@ def _source(tables: tuple[Any, Any | None], cols: tuple[str, ...], per_row: Any,
     return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("src")
 
 
-def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",),
+def trade_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = EXECUTED,
                  days: bool = True) -> Subquery:
     """Trade rollups of the whole days (if `days`) and hours, per-trade rows of the partial hours: t_s, TRADE_COLS."""
     return _source((TradeRollup.__table__, TRADE_DAILY if days else None), TRADE_COLS, per_trade, since, until,
                    statuses)
 
 
-def leg_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = ("filled",),
+def leg_source(since: datetime | None, until: datetime | None, statuses: tuple[str, ...] = EXECUTED,
                days: bool = True) -> Subquery:
     """Leg rollups of the whole days (if `days`) and hours, per-leg rows of the partial hours: t_s, LEG_COLS."""
     return _source((LegRollup.__table__, LEG_DAILY if days else None), LEG_COLS, per_leg, since, until, statuses)
@@ -153,7 +153,7 @@ def summary_parts(since: datetime | None, until: datetime | None) -> dict[str, A
         Trade.status.in_(("pending", "unknown")), *_created(since, until)).group_by(Trade.status)).all()
     for status, n_open in unfinished:
         statuses[status] = int(n_open)
-    filled = [r for r in rows if r[0] == "filled"]
+    filled = [r for r in rows if r[0] in EXECUTED]
     return {"count": sum(int(r[2]) for r in filled), "volume": sum(int(r[3]) for r in filled),
             "saved": sum(int(r[4]) for r in filled),
             "otc_count": sum(int(r[2]) for r in filled if r[1] != "jupiter"),

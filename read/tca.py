@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from core import tca
 from core.codec import bps as _codec_bps
 from ledger.tca_store import order_of
+from models import EXECUTED
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -23,7 +24,7 @@ def _bps(value: Decimal | None) -> str | None:
 def tca_json(t: Trade) -> dict[str, Any] | None:
     """A filled trade's TCA (null parts where not yet known; arrival mid and shortfall from the trade when it has no
     TCA row, e.g. bulk-loaded); None for a trade that did not fill."""
-    if t.status != "filled":
+    if t.status not in EXECUTED:
         return None
     markouts: dict[str, Any] = {f"{h}s": None for h in tca.MARKOUT_HORIZONS_S}
     parts: dict[str, Any] = dict.fromkeys(tca.COMPONENTS)

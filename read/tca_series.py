@@ -16,7 +16,7 @@ from core import tca
 from core.units import bps_text, iso_z
 from ledger.rollups import size_bucket
 from ledger.tca_store import TradeTca
-from models import Trade, db
+from models import EXECUTED, Trade, db
 from read.series import SIZE_LABELS
 from read.window import Window, bucket_of
 
@@ -36,7 +36,7 @@ def benchmark_of(text: str | None) -> str:
 
 def _where(w: Window) -> list[Any]:
     """Filled trades with TCA inside the window."""
-    return [Trade.status == "filled", TradeTca.created_at >= w.since, TradeTca.created_at < w.until]
+    return [Trade.status.in_(EXECUTED), TradeTca.created_at >= w.since, TradeTca.created_at < w.until]
 
 
 def _joined(*cols: Any) -> Any:

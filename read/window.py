@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Trade, db
+from models import EXECUTED, Trade, db
 
 RANGES = {"24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 DEFAULT_RANGE = "30d"
@@ -107,4 +107,4 @@ def bucket_of(col: Any, w: Window) -> ColumnElement[int]:
 
 def in_window(w: Window) -> list[ColumnElement[bool]]:
     """Filled trades created inside the window."""
-    return [Trade.status == "filled", Trade.created_at >= w.since, Trade.created_at < w.until]
+    return [Trade.status.in_(EXECUTED), Trade.created_at >= w.since, Trade.created_at < w.until]

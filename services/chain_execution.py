@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import trade_logger
 from core.venue import JUPITER
-from ledger import chain_legs
+from ledger import chain_legs, partial_fills
 from models import Trade, TradeLeg
 from services import onchain
 from services.market import Market
@@ -72,9 +73,21 @@ def execute(market: Market, plan: trade_logger.FillPlan, leg_ids: list[int]) -> 
     return done
 
 
-def recover_trade(chain: onchain.OnChain | None, trade: Trade, now: datetime) -> Trade | None:
+def recover_trade(chain: onchain.OnChain | None, trade: Trade, now: datetime,
+                  kept: Mapping[int, tuple[str, int, int]] | None = None) -> Trade | None:
     """Finish a `pending`/`unknown` trade whose Jupiter leg was signed, by asking the chain: landed -> filled at what
-    moved; definitely not landed -> failed and released; still undecided -> `unknown` (None: left as it is)."""
+    moved; definitely not landed -> failed and released; still undecided -> `unknown` (None: left as it is).
+
+    `kept`: maker legs accepted at last look (leg id -> (venue, in, out) atoms): filled in every outcome, so a
+    trade whose Jupiter leg did not land is `partial` rather than failed (issue 15)."""
+    kept = dict(kept or {})
+
+    def fail(code: str, reason: str) -> Trade:
+        if kept:
+            return partial_fills.settle_partial(trade.id, kept, code, f"partially filled: the maker legs accepted "
+                                                f"at last look filled; the rest did not: {reason}", now)
+        return trade_logger.fail(trade.id, code, reason, now)
+
     legs: list[TradeLeg] = [leg for leg in trade.legs if leg.pool_id is None and leg.tx_signature]
     if chain is None:
         return None if trade.status == "unknown" else chain_legs.mark_unknown(
@@ -89,12 +102,14 @@ def recover_trade(chain: onchain.OnChain | None, trade: Trade, now: datetime) ->
                 return None if trade.status == "unknown" else chain_legs.mark_unknown(
                     trade.id, UNCONFIRMED_CODE, "its transaction was sent but is not confirmed yet", now)
             if found.err is not None:
-                return trade_logger.fail(trade.id, FAILED_ON_CHAIN, f"the swap transaction {found.signature} failed "
-                                         f"on chain ({found.err}); every reservation was released", now)
+                return fail(FAILED_ON_CHAIN, f"the swap transaction {found.signature} failed on chain ({found.err}); "
+                            "every reservation was released")
             fills[leg.id], slots[leg.id] = (found.in_amount_atoms, found.out_amount_atoms), found.slot
     except onchain.NotLanded as exc:
-        return trade_logger.fail(trade.id, exc.code, f"{exc}; every reservation was released", now)
+        return fail(exc.code, f"{exc}; every reservation was released")
     except SolanaRpcError:
         log.warning("the chain could not say whether trade %s landed; it stays %s", trade.id, trade.status)
         return None
-    return trade_logger.settle(trade.id, fills, now, slots=slots)
+    fills.update({leg_id: (in_atoms, out_atoms) for leg_id, (_, in_atoms, out_atoms) in kept.items()})
+    return trade_logger.settle(trade.id, fills, now, slots=slots,
+                               venues={leg_id: venue for leg_id, (venue, _, _) in kept.items()})

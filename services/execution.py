@@ -12,9 +12,12 @@ trade `unknown` (never `failed`), with its OTC reservations held.
 Recovery: a trade left `pending` by a process that died (crash, worker killed), or `unknown`, is finished by
 `recover()`: OTC-only trades are completed at their firm, already reserved prices; a trade whose Jupiter leg was
 signed asks the chain (landed: filled at what moved; its blockhash expired with no status: failed and released;
-else `unknown`); a Jupiter leg never signed is failed and its OTC reservations released. Its entry points: each
-gunicorn worker at start-up and on its jobs cadence (cli/worker.py, for trades pending past PENDING_TIMEOUT_S and
-every `unknown` one) and `flask ... recover`.
+else `unknown`); a Jupiter leg never signed is failed and its OTC reservations released. Maker legs (issue 15): a
+leg whose maker accepted at last look is filled in every outcome (the rest failing makes the trade `partial`); a
+swap sent whose answer was never recorded leaves the trade `unknown` with everything held (Jupiter Z has no status
+endpoint: ops records the maker's answer with `flask rfq-swap-answer`, and the next recovery finishes it).
+Its entry points: each gunicorn worker at start-up and on its jobs cadence (cli/worker.py, for trades pending past
+PENDING_TIMEOUT_S and every `unknown` one) and `flask ... recover`.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import jupiter_api
 import trade_logger
 from core import orders
 from core.venue import JUPITER, is_otc
-from ledger import chain_legs
+from ledger import chain_legs, partial_fills
 from models import Trade, db, utcnow
 from services import chain_execution, onchain, rfq_execution
 from services.market import Market
@@ -51,6 +54,14 @@ class ExecutionUnknown(Exception):
         super().__init__(message)
 
 
+class ExecutionPartial(Exception):
+    """A maker accepted its leg at last look, then another leg failed: the trade is `partial` (only what filled)."""
+
+    def __init__(self, code: str, message: str, trade: Trade):
+        self.code, self.trade = code, trade
+        super().__init__(message)
+
+
 class ExecutionFailed(Exception):
     """The trade was reserved but could not be executed; it is `failed` and nothing moved. `code` is the API code."""
 
@@ -60,7 +71,8 @@ class ExecutionFailed(Exception):
 
 
 def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
-    """Reserve, execute each leg, then settle: the filled trade, or ExecutionFailed (after releasing everything).
+    """Reserve, execute each leg, then settle: the filled trade, or ExecutionFailed (after releasing everything), or
+    ExecutionPartial when a maker accepted at last look and a later leg failed (issue 15: the maker leg is filled).
 
     Raises what reserve() raises (FillRejected, DuplicateTrade, QuoteExpired) when nothing was reserved.
     """
@@ -68,8 +80,10 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     trade_id, leg_ids = trade.id, [leg.id for leg in trade.legs]
     db.session.rollback()  # end the read: no transaction stays open while the venues execute
     slots: dict[int, int] = {}
+    kept: dict[int, tuple[str, int, int]] = {}  # issue 15: maker legs accepted at last look are filled, come what may
     try:
         plan, attempts = rfq_execution.last_look(market, plan, trade_id)  # maker legs first: a rejection moves nothing
+        kept = rfq_execution.kept_fills(rfq_execution.accepted_legs(plan), leg_ids)
         if market.chain is None:
             fills = execute_legs(market, plan)
         else:
@@ -77,30 +91,36 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
             fills, slots = done.fills, done.slots
         breach = limit_breach(plan, fills)
     except rfq_execution.LastLookRejected as exc:
+        kept = rfq_execution.kept_fills(exc.accepted, leg_ids)
         raise _failed(trade_id, "RFQ_REJECTED", f"{exc}; every reservation was released and nothing else was "
-                      "executed") from None
+                      "executed", kept) from None
     except onchain.Unconfirmed as exc:
         reason = (f"the Jupiter leg's transaction {exc.signature} was sent but not confirmed ({exc}); the trade "
                   "is unknown until recovery asks the chain")
         raise ExecutionUnknown(reason, chain_legs.mark_unknown(trade_id, ExecutionUnknown.code, reason,
                                                               utcnow())) from None
     except onchain.NotLanded as exc:
-        raise _failed(trade_id, exc.code, f"{exc}; every reservation was released and nothing was executed") from None
+        raise _failed(trade_id, exc.code, f"{exc}; every reservation was released and nothing was executed",
+                      kept) from None
     except chain_execution.FailedOnChain as exc:
         raise _failed(trade_id, "SLIPPAGE_EXCEEDED" if "6001" in str(exc.err) else chain_execution.FAILED_ON_CHAIN,
-                      f"{exc}; every reservation was released and nothing was executed") from None
+                      f"{exc}; every reservation was released and nothing was executed", kept) from None
     except jupiter_api.PriceOutOfBandError as exc:
         raise _failed(trade_id, exc.code, f"Jupiter's price at execution is out of band ({exc}); every reservation "
-                      "was released and nothing was executed") from None
+                      "was released and nothing was executed", kept) from None
     except jupiter_api.JupiterError as exc:
         raise _failed(trade_id, "EXECUTION_FAILED", f"Jupiter failed while executing the trade ({exc.code}: {exc}); "
-                      "every reservation was released and nothing was executed") from None
+                      "every reservation was released and nothing was executed", kept) from None
     except Exception:
-        trade_logger.fail(trade_id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
-        raise
+        if not kept:
+            trade_logger.fail(trade_id, "INTERNAL", "internal error while executing; nothing was executed", utcnow())
+            raise
+        log.exception("trade %s: internal error after a maker accepted at last look", trade_id)
+        raise _failed(trade_id, "INTERNAL", "internal error while executing the other legs; every reservation was "
+                      "released and nothing was executed", kept) from None
     moved = rfq_execution.note(attempts)  # a re-routed maker leg: say why it moved
     if breach and not slots:
-        raise _failed(trade_id, "SLIPPAGE_EXCEEDED", f"{moved}; {breach}" if moved else breach)
+        raise _failed(trade_id, "SLIPPAGE_EXCEEDED", f"{moved}; {breach}" if moved else breach, kept)
     if breach:  # the chain moved it (its own threshold should have stopped this): record what moved, never hide it
         log.error("trade %s: on-chain fill breaks the accepted limit: %s", trade_id, breach)
     delay_ms = max((leg.delay_ms for leg in plan.legs), default=0)
@@ -111,10 +131,25 @@ def run(market: Market, plan: trade_logger.FillPlan) -> Trade:
     return done
 
 
-def _failed(trade_id: int, code: str, reason: str) -> ExecutionFailed:
-    """Fail the pending trade (release its reservations) and build the error to raise."""
+def _failed(trade_id: int, code: str, reason: str,
+            kept: dict[int, tuple[str, int, int]] | None = None) -> ExecutionFailed | ExecutionPartial:
+    """Fail the pending trade (release its reservations) and build the error to raise; with maker legs accepted at
+    last look (`kept`: leg id -> (venue, in, out) atoms) the trade is `partial` instead: those legs filled."""
+    if kept:
+        trade = partial_fills.settle_partial(trade_id, kept, code, _partial_reason(kept, reason), utcnow())
+        return ExecutionPartial(trade.error_code or code, trade.error or reason, trade)
     trade = trade_logger.fail(trade_id, code, reason, utcnow())
     return ExecutionFailed(trade.error_code or code, trade.error or reason, trade)
+
+
+def _partial_reason(kept: dict[int, tuple[str, int, int]], reason: str) -> str:
+    """The partial trade's error: which maker legs filled (atoms) and why the rest did not."""
+    filled = ", ".join(f"{venue} ({in_atoms} in, {out_atoms} out atoms)" for venue, in_atoms, out_atoms
+                       in kept.values())
+    rest = reason.replace("every reservation was released and nothing else was executed",
+                          "every other leg was released").replace(
+        "every reservation was released and nothing was executed", "every other leg was released")
+    return f"partially filled: accepted at last look and filled: {filled}; the rest was not executed: {rest}."
 
 
 def execute_legs(market: Market, plan: trade_logger.FillPlan) -> list[tuple[int, int]]:
@@ -166,16 +201,22 @@ def recover(now: datetime, older_than_s: float, market: Market | None = None) ->
         trade = db.session.get(Trade, trade_id)
         if trade is None:
             continue
-        if any(leg.pool_id is None and leg.tx_signature for leg in trade.legs):
-            found = chain_execution.recover_trade(market.chain if market else None, trade, now)
+        kept, unanswered = rfq_execution.recovered_legs(trade)  # issue 15: what the makers answered at last look
+        if unanswered:  # a maker may have filled: hold everything, ops settles it with the maker
+            held = rfq_execution.hold_unanswered(trade, unanswered, now)
+            if held is not None:
+                done.append(held)
+        elif any(leg.pool_id is None and leg.tx_signature for leg in trade.legs):
+            found = chain_execution.recover_trade(market.chain if market else None, trade, now, kept)
             if found is not None:
                 done.append(found)
-        elif any(leg.pool_id is None for leg in trade.legs):
-            done.append(trade_logger.fail(
-                trade_id, LOST_CODE, "the process executing this trade was lost before its Jupiter leg was "
-                "confirmed; every OTC reservation was released and nothing was executed", now))
-        else:
-            done.append(trade_logger.settle(trade_id, {}, now))
+        elif any(leg.pool_id is None and leg.id not in kept for leg in trade.legs):
+            lost = ("the process executing this trade was lost before its Jupiter leg was confirmed; every OTC "
+                    "reservation was released and nothing was executed")
+            done.append(_failed(trade_id, LOST_CODE, lost, kept).trade)
+        else:  # OTC legs at their firm reserved prices, maker legs as accepted
+            done.append(trade_logger.settle(trade_id, {i: (k[1], k[2]) for i, k in kept.items()}, now,
+                                            venues={i: k[0] for i, k in kept.items()}))
     return done
 
 

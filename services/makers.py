@@ -1,18 +1,21 @@
 """External RFQ makers as configuration: validate, create, edit, remove (audited), refresh tokens, pick for an order.
 
-The API key is stored to be sent as X-API-KEY and is never returned by any endpoint or page, nor logged: listings
-and audit entries say only whether one is set.
+The API key is stored sealed (core.sealed, under the instance key Settings.maker_key) to be sent as X-API-KEY; it is
+never returned by any endpoint or page, nor logged: listings and audit entries say only whether one is set.
 """
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from core import sealed
 from core.orders import Order
-from ledger import audit
+from ledger import audit, maker_log
 from ledger.maker_tables import Maker
 from models import User, db, utcnow
 from read import maker_scorecards
@@ -20,9 +23,11 @@ from services.errors import InputError, ServiceError
 from services.market import Market
 from venues.rfq_client import SIM_SCHEME, MakerEndpoint
 
+log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS = 10, 500, 500
 TOKENS_MAX_AGE = timedelta(minutes=10)  # Jupiter Z refreshes a webhook's /tokens every 10 minutes
+UNANSWERED_AFTER = timedelta(seconds=30)  # a swap still `sending` after this was lost with its process
 FIELDS = ("name", "base_url", "api_key", "enabled", "timeout_ms", "sim_behaviour")
 
 
@@ -75,7 +80,7 @@ def parse_body(body: Any, *, partial: bool) -> dict[str, Any]:
 
 def snapshot(m: Maker) -> dict[str, Any]:
     """The audited fields of a maker (the API key only as whether one is set)."""
-    return {"name": m.name, "base_url": m.base_url, "api_key_set": bool(m.api_key), "enabled": m.enabled,
+    return {"name": m.name, "base_url": m.base_url, "api_key_set": m.has_api_key, "enabled": m.enabled,
             "timeout_ms": m.timeout_ms, "sim_behaviour": m.sim_behaviour}
 
 
@@ -97,7 +102,9 @@ def create(market: Market, body: Any, actor: User | None) -> Maker:
     values = parse_body(body, partial=False)
     if db.session.scalar(select(Maker.id).where(Maker.name == values["name"])) is not None:
         raise InputError(f"a maker named {values['name']} exists already", field="name", code="DUPLICATE_NAME")
+    key = values.pop("api_key", None)
     m = Maker(**{"enabled": True, "timeout_ms": DEFAULT_TIMEOUT_MS, "tokens": [], **values})
+    m.api_key_sealed = _sealed(market, key)
     db.session.add(m)
     db.session.flush()
     audit.record(actor, "maker.create", f"maker:{m.id} {m.name}", None, snapshot(m))
@@ -115,7 +122,10 @@ def update(market: Market, maker_id: int, body: Any, actor: User | None) -> Make
         raise InputError(f"a maker named {values['name']} exists already", field="name", code="DUPLICATE_NAME")
     before = snapshot(m)
     for key, value in values.items():
-        setattr(m, key, value)
+        if key == "api_key":
+            m.api_key_sealed = _sealed(market, value)
+        else:
+            setattr(m, key, value)
     if values.get("enabled") is True:
         m.suspended_until, m.fail_streak = None, 0
     old, new = audit.diff(before, snapshot(m))
@@ -137,16 +147,35 @@ def delete(maker_id: int, actor: User | None) -> None:
     db.session.commit()
 
 
-def endpoint(m: Maker) -> MakerEndpoint:
-    """How the RFQ client reaches a maker."""
-    return MakerEndpoint(m.id, m.venue, m.base_url, m.api_key, m.timeout_ms, dict(m.sim_behaviour or {}))
+def _sealed(market: Market, api_key: str | None) -> str | None:
+    """The API key sealed under the instance key, with a fresh random nonce (None stays None)."""
+    if api_key is None:
+        return None
+    return sealed.seal(market.settings.maker_key, secrets.token_bytes(sealed.NONCE_BYTES), api_key)
+
+
+def endpoint(m: Maker, maker_key: bytes) -> MakerEndpoint:
+    """How the RFQ client reaches a maker (its API key unsealed); 503 MAKER_KEY_UNREADABLE when the key was sealed
+    under another instance key (MAKER_KEY changed or instance/maker-key lost: set the maker's key again)."""
+    api_key = None
+    if m.api_key_sealed:
+        try:
+            api_key = sealed.unseal(maker_key, m.api_key_sealed)
+        except sealed.SealError:
+            raise ServiceError(503, "MAKER_KEY_UNREADABLE", f"{m.venue}: its API key cannot be unsealed with this "
+                               "instance's MAKER_KEY; an admin must set it again") from None
+    return MakerEndpoint(m.id, m.venue, m.base_url, api_key, m.timeout_ms, dict(m.sim_behaviour or {}))
 
 
 def refresh_tokens(market: Market, m: Maker) -> list[str] | None:
     """Ask the maker's GET /tokens and store the list (commit); None when it could not say (kept as it was)."""
     if market.rfq is None:
         return None
-    found = market.rfq.tokens(endpoint(m))
+    try:
+        ep = endpoint(m, market.settings.maker_key)
+    except ServiceError:
+        return None
+    found = market.rfq.tokens(ep)
     if found is not None:
         m.tokens, m.tokens_at = found, utcnow()
         db.session.commit()
@@ -162,7 +191,7 @@ def state_of(m: Maker, now: datetime) -> str:
     return "enabled"
 
 
-def for_order(order: Order, now: datetime) -> list[MakerEndpoint]:
+def for_order(order: Order, now: datetime, maker_key: bytes) -> list[MakerEndpoint]:
     """The makers to ask for an order: enabled, not suspended, and advertising both mints in a /tokens list younger
     than 10 minutes (refreshed when an admin saves the maker; an older or missing list filters nothing: the
     maker answers 404 for what it does not quote)."""
@@ -174,13 +203,18 @@ def for_order(order: Order, now: datetime) -> list[MakerEndpoint]:
         fresh = m.tokens_at is not None and now - m.tokens_at <= TOKENS_MAX_AGE  # a stale list filters nothing
         if fresh and not {order.input_token.mint, order.output_token.mint} <= mints:
             continue
-        found.append(endpoint(m))
+        try:
+            found.append(endpoint(m, maker_key))
+        except ServiceError as exc:  # never asked without its key (the message holds no secret)
+            log.warning("maker %s not asked: %s", m.venue, exc)
     return found
 
 
 def monitoring_rows(now: datetime) -> list[dict[str, Any]]:
-    """Each maker for the monitoring page: state, failure streak, suspension, last error, last hour's figures."""
-    since = now - timedelta(hours=1)
+    """Each maker for the monitoring page: state, failure streak, suspension, last error, last hour's figures, and
+    the swaps it was sent whose answer was never recorded (their trades are held `unknown` for ops)."""
+    since, stuck = now - timedelta(hours=1), now - UNANSWERED_AFTER
     return [{"name": m.name, "venue": m.venue, "state": state_of(m, now), "fail_streak": m.fail_streak,
              "suspended_until": m.suspended_until, "suspensions": m.suspensions, "last_error": m.last_error,
-             "hour": maker_scorecards.scorecard(m.id, since)} for m in all_makers()]
+             "hour": maker_scorecards.scorecard(m.id, since), "unanswered": maker_log.unanswered(m.id, stuck)}
+            for m in all_makers()]

@@ -27,7 +27,7 @@ from core.orders import Decision, Order
 from core.schedule import Strategy
 from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder, ParentSlice
-from models import Trade, db, utcnow
+from models import EXECUTED, Trade, db, utcnow
 from services import execution, quoting, trading
 from services.errors import InputError, ServiceError
 from services.market import Market
@@ -283,7 +283,7 @@ def _close(sl: ParentSlice, trade: Trade | None, now: datetime, retry_s: float) 
     """Close an attempt from its trade's state; a pending trade keeps it open."""
     if trade is None or trade.status == "pending":
         return now + timedelta(seconds=min(retry_s, 5)), "a slice's trade is pending"
-    status = store.FILLED if trade.status == "filled" else store.SLICE_FAILED
+    status = store.FILLED if trade.status in EXECUTED else store.SLICE_FAILED  # partial: what filled counts
     store.close_slice(sl.id, status, utcnow(), trade.id, "" if status == store.FILLED
                       else f"{trade.error_code}: {trade.error}")
     return now, None

@@ -249,7 +249,7 @@ def decide(market: Market, g: Gathered) -> orders.Decision:
         raise ServiceError(422, "COST_LIMIT",
                            f"the best route costs {decision.cost_bps:.1f} bps all-in, above the desk's limit of "
                            f"{limit_bps} bps (MAX_COST_BPS); trade a smaller size or split the order over time")
-    rfq_quoting.note_decision(g.rfq, g.options, g.order, decision)
+    rfq_quoting.note_decision(g.rfq, g.options, g.order, decision, g.curves, g.mid_price)
     return decision
 
 

@@ -8,6 +8,7 @@ The round and each maker's health are written in one short transaction after the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -65,13 +66,14 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> 
     """Ask every usable maker for the order (parallel, within the window), check, record; the round's result."""
     if market.rfq is None:
         return MakerRound()
-    endpoints = makers.for_order(order, now)
+    endpoints = makers.for_order(order, now, market.settings.maker_key)
     db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter, next) are asked
     if not endpoints:
         return MakerRound()
     request_id = str(uuid.uuid4())
+    taker = market.chain.wallet.pubkey if market.chain is not None else None  # who will sign the fill
     asks = [(ep, QuoteAsk(ep.venue, request_id, str(uuid.uuid4()), order.input_token.mint,
-                          order.output_token.mint, order.swap_mode, size))
+                          order.output_token.mint, order.swap_mode, size, taker))
             for ep in endpoints for size in rfq.request_sizes(order.amount_atoms)]
     answers = market.rfq.quote_all(asks, market.settings.rfq_window_ms)
     checked = [_checked(market, order, mid, a) for a in answers]
@@ -144,16 +146,17 @@ def used_quotes(rnd: MakerRound | None, order: Order, decision: Decision) -> lis
     return found
 
 
-def note_decision(rnd: MakerRound | None, options: Any, order: Order, decision: Decision) -> None:
-    """Mark the maker quotes the decision uses as won, with their improvement vs the best other venue (bps)."""
+def note_decision(rnd: MakerRound | None, options: Any, order: Order, decision: Decision,
+                  curves: Sequence[VenueCurve] = (), mid: Decimal | None = None) -> None:
+    """Mark the maker quotes the decision uses as won, with their improvement vs the best other venue at the same
+    leg size at decision time (bps; core.rfq.improvement_bps)."""
     used = used_quotes(rnd, order, decision)
-    if not used:
+    if not used or rnd is None:
         return
     won: dict[str, object] = {}
     for q in used:
-        others = [o.cost_bps for o in options if o.available and o.venue != q.venue and o.cost_bps is not None]
         leg = next(x for x in decision.legs if x.venue == q.venue)
-        won[q.quote_id] = (min(others) - leg.cost_bps) if others and leg.cost_bps is not None else None
+        won[q.quote_id] = None if mid is None else rfq.improvement_bps(order, leg, options, curves, mid, rnd.firm)
     maker_log.mark_won(won)
 
 
@@ -176,4 +179,4 @@ def stored(rnd: MakerRound | None) -> list[dict[str, Any]]:
         return []
     return [{"venue": q.venue, "maker_id": rnd.endpoints[q.venue].maker_id, "size_atoms": str(q.size_atoms),
              "in_amount_atoms": str(q.in_amount_atoms), "out_amount_atoms": str(q.out_amount_atoms),
-             "quote_id": q.quote_id, "request_id": q.request_id} for q in rnd.quotes]
+             "quote_id": q.quote_id, "request_id": q.request_id, "maker": q.maker} for q in rnd.quotes]

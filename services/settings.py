@@ -1,7 +1,9 @@
 """Configuration read from the environment, with development defaults, and the frozen settings the services take."""
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,6 +20,31 @@ def database_url(instance_path: str) -> str:
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     return url or f"sqlite:///{Path(instance_path) / 'router.db'}"
+
+
+def maker_key(secret: str | None, instance_path: str) -> bytes:
+    """The 32-byte key sealing makers' API keys at rest: SHA-256 of MAKER_KEY when set (at least 32 characters),
+    else instance/maker-key (64 hex characters, mode 0600) generated on first use. Never logged or shown."""
+    if secret is not None:
+        if len(secret) < 32:
+            raise RuntimeError("MAKER_KEY must have at least 32 characters")
+        return hashlib.sha256(secret.encode()).digest()
+    path = Path(instance_path) / "maker-key"
+    if not path.exists():  # written whole under a temporary name, then linked: a reader never sees half a key
+        tmp = path.with_name(f".maker-key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker wrote it first: use theirs
+        finally:
+            tmp.unlink()
+    text = path.read_text().strip()
+    if len(text) != 64:
+        raise RuntimeError(f"{path} must hold 64 hex characters (the makers' sealing key)")
+    return bytes.fromhex(text)
 
 
 def load_config(instance_path: str) -> dict:
@@ -68,6 +95,7 @@ def load_config(instance_path: str) -> dict:
         "RFQ_REROUTE": env("RFQ_REROUTE", "1") not in ("0", "false", "no"),
         "RFQ_SUSPEND_AFTER": int(env("RFQ_SUSPEND_AFTER", "5")),
         "RFQ_COOLDOWN_S": float(env("RFQ_COOLDOWN_S", "300")),
+        "MAKER_KEY": env("MAKER_KEY") or None,  # seals makers' API keys at rest; else instance/maker-key
         # execution integrity (issue 6): a trade pending this long was lost by its process; recover it at start-up
         "PENDING_TIMEOUT_S": float(env("PENDING_TIMEOUT_S", "60")),
         "RECOVER_ON_START": env("RECOVER_ON_START", "1") not in ("0", "false", "no"),
@@ -154,6 +182,7 @@ class Settings:
     rfq_suspend_after: int = 5  # consecutive failed rounds before a maker is suspended
     rfq_cooldown_s: float = 300.0  # the first suspension's cool-down (then 2x, 4x, 6x)
     guardrails: Guardrails = field(default_factory=Guardrails)  # cost colours, hard confirm, low water (issue 16)
+    maker_key: bytes = field(default=b"", repr=False)  # seals makers' API keys at rest (never logged)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -178,4 +207,5 @@ class Settings:
                    rfq_reroute=bool(config.get("RFQ_REROUTE", True)),
                    rfq_suspend_after=int(config.get("RFQ_SUSPEND_AFTER", 5)),
                    rfq_cooldown_s=float(config.get("RFQ_COOLDOWN_S", 300)),
-                   guardrails=Guardrails.from_config(config))
+                   guardrails=Guardrails.from_config(config),
+                   maker_key=bytes(config.get("MAKER_KEY_BYTES") or b""))

@@ -88,6 +88,8 @@ def _apply(market: Market, plan: trade_logger.FillPlan) -> Trade:
         raise ServiceError(HTTP_STATUS.get(exc.code, 422), exc.code, str(exc), exc.trade) from None
     except execution.ExecutionUnknown as exc:
         return exc.trade  # `unknown`: its transaction may have landed; recovery asks the chain
+    except execution.ExecutionPartial as exc:
+        return exc.trade  # `partial`: a maker accepted its leg at last look; that leg filled, the rest did not
 
 
 def plan_fill(market: Market, g: Gathered, decision: orders.Decision, *, idempotency_key: str | None,

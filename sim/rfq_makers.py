@@ -1,13 +1,16 @@
 """Simulated RFQ market makers speaking Jupiter Z's webhook format, priced by the dealer engine (otc_engine).
 
-Each maker has its own pools (one per pair) and in-memory inventory (per process), remembers the quotes it gave
-for last look, and has configurable behaviours for tests and demos: latency with jitter, a last-look reject rate,
-stale quotes (priced at an old reference mid), occasional garbage, a price offset and a down switch. Random draws
-are pure functions of the quote id, so a run replays; the clock, the sleep and the lock are given by the
-composition root (app.py), so this module reads no clock itself.
+Each maker has its own pools (one per pair) and in-memory inventory (per process), a keypair of its name (its
+quotes' `maker` is that pubkey), remembers the quotes it gave for last look and checks the fill transaction a swap
+carries (sim/rfq_fill_check.py: paid by it, signed by the taker, exactly the quoted terms; the documented
+placeholder naming the quote is accepted from a desk without chain access). Configurable behaviours for tests and
+demos: latency with jitter, a last-look reject rate, stale quotes (priced at an old reference mid), occasional
+garbage, a price offset and a down switch. Random draws are pure functions of the quote id, so a run replays; the
+clock, the sleep and the lock are given by the composition root (app.py), so this module reads no clock itself.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -15,12 +18,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import otc_engine
 from core import tokens
+from core.rfq_fill import FillTerms
 from core.units import BPS, SwapMode
 from sim.price import SimConfig, reference_price
+from sim.rfq_fill_check import check_fill, maker_keypair
 
 QUOTE_TYPES = {"exactin": SwapMode.EXACT_IN, "exactout": SwapMode.EXACT_OUT}
 REJECT_REASONS = ("insufficientBalance", "botActivityDetected", "price moved beyond the maker's tolerance")
@@ -101,7 +107,7 @@ class SimMakerBook:
         self.config, self.clock, self.sleep = config, clock, sleep
         self._lock = lock
         self._inventory: dict[str, otc_engine.Inventory] = {}
-        self._given: dict[str, tuple[str, otc_engine.OtcQuote]] = {}  # quoteId -> (book name, quote)
+        self._given: dict[str, tuple[str, otc_engine.OtcQuote, str]] = {}  # quoteId -> (book, quote, taker)
 
     def _inv(self, params: otc_engine.PoolParams, now: datetime) -> otc_engine.Inventory:
         """A book's inventory now (replenished), starting full (call under the lock)."""
@@ -153,11 +159,11 @@ class SimMakerBook:
             if isinstance(q, otc_engine.OtcRefusal):
                 return _message(404, q.reason)
             self._forget_expired(now)
-            self._given[quote_id] = (params.name, q)
+            self._given[quote_id] = (params.name, q, str(body.get("taker") or ""))
         return 200, json.dumps({"requestId": request_id, "quoteId": quote_id, "tokenIn": token_in,
                                 "amountIn": str(q.in_amount_atoms), "tokenOut": token_out,
                                 "amountOut": str(q.out_amount_atoms), "quoteType": body["quoteType"],
-                                "protocol": "v1", "maker": f"sim-{maker}", **(
+                                "protocol": "v1", "maker": maker_pubkey(maker), **(
                                     {"taker": body["taker"]} if body.get("taker") else {})})
 
     def _swap(self, maker: str, b: Behaviour, body: dict[str, Any], now_s: float) -> tuple[int, str]:
@@ -174,9 +180,14 @@ class SimMakerBook:
             given = self._given.pop(quote_id, None)
             if given is None:
                 return rejected("unknown or already used quote")
-            book, q = given
+            book, q, taker = given
             if now >= q.expires_at:
                 return rejected("quote expired")
+            wrong = _wrong_transaction(str(body["transaction"]), quote_id, FillTerms(
+                taker, maker_pubkey(maker), q.input_mint, q.output_mint, q.in_amount_atoms, q.out_amount_atoms, 0),
+                now_s)
+            if wrong:
+                return rejected(f"invalid transaction: {wrong}")
             draw = _draw(quote_id, "reject")
             if draw < b.reject_pct:
                 return rejected(REJECT_REASONS[int(draw) % len(REJECT_REASONS)])
@@ -193,3 +204,20 @@ class SimMakerBook:
             return
         cutoff = now - timedelta(seconds=1)
         self._given = {k: v for k, v in self._given.items() if v[1].expires_at > cutoff}
+
+
+@lru_cache(maxsize=64)
+def maker_pubkey(maker: str) -> str:
+    """A simulated maker's public key (base58), from its name."""
+    return str(maker_keypair(maker).pubkey())
+
+
+def _wrong_transaction(transaction: str, quote_id: str, expected: FillTerms, now_s: float) -> str | None:
+    """Why a swap's transaction is not this quote's fill; the placeholder naming this quote passes (no chain)."""
+    try:
+        note = json.loads(base64.b64decode(transaction, validate=True))
+    except ValueError:
+        note = None
+    if isinstance(note, dict) and "placeholder" in note:
+        return None if note.get("quoteId") == quote_id else "the placeholder names another quote"
+    return check_fill(transaction, expected, now_s)

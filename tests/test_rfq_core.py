@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from core import rfq, router
 from core.curves import VenueCurve
-from core.orders import Order
+from core.orders import Leg, Order
 from core.rfq import MakerQuote
 from core.router import priced_option
 from core.tokens import SOL, USDC
@@ -91,3 +91,32 @@ def test_without_any_answer_the_plain_router_decides() -> None:
     d = rfq.decide(order, [opt], [VenueCurve("jupiter", jc.knots, 1, order.amount_atoms, Decimal(0), 0)], MID, {},
                    {})
     assert d.venue == "jupiter"
+
+
+def test_a_small_split_legs_improvement_is_measured_against_rivals_at_its_own_size() -> None:
+    order = sell(1000)
+    curve = jupiter_curve(order)  # Jupiter's impact: 10 bps for the whole order, ~2.5 bps for 250 SOL
+    whole = priced_option(order, "jupiter", order.amount_atoms, curve.knots[-1][1], MID, risk_bps=Decimal(0),
+                          delay_ms=0)
+    q = maker_quote("rfq:alpha", 250, 2)  # the maker's 250 SOL leg costs 2 bps
+    leg_cost = priced_option(order, q.venue, q.in_amount_atoms, q.out_amount_atoms, MID, risk_bps=Decimal(0),
+                             delay_ms=0).cost_bps
+    leg = Leg(q.venue, q.in_amount_atoms, q.out_amount_atoms, leg_cost)
+    got = rfq.improvement_bps(order, leg, [whole], [curve], MID, rfq.firm_points([q]))
+    jupiter_250 = priced_option(order, "jupiter", 250 * SOL_ATOMS, curve.knots[2][1], MID, risk_bps=Decimal(0),
+                                delay_ms=0).cost_bps
+    assert got is not None and leg_cost is not None and jupiter_250 is not None and whole.cost_bps is not None
+    assert got == jupiter_250 - leg_cost  # 2.5 - 2 bps, not the 10 - 2 of the whole order's rival
+    assert got < whole.cost_bps - leg_cost
+
+
+def test_a_whole_order_makers_improvement_is_against_the_best_other_option() -> None:
+    order = sell(250)
+    q = maker_quote("rfq:alpha", 250, 2)
+    mine = priced_option(order, q.venue, q.in_amount_atoms, q.out_amount_atoms, MID, risk_bps=Decimal(0), delay_ms=0)
+    rivals = [priced_option(order, v, order.amount_atoms, 250 * 150 * 10**6 * (10_000 - bps) // 10_000, MID,
+                            risk_bps=Decimal(0), delay_ms=0) for v, bps in (("jupiter", 6), ("otc:sol-usdc", 4))]
+    leg = Leg(q.venue, q.in_amount_atoms, q.out_amount_atoms, mine.cost_bps)
+    got = rfq.improvement_bps(order, leg, [mine, *rivals], [], MID, {})
+    assert mine.cost_bps is not None and rivals[1].cost_bps is not None
+    assert got == rivals[1].cost_bps - mine.cost_bps

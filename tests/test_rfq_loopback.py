@@ -20,6 +20,7 @@ from models import db
 from tests.conftest import build_app
 
 ORDER = {"input": "SOL", "output": "USDC", "amount": "25000"}
+MAKER_PUBKEY = "8iJxVDtFxnWpdCvdrgNDSXigxHo9vLf7KCS1pNKrs5Nh"  # the maker names its pubkey (the fill's fee payer)
 
 
 class MakerState:
@@ -66,7 +67,7 @@ def make_handler(state: MakerState) -> type[BaseHTTPRequestHandler]:
             out = int(Decimal(body["amount"]) * state.usdc_per_sol)
             self._send(200, {"requestId": body["requestId"], "quoteId": body["quoteId"], "tokenIn": body["tokenIn"],
                              "amountIn": body["amount"], "tokenOut": body["tokenOut"], "amountOut": str(out),
-                             "quoteType": body["quoteType"], "protocol": "v1", "maker": "loopback-maker"})
+                             "quoteType": body["quoteType"], "protocol": "v1", "maker": MAKER_PUBKEY})
 
     return Handler
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ledger import maker_log
 from ledger.maker_tables import Maker, MakerRequest, MakerSwap
 from models import AuditLog, OTCPool, Trade, db, utcnow
+from services import makers
 from services.seed import seed_makers
 from tests.conftest import build_app
 
@@ -225,7 +226,9 @@ def test_the_admin_makers_page_lists_scorecards_and_its_forms_add_edit_and_remov
     assert res.status_code == 303
     with app.app_context():
         delta = db.session.scalar(select(Maker).where(Maker.name == "delta"))
-        assert delta is not None and delta.api_key == "pk-123" and delta.timeout_ms == 300
+        assert delta is not None and delta.timeout_ms == 300 and delta.api_key_sealed is not None
+        assert "pk-123" not in delta.api_key_sealed  # sealed at rest
+        assert makers.endpoint(delta, app.extensions["market"].settings.maker_key).api_key == "pk-123"
         delta_id = delta.id
     edit = client.get(f"/admin/makers/{delta_id}/edit").get_data(as_text=True)
     assert "pk-123" not in edit
@@ -234,7 +237,8 @@ def test_the_admin_makers_page_lists_scorecards_and_its_forms_add_edit_and_remov
     assert res.status_code == 303
     with app.app_context():
         delta = db.session.get(Maker, delta_id)
-        assert delta is not None and delta.api_key == "pk-123" and not delta.enabled and delta.timeout_ms == 250
+        assert delta is not None and not delta.enabled and delta.timeout_ms == 250
+        assert makers.endpoint(delta, app.extensions["market"].settings.maker_key).api_key == "pk-123"  # kept
     bad = client.post("/admin/makers/new", data={"name": "Bad Name", "base_url": "ftp://x", "timeout_ms": "9000"})
     assert bad.status_code == 400
     assert client.post(f"/admin/makers/{delta_id}/delete", data={"maker_id": str(delta_id)}).status_code == 303

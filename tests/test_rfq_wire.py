@@ -70,6 +70,7 @@ def test_exact_out_asks_for_the_output_amount_and_checks_it() -> None:
     (200, answer(amountIn="24000000000"), Refusal.WRONG_AMOUNT),
     (200, answer(quoteId="other"), Refusal.WRONG_ID),
     (200, answer(protocol="v2"), Refusal.MALFORMED),
+    (200, answer(maker="wintermute"), Refusal.MALFORMED),  # not a pubkey: no fill could name it as fee payer
 ])
 @responses.activate
 def test_every_bad_answer_is_refused_with_its_reason(status: int, body: Any, code: Refusal) -> None:

@@ -123,7 +123,8 @@ class RfqClient:
                                             f"no answer within the {allowed} ms window"))
                 continue
             got = fut.result()
-            if got.latency_ms is not None and got.latency_ms > allowed:
+            if got.latency_ms is not None and got.latency_ms > allowed and \
+                    not (isinstance(got, MakerRefusal) and got.code == Refusal.LATE):  # keep a timeout's own words
                 got = MakerRefusal(ep.venue, ask.amount_atoms, Refusal.LATE,
                                    f"answered after {got.latency_ms} ms, beyond the {allowed} ms window",
                                    got.latency_ms)

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from solders.pubkey import Pubkey
+
 from core.rfq import MakerQuote, MakerRefusal, Refusal
 from core.units import SwapMode
 from core.wire import RawResponse
@@ -69,6 +71,17 @@ def _atoms(value: Any) -> int | None:
     return n if 0 < n <= MAX_U64 else None
 
 
+def _is_pubkey(value: Any) -> bool:
+    """True for a base58 Solana public key."""
+    if not isinstance(value, str) or not 32 <= len(value) <= 44:
+        return False
+    try:
+        Pubkey.from_string(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _message(resp: RawResponse) -> str:
     """The maker's error sentence ({message}) or the start of its body."""
     try:
@@ -102,8 +115,10 @@ def parse_quote(ask: QuoteAsk, resp: RawResponse, latency_ms: int) -> MakerQuote
     if body["requestId"] != ask.request_id or body["quoteId"] != ask.quote_id:
         return refuse(Refusal.WRONG_ID, "the answer is for another requestId/quoteId")
     in_atoms, out_atoms = _atoms(body["amountIn"]), _atoms(body["amountOut"])
-    if in_atoms is None or out_atoms is None or not isinstance(body["maker"], str):
+    if in_atoms is None or out_atoms is None:
         return refuse(Refusal.MALFORMED, "amountIn/amountOut must be positive u64 decimal strings")
+    if not _is_pubkey(body["maker"]):
+        return refuse(Refusal.MALFORMED, "maker must be the maker's public key (base58): it pays for the fill")
     mode = _TYPE_ALIASES.get(str(body["quoteType"]).lower())
     if body["tokenIn"] != ask.token_in or body["tokenOut"] != ask.token_out or mode != ask.swap_mode:
         return refuse(Refusal.WRONG_MINTS, "the answer is for other mints or another quote type than asked")
@@ -113,7 +128,7 @@ def parse_quote(ask: QuoteAsk, resp: RawResponse, latency_ms: int) -> MakerQuote
     if fixed != ask.amount_atoms:
         return refuse(Refusal.WRONG_AMOUNT, f"the answer is for {fixed} atoms, not the {ask.amount_atoms} asked")
     return MakerQuote(ask.venue, ask.amount_atoms, in_atoms, out_atoms, ask.request_id, ask.quote_id,
-                      body["maker"][:64], latency_ms)
+                      body["maker"], latency_ms)
 
 
 def parse_swap(quote_id: str, resp: RawResponse) -> SwapVerdict:

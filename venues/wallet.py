@@ -12,8 +12,12 @@ import stat
 from pathlib import Path
 
 from solders.keypair import Keypair
+from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+
+from core import rfq_fill
 
 
 class WalletError(Exception):
@@ -47,6 +51,22 @@ class Wallet:
             raise WalletError("the swap transaction's fee payer is not the desk wallet; not signing it")
         signed = VersionedTransaction(msg, [self._keypair])
         return base64.b64encode(bytes(signed)).decode(), str(signed.signatures[0])
+
+
+    def sign_rfq_fill(self, message: MessageV0) -> str:
+        """A Jupiter Z fill signed by the desk as its taker (base64 VersionedTransaction, the maker's signature left
+        for the maker); WalletError unless the maker pays the fee, we are the second and last signer, and every
+        instruction is the order engine's or a compute-budget one (a maker cannot make us sign anything else)."""
+        keys = message.account_keys
+        if message.header.num_required_signatures != 2 or len(keys) < 2 or keys[1] != self._keypair.pubkey() \
+                or keys[0] == self._keypair.pubkey():
+            raise WalletError("the fill's signers are not [maker, desk wallet]; not signing it")
+        allowed = {rfq_fill.ORDER_ENGINE_PROGRAM_ID, rfq_fill.COMPUTE_BUDGET_PROGRAM_ID}
+        if any(str(keys[ix.program_id_index]) not in allowed for ix in message.instructions):
+            raise WalletError("the fill holds an instruction of another program; not signing it")
+        signature = self._keypair.sign_message(to_bytes_versioned(message))
+        return base64.b64encode(bytes(VersionedTransaction.populate(message, [Signature.default(), signature])
+                                      )).decode()
 
 
 def load(path: str | Path) -> Wallet:

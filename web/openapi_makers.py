@@ -13,6 +13,12 @@ NULL_TIME = {"anyOf": [TIME, {"type": "null"}]}
 NULL_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 NULL_INT = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+MARKOUTS = {"type": "object", "required": ["trades"], "description": (
+    "the average markout (bps, 2 decimals) at +1/10/60/300 s over the trades this maker filled a leg of in the "
+    "period, and how many trades each is over (null: none measured yet); negative = adverse selection"),
+    "properties": {"trades": {"type": "integer"}, **{f"{h}s_bps": {"anyOf": [{"type": "string"}, {"type": "null"}]}
+                                                     for h in (1, 10, 60, 300)},
+                   **{f"{h}s_trades": {"type": "integer"} for h in (1, 10, 60, 300)}}}
 
 MAKER_EXAMPLE = {"id": 1, "name": "alpha", "venue": "rfq:alpha", "base_url": "sim://alpha", "has_api_key": False,
                  "enabled": True, "state": "enabled", "timeout_ms": 500, "suspended_until": None, "fail_streak": 0,
@@ -24,7 +30,9 @@ MAKER_EXAMPLE = {"id": 1, "name": "alpha", "venue": "rfq:alpha", "base_url": "si
 STATS_EXAMPLE = {"period": "24h", "quote_requests": 40, "answers": 38, "answer_rate_pct": "95.0",
                  "answer_latency_p50_ms": 55, "answer_latency_p95_ms": 92, "refusals": {"late": 2}, "wins": 9,
                  "swaps": 9, "accepted": 8, "fill_rate_pct": "88.9", "reject_reasons": {"insufficientBalance": 1},
-                 "rerouted": 1, "avg_improvement_bps": "6.20", "markouts": None}
+                 "rerouted": 1, "avg_improvement_bps": "6.20",
+                 "markouts": {"trades": 8, "1s_bps": "0.12", "1s_trades": 8, "10s_bps": "-0.40", "10s_trades": 8,
+                              "60s_bps": "-1.05", "60s_trades": 7, "300s_bps": None, "300s_trades": 0}}
 CREATE_EXAMPLE = {"name": "wintermute", "base_url": "https://mm.example.com/jupiter/rfq", "api_key": "secret",
                   "enabled": True, "timeout_ms": 250}
 
@@ -61,8 +69,11 @@ def schemas() -> dict[str, Any]:
                             "answer_rate_pct": pct, "answer_latency_p50_ms": NULL_INT,
                             "answer_latency_p95_ms": NULL_INT, "refusals": COUNTS, "wins": {"type": "integer"},
                             "swaps": {"type": "integer"}, "accepted": {"type": "integer"}, "fill_rate_pct": pct,
-                            "reject_reasons": COUNTS, "rerouted": {"type": "integer"}, "avg_improvement_bps": pct,
-                            "markouts": {"type": "null"}}}
+                            "reject_reasons": COUNTS, "rerouted": {"type": "integer"},
+                            "avg_improvement_bps": {**pct, "description": (
+                                "mean over won quotes of the best other venue's all-in cost for the same leg size "
+                                "at decision time minus the maker leg's (bps)")},
+                            "markouts": MARKOUTS}}
     return {"Maker": maker, "MakerStats": stats,
             "MakerList": {"type": "object", "required": ["makers"],
                           "properties": {"makers": {"type": "array", "items": _ref("Maker")}}},

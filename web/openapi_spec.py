@@ -13,7 +13,7 @@ from web import openapi_examples as ex
 from web import openapi_guardrails, openapi_makers
 
 # GET /api/v1/trades filters: the handler checks them against these, so the document and the answers agree.
-TRADE_STATUSES = ("pending", "filled", "rejected", "failed", "unknown")
+TRADE_STATUSES = ("pending", "filled", "partial", "rejected", "failed", "unknown")
 VENUE_FILTER_PATTERN = r"^(jupiter|split|none|(otc|rfq):[A-Za-z0-9_.-]{1,60})$"
 
 ATOMS = {"type": "string", "pattern": "^-?[0-9]{1,20}$", "description": "integer atoms as a decimal string"}
@@ -105,7 +105,9 @@ def _schemas() -> dict[str, Any]:
                   "description": "an order to execute now: give exactly one of amount and amount_atoms"}
     trade = _obj(["id", "status", "pair", "venue", "order", "legs", "in_amount_atoms", "out_amount_atoms",
                   "created_at"],
-                 id={"type": "integer"}, status={"enum": list(TRADE_STATUSES)},
+                 id={"type": "integer"}, status={"enum": list(TRADE_STATUSES), "description": (
+                     "partial: a maker accepted its leg at last look and a later leg failed; legs and amounts are "
+                     "what filled, error/error_code why the rest did not")},
                  quote_id=_nullable({"type": "string"}), pair={"type": "string"}, venue={"type": "string"},
                  order=_ref("OrderEcho"), legs={"type": "array", "items": _ref("Leg")},
                  in_amount_atoms=ATOMS, out_amount_atoms=ATOMS, min_out_amount_atoms=_nullable(ATOMS),
@@ -310,7 +312,8 @@ def _paths() -> dict[str, Any]:
         "/api/v1/trades": {
             "post": _op("create_trade", "trader", "execute a fresh order, or a stored quote by quote_id",
                         {**_responses(201, _json(_ref("Trade"), ex.TRADE), 400, 401, 403, 404, 409, 410, 413, 422,
-                                      429, 503, description="executed (or recorded as rejected)"), "200": replay,
+                                      429, 503, description="executed (or recorded as rejected; status partial "
+                                      "when only accepted maker legs filled)"), "200": replay,
                          "202": unknown},
                         parameters=[idem], requestBody={"required": True, **_json(trade_body, ex.ORDER)}),
             "get": _op("list_trades", "viewer", "trades newest first, keyset-paginated",

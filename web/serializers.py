@@ -92,7 +92,7 @@ def dashboard_json(now: datetime, low_water_pct: Decimal) -> dict[str, Any]:
 
 def maker_json(m: Maker, now: datetime) -> dict[str, Any]:
     """An RFQ maker: configuration and state; the API key never leaves the server (`has_api_key` only)."""
-    return {"id": m.id, "name": m.name, "venue": m.venue, "base_url": m.base_url, "has_api_key": bool(m.api_key),
+    return {"id": m.id, "name": m.name, "venue": m.venue, "base_url": m.base_url, "has_api_key": m.has_api_key,
             "enabled": m.enabled, "state": state_of(m, now), "timeout_ms": m.timeout_ms,
             "suspended_until": iso(m.suspended_until) if m.suspended_until else None, "fail_streak": m.fail_streak,
             "suspensions": m.suspensions, "last_error": m.last_error, "tokens": list(m.tokens or []),

@@ -50,13 +50,13 @@ def _amount(value: int | None, mint: str) -> str:
 def _trade_event(t: Trade) -> dict[str, Any]:
     """A trade that finished: filled (what moved, where) or refused (why)."""
     at = t.failed_at or t.executed_at or t.created_at
-    if t.status == "filled":
-        message = (f"Trade #{t.id} filled: {_amount(t.in_amount_atoms, t.input_mint)} → "
+    if t.status in ("filled", "partial"):
+        message = (f"Trade #{t.id} {t.status}: {_amount(t.in_amount_atoms, t.input_mint)} → "
                    f"{_amount(t.out_amount_atoms, t.output_mint)} on {t.venue}.")
     else:
         message = f"Trade #{t.id} {t.status}: {t.error or 'nothing moved'}"
     return {"id": f"trade:{t.id}:{t.status}", "kind": f"trade_{t.status}", "at": iso_z(at), "message": message,
-            "level": {"filled": "success", "rejected": "warning"}.get(t.status, "danger"),
+            "level": {"filled": "success", "partial": "warning", "rejected": "warning"}.get(t.status, "danger"),
             "url": url_for("web.trade_detail", trade_id=t.id), "trade_id": t.id}
 
 

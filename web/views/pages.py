@@ -20,7 +20,7 @@ from read.history import SORTS, HistoryQuery
 from services import accounts, alerts
 from web.auth import can
 
-STATUSES = ("filled", "rejected", "pending", "failed", "unknown")
+STATUSES = ("filled", "partial", "rejected", "pending", "failed", "unknown")
 # New columns go at the end, so a reader that counts columns keeps working (trader, arrival_mid, leg_prices: issue 18).
 CSV_COLUMNS = ("id", "created_at", "status", "pair", "input_symbol", "output_symbol", "swap_mode", "venue",
                "legs", "in_amount", "in_amount_atoms", "out_amount", "out_amount_atoms", "notional_usd",
