@@ -51,30 +51,58 @@ class Allocation:
 
 @dataclass(frozen=True, slots=True)
 class _Gain:
-    """A concave piecewise-linear gain: breakpoints sizes[k] -> gains[k], starting at (0, 0)."""
+    """A concave piecewise-linear gain: breakpoints sizes[k] -> gains[k], starting at (0, 0); slopes[k-1] is the
+    slope of the segment ending at sizes[k] (non-increasing)."""
 
     sizes: tuple[int, ...]
     gains: tuple[Fraction, ...]
     lo: int
     hi: int
+    slopes: tuple[Fraction, ...] = ()
 
     def at(self, x: int) -> Fraction:
         """Gain of a leg of x atoms (0 <= x <= last breakpoint), interpolated exactly."""
         k = bisect_left(self.sizes, x)
         if self.sizes[k] == x:
             return self.gains[k]
-        s0, s1, g0, g1 = self.sizes[k - 1], self.sizes[k], self.gains[k - 1], self.gains[k]
-        return g0 + (g1 - g0) * (x - s0) / (s1 - s0)
+        return self.gains[k - 1] + self.slopes[k - 1] * (x - self.sizes[k - 1])
 
     def left_slope(self, x: int) -> Fraction:
         """Slope of the segment that ends at or contains x (x > 0)."""
-        k = bisect_left(self.sizes, x)
-        return (self.gains[k] - self.gains[k - 1]) / (self.sizes[k] - self.sizes[k - 1])
+        return self.slopes[bisect_left(self.sizes, x) - 1]
 
     def segments(self) -> list[tuple[Fraction, int]]:
         """(slope, length in atoms) of the pieces between lo and hi, slopes non-increasing."""
         cuts = [self.lo, *(s for s in self.sizes if self.lo < s < self.hi), self.hi]
-        return [((self.at(b) - self.at(a)) / (b - a), b - a) for a, b in pairwise(cuts) if b > a]
+        return [(self.left_slope(b), b - a) for a, b in pairwise(cuts) if b > a]
+
+    def smooth_marginal(self, x: Fraction) -> Fraction:
+        """The marginal gain at x with each segment's slope placed at its midpoint and linear in between (flat beyond
+        the first and last midpoints): a second-order estimate of a smooth concave curve's slope, non-increasing."""
+        mids = self._mids()
+        k = bisect_left(mids, x)
+        if k == 0:
+            return self.slopes[0]
+        if k == len(mids):
+            return self.slopes[-1]
+        m0, m1, s0, s1 = mids[k - 1], mids[k], self.slopes[k - 1], self.slopes[k]
+        return s0 + (s1 - s0) * (x - m0) / (m1 - m0)
+
+    def smooth_size(self, level: Fraction) -> Fraction:
+        """The size in [lo, hi] where the smoothed marginal falls to `level` (the inverse of smooth_marginal)."""
+        mids, slopes = self._mids(), self.slopes
+        if level >= slopes[0]:
+            x = mids[0] if level == slopes[0] else Fraction(self.lo)
+        elif level <= slopes[-1]:
+            x = Fraction(self.hi)
+        else:
+            k = next(i for i in range(1, len(slopes)) if slopes[i] < level)  # slopes[k-1] >= level > slopes[k]
+            x = mids[k - 1] + (mids[k] - mids[k - 1]) * (slopes[k - 1] - level) / (slopes[k - 1] - slopes[k])
+        return min(Fraction(self.hi), max(Fraction(self.lo), x))
+
+    def _mids(self) -> list[Fraction]:
+        """Each segment's midpoint."""
+        return [Fraction(a + b, 2) for a, b in pairwise(self.sizes)]
 
 
 def other_at(curve: Curve, size_atoms: int) -> Fraction:
@@ -88,17 +116,29 @@ def other_at(curve: Curve, size_atoms: int) -> Fraction:
 
 
 def gain_curve(curve: Curve, maximize: bool, lo: int, hi: int) -> _Gain:
-    """The concave gain of a curve: ±other − penalty·size, each slope capped by the running minimum of those before."""
-    sign = 1 if maximize else -1
-    sizes, gains, prev_s, prev_raw, running = [0], [Fraction(0)], 0, Fraction(0), None
+    """The concave gain of a curve: ±other − penalty·size, each slope capped by the running minimum of those before.
+
+    Computed on integers scaled by the penalty's denominator q (raw gains q·(±other) − p·size are whole numbers),
+    a segment's slope as the pair (rise, run): one Fraction per knot instead of a chain of them."""
+    sign, p, q = (1 if maximize else -1), curve.penalty.numerator, curve.penalty.denominator
+    sizes, gains, slopes = [0], [Fraction(0)], []
+    prev_s, prev_raw, run_n, run_d, capped = 0, 0, 0, 0, False
     for size, other in curve.knots:
-        raw = sign * other - curve.penalty * size
-        slope = (raw - prev_raw) / (size - prev_s)
-        running = slope if running is None else min(running, slope)
+        raw = sign * other * q - p * size
+        rise, step = raw - prev_raw, size - prev_s
+        if run_d == 0 or rise * run_d <= run_n * step:  # steeper segments are capped at the running minimum
+            run_n, run_d = rise, step
+        else:
+            capped = True
+        slope = Fraction(run_n, run_d * q)
         sizes.append(size)
-        gains.append(gains[-1] + running * (size - prev_s))
+        slopes.append(slope)
+        if capped:
+            gains.append(gains[-1] + slope * step)
+        else:  # never capped so far: the gain is the raw data, exactly
+            gains.append(Fraction(raw, q))
         prev_s, prev_raw = size, raw
-    return _Gain(tuple(sizes), tuple(gains), lo, hi)
+    return _Gain(tuple(sizes), tuple(gains), lo, hi, tuple(slopes))
 
 
 def _fill(gains: dict[int, _Gain], pieces: list[tuple[int, int]], total_atoms: int
@@ -119,6 +159,26 @@ def _fill(gains: dict[int, _Gain], pieces: list[tuple[int, int]], total_atoms: i
     return sizes, sum((g.at(sizes[i]) for i, g in gains.items()), Fraction(0))
 
 
+def _ranked(segments: dict[int, list[tuple[Fraction, int]]]) -> list[tuple[int, int]]:
+    """(curve, length) of every piece by falling slope, ties to the earlier curve then the earlier piece: a merge of
+    the curves' own lists (each already non-increasing), comparing slopes once per piece."""
+    heads = {i: 0 for i, segs in segments.items() if segs}
+    out: list[tuple[int, int]] = []
+    while heads:
+        best = None
+        for i, k in heads.items():  # dict order is curve order: the first of equal slopes wins
+            if best is None or segments[i][k][0] > segments[best][heads[best]][0]:
+                best = i
+        assert best is not None
+        k = heads[best]
+        out.append((best, segments[best][k][1]))
+        if k + 1 < len(segments[best]):
+            heads[best] = k + 1
+        else:
+            del heads[best]
+    return out
+
+
 def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_atoms: int = 1) -> Allocation | None:
     """Best split of total_atoms over the curves (each leg 0 or in [max(min, min_leg), max]); None if none fits.
 
@@ -132,9 +192,7 @@ def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_a
         lo, hi = max(c.min_atoms, min_leg_atoms), min(c.max_atoms, total_atoms)
         if lo <= hi:
             gains[i] = gain_curve(c, maximize, lo, hi)
-    ranked = sorted(((slope, i, k, length) for i, g in gains.items() for k, (slope, length) in enumerate(g.segments())),
-                    key=lambda p: (-p[0], p[1], p[2]))  # once: every subset takes its pieces in this order
-    pieces = [(i, length) for _, i, _, length in ranked]
+    pieces = _ranked({i: g.segments() for i, g in gains.items()})  # once: every subset takes them in this order
     best: tuple[Fraction, dict[int, int]] | None = None
     for n in range(1, len(gains) + 1):
         for subset in combinations(sorted(gains), n):

@@ -211,9 +211,10 @@ def _venues(decision: orders.Decision) -> set[str]:
 def decide(market: Market, g: Gathered) -> orders.Decision:
     """Run the router (single venue or split); 503 when Jupiter is down and nothing else serves, 422 when no
     venue can fill or the best route costs more than the desk's MAX_COST_BPS."""
+    plans = router.Plans()  # the allocation runs once per set of curves: the firm re-decision reuses it
     try:
         decision = _firm_jupiter_leg(market, g, rfq_quoting.decide(g.rfq, g.order, g.options, g.curves,
-                                                                   g.mid_price))
+                                                                   g.mid_price, plans=plans), plans)
     except orders.NoRouteAvailable as exc:
         if any(o.down for o in g.options):
             raise ServiceError(503, "VENUE_UNAVAILABLE",
@@ -228,9 +229,11 @@ def decide(market: Market, g: Gathered) -> orders.Decision:
     return decision
 
 
-def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) -> orders.Decision:
-    """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price (the split stays
-    only if it still beats the best single venue); without a Jupiter quote, split over the other venues only."""
+def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision,
+                      plans: router.Plans) -> orders.Decision:
+    """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price, on the same cut
+    (`plans`; the split stays only if it still beats the best single venue); without a Jupiter quote, split over the
+    other venues only."""
     leg = next((x for x in decision.legs if x.venue == JUPITER), None)
     if leg is None or len(decision.legs) == 1:
         return decision
@@ -239,6 +242,6 @@ def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) ->
         q = market.leg_quote(g.order, size, g.mid_price)
     except jupiter_api.JupiterError:
         others = [c for c in g.curves if c.venue != JUPITER]
-        return rfq_quoting.decide(g.rfq, g.order, g.options, others, g.mid_price)
+        return rfq_quoting.decide(g.rfq, g.order, g.options, others, g.mid_price, plans=plans)
     return rfq_quoting.decide(g.rfq, g.order, g.options, g.curves, g.mid_price,
-                              firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)})
+                              firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)}, plans=plans)

@@ -125,11 +125,12 @@ def _record(market: Market, asks: list[tuple[MakerEndpoint, QuoteAsk]],
 
 
 def decide(rnd: MakerRound | None, order: Order, options: Any, curves: Any, mid: Decimal,
-           firm: dict[tuple[str, int], tuple[int, int]] | None = None) -> Decision:
-    """The router's decision with maker legs only at quoted sizes (core.rfq.decide); the plain router without."""
+           firm: dict[tuple[str, int], tuple[int, int]] | None = None, plans: router.Plans | None = None) -> Decision:
+    """The router's decision with maker legs only at quoted sizes (core.rfq.decide); the plain router without;
+    `plans` holds the quote's allocations for reuse."""
     if rnd is None or not rnd.quotes:
-        return router.decide(order, options, curves, mid, firm)
-    return rfq.decide(order, options, curves, mid, {**rnd.firm, **(firm or {})}, rnd.quoted)
+        return router.decide(order, options, curves, mid, firm, plans)
+    return rfq.decide(order, options, curves, mid, {**rnd.firm, **(firm or {})}, rnd.quoted, plans)
 
 
 def used_quotes(rnd: MakerRound | None, order: Order, decision: Decision) -> list[MakerQuote]:
