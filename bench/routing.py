@@ -98,6 +98,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
     inp, out = (SOL, stable) if sells_sol else (stable, SOL)
     amount = (sol_atoms if sells_sol else stable_atoms) if exact_in else (stable_atoms if sells_sol else sol_atoms)
     order = orders.Order(inp, out, amount, SwapMode.EXACT_IN if exact_in else SwapMode.EXACT_OUT, 50)
+    cost_curves.forget_samples(client)  # type: ignore[arg-type]  # the cache lives in real time, the clock jumped
     calls0 = client.stats()["calls"]  # type: ignore[attr-defined]
     started = time.perf_counter()
     g = quoting.gather(market, order, now)
@@ -107,7 +108,8 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
         single = router.decide(order, g.options)
         single_ms = (time.perf_counter() - started) * 1000
         started, cpu = time.perf_counter(), time.thread_time()
-        d = router.decide(order, g.options, g.curves, g.mid_price)
+        plans = router.Plans()  # as services/quoting.py: the firm re-decision reuses the allocation
+        d = router.decide(order, g.options, g.curves, g.mid_price, plans=plans)
         decide_ms, decide_cpu_ms = (time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000
     except orders.NoRouteAvailable:
         return None
@@ -117,7 +119,7 @@ def route_one(spec: tuple[Decimal, str, bool, bool], now_s: int, client: object,
         q = cost_curves.leg_quote(client, order, leg_size)  # type: ignore[arg-type]
         started, cpu = time.perf_counter(), time.thread_time()
         d = router.decide(order, g.options, g.curves, g.mid_price,
-                          firm={("jupiter", leg_size): (q.in_amount_atoms, q.out_amount_atoms)})
+                          firm={("jupiter", leg_size): (q.in_amount_atoms, q.out_amount_atoms)}, plans=plans)
         decide_ms += (time.perf_counter() - started) * 1000
         decide_cpu_ms += (time.thread_time() - cpu) * 1000
     calls = client.stats()["calls"] - calls0  # type: ignore[attr-defined]

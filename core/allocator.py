@@ -76,33 +76,21 @@ class _Gain:
         cuts = [self.lo, *(s for s in self.sizes if self.lo < s < self.hi), self.hi]
         return [(self.left_slope(b), b - a) for a, b in pairwise(cuts) if b > a]
 
-    def smooth_marginal(self, x: Fraction) -> Fraction:
-        """The marginal gain at x with each segment's slope placed at its midpoint and linear in between (flat beyond
-        the first and last midpoints): a second-order estimate of a smooth concave curve's slope, non-increasing."""
-        mids = self._mids()
-        k = bisect_left(mids, x)
+    def smooth_marginal(self, x2: int | Fraction, mids2: list[int]) -> Fraction:
+        """The marginal gain at x2/2 atoms with each segment's slope placed at its midpoint and linear in between, flat
+        beyond the ends: a second-order estimate of a smooth concave curve's slope. Sizes doubled (x2, and `mids2`
+        from midpoints2()) so that the midpoints are whole numbers."""
+        k = bisect_left(mids2, x2)
         if k == 0:
             return self.slopes[0]
-        if k == len(mids):
+        if k == len(mids2):
             return self.slopes[-1]
-        m0, m1, s0, s1 = mids[k - 1], mids[k], self.slopes[k - 1], self.slopes[k]
-        return s0 + (s1 - s0) * (x - m0) / (m1 - m0)
+        m0, m1, s0, s1 = mids2[k - 1], mids2[k], self.slopes[k - 1], self.slopes[k]
+        return s0 + (s1 - s0) * (x2 - m0) / (m1 - m0)
 
-    def smooth_size(self, level: Fraction) -> Fraction:
-        """The size in [lo, hi] where the smoothed marginal falls to `level` (the inverse of smooth_marginal)."""
-        mids, slopes = self._mids(), self.slopes
-        if level >= slopes[0]:
-            x = mids[0] if level == slopes[0] else Fraction(self.lo)
-        elif level <= slopes[-1]:
-            x = Fraction(self.hi)
-        else:
-            k = next(i for i in range(1, len(slopes)) if slopes[i] < level)  # slopes[k-1] >= level > slopes[k]
-            x = mids[k - 1] + (mids[k] - mids[k - 1]) * (slopes[k - 1] - level) / (slopes[k - 1] - slopes[k])
-        return min(Fraction(self.hi), max(Fraction(self.lo), x))
-
-    def _mids(self) -> list[Fraction]:
-        """Each segment's midpoint."""
-        return [Fraction(a + b, 2) for a, b in pairwise(self.sizes)]
+    def midpoints2(self) -> list[int]:
+        """Each segment's midpoint, doubled (a whole number of half atoms)."""
+        return [a + b for a, b in pairwise(self.sizes)]
 
 
 def other_at(curve: Curve, size_atoms: int) -> Fraction:
@@ -179,11 +167,54 @@ def _ranked(segments: dict[int, list[tuple[Fraction, int]]]) -> list[tuple[int, 
     return out
 
 
-def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_atoms: int = 1) -> Allocation | None:
+def _pair_cut(a: _Gain, b: _Gain, total_atoms: int) -> int | None:
+    """Atoms of `a` when a and b share total_atoms where their smoothed marginals meet (rounded to the nearer atom),
+    within both legs' bounds; None when no cut is legal. h(x) = m_a(x) − m_b(total − x) is continuous,
+    non-increasing and linear between the breakpoints (a's midpoints, total − b's): a bisection over those
+    breakpoints, then one exact linear step. Works on doubled sizes (whole numbers)."""
+    lo, hi = max(a.lo, total_atoms - b.hi), min(a.hi, total_atoms - b.lo)
+    if lo > hi:
+        return None
+    mids_a, mids_b, t2, lo2, hi2 = a.midpoints2(), b.midpoints2(), 2 * total_atoms, 2 * lo, 2 * hi
+
+    def h(x2: int) -> Fraction:
+        return a.smooth_marginal(x2, mids_a) - b.smooth_marginal(t2 - x2, mids_b)
+
+    points = sorted({lo2, hi2, *(m for m in mids_a if lo2 < m < hi2), *(t2 - m for m in mids_b if lo2 < t2 - m < hi2)})
+    h_i, h_j = h(points[0]), h(points[-1])
+    if h_i <= 0:
+        return lo
+    if h_j >= 0:
+        return hi
+    i, j = 0, len(points) - 1  # h(points[i]) > 0 > h(points[j])
+    while j - i > 1:
+        k = (i + j) // 2
+        h_k = h(points[k])
+        i, j, h_i, h_j = (k, j, h_k, h_j) if h_k > 0 else (i, k, h_i, h_k)
+    root2 = points[i] + (points[j] - points[i]) * h_i / (h_i - h_j)
+    return min(hi, max(lo, int((root2 + 1) / 2)))  # the nearer whole atom
+
+
+def smoothed(gains: dict[int, _Gain], sizes: dict[int, int], movable: frozenset[int]) -> dict[int, int]:
+    """The legs of `movable` curves moved, pair by pair, to where their smoothed marginals meet (each pair keeps
+    its total): a piecewise-linear optimum sits at a knot, the smooth curves' optimum between knots."""
+    out = dict(sizes)
+    legs = [i for i in sorted(sizes) if i in movable and sizes[i] > 0]
+    for x, y in combinations(legs, 2):
+        cut = _pair_cut(gains[x], gains[y], out[x] + out[y])
+        if cut is not None:
+            out[x], out[y] = cut, out[x] + out[y] - cut
+    return out
+
+
+def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_atoms: int = 1,
+             smooth: frozenset[int] = frozenset()) -> Allocation | None:
     """Best split of total_atoms over the curves (each leg 0 or in [max(min, min_leg), max]); None if none fits.
 
     Ties prefer fewer legs, then the earlier curves. With more than MAX_SPLIT_VENUES curves only the first
-    MAX_SPLIT_VENUES take part (callers pass them best first).
+    MAX_SPLIT_VENUES take part (callers pass them best first). The result is exact on the piecewise-linear model;
+    `smooth` names the curves (indices) sampled from a smooth concave venue whose legs are then moved to where the
+    smoothed marginals meet (smoothed(); marginals reported from the smoothed curve).
     """
     if total_atoms <= 0:
         raise ValueError("total_atoms must be positive")
@@ -201,7 +232,14 @@ def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_a
                 best = (found[1], found[0])
     if best is None:
         return None
+    cut, gain = best[1], best[0]
+    if sum(1 for i in cut if i in smooth and cut[i]) >= 2:
+        cut = smoothed(gains, cut, smooth)
+        gain = sum((gains[i].at(x) for i, x in cut.items() if x), Fraction(0))
     sizes, marginals = [0] * len(curves), [None] * len(curves)
-    for i, size in best[1].items():
-        sizes[i], marginals[i] = size, gains[i].left_slope(size)
-    return Allocation(tuple(sizes), best[0], tuple(marginals))
+    for i, size in cut.items():
+        if size:
+            sizes[i] = size
+            marginals[i] = (gains[i].smooth_marginal(2 * size, gains[i].midpoints2()) if i in smooth
+                            else gains[i].left_slope(size))
+    return Allocation(tuple(sizes), gain, tuple(marginals))

@@ -18,7 +18,7 @@ from core.orders import Decision, Leg, NoRouteAvailable, Order, VenueOption
 from core.otc_types import vol_spread_bps
 from core.tokens import Token
 from core.units import BPS, BPS_PLACES, bps_of, max_in, min_out, saved_atoms
-from core.venue import Venue
+from core.venue import Venue, VenueKind, kind_of
 
 MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
 MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
@@ -183,8 +183,9 @@ def plan(order: Order, curves: Sequence[VenueCurve], mid_price: Decimal) -> Plan
     rate, ordered = fair_rate(order, mid_price), sorted(curves, key=lambda c: c.venue)
     lines = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / BPS)
              for c in ordered]
+    smooth = frozenset(i for i, c in enumerate(ordered) if kind_of(c.venue) is not VenueKind.RFQ)  # makers: firm points
     found = allocator.allocate(lines, order.amount_atoms, maximize=order.exact_in,
-                               min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100))
+                               min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100), smooth=smooth)
     return Plan(ordered, lines, found, rate)
 
 
