@@ -15,6 +15,7 @@ from fractions import Fraction
 from itertools import combinations, pairwise
 
 MAX_SPLIT_VENUES = 8  # subsets are enumerated: at most 2^8 - 1 of them
+KINK_RATIO = 4  # a slope drop this many times its neighbours' is a kink: the smoothed marginal steps there
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +77,49 @@ class _Gain:
         cuts = [self.lo, *(s for s in self.sizes if self.lo < s < self.hi), self.hi]
         return [(self.left_slope(b), b - a) for a, b in pairwise(cuts) if b > a]
 
-    def smooth_marginal(self, x2: int | Fraction, mids2: list[int]) -> Fraction:
-        """The marginal gain at x2/2 atoms with each segment's slope placed at its midpoint and linear in between, flat
-        beyond the ends: a second-order estimate of a smooth concave curve's slope. Sizes doubled (x2, and `mids2`
-        from midpoints2()) so that the midpoints are whole numbers."""
-        k = bisect_left(mids2, x2)
-        if k == 0:
-            return self.slopes[0]
-        if k == len(mids2):
-            return self.slopes[-1]
-        m0, m1, s0, s1 = mids2[k - 1], mids2[k], self.slopes[k - 1], self.slopes[k]
-        return s0 + (s1 - s0) * (x2 - m0) / (m1 - m0)
+    def smoothing(self) -> tuple[list[int], list[Fraction]]:
+        """Points (doubled size, marginal gain) of the smoothed marginal: each segment's slope at its midpoint, linear
+        in between, flat beyond the ends (a second-order estimate of a smooth concave curve's slope); at a kink (a
+        slope drop KINK_RATIO times its neighbours', e.g. a route running out of depth) a step at the knot instead."""
+        sizes, slopes = self.sizes, self.slopes
+        drops = [slopes[k - 1] - slopes[k] for k in range(1, len(slopes))]  # drops[k - 1]: at the knot sizes[k]
+        xs: list[int] = []
+        ss: list[Fraction] = []
+        for k, slope in enumerate(slopes):
+            if k and _kink(drops, k - 1):
+                xs += [2 * sizes[k], 2 * sizes[k]]
+                ss += [slopes[k - 1], slope]
+            xs.append(sizes[k] + sizes[k + 1])
+            ss.append(slope)
+        return xs, ss
 
-    def midpoints2(self) -> list[int]:
-        """Each segment's midpoint, doubled (a whole number of half atoms)."""
-        return [a + b for a, b in pairwise(self.sizes)]
+
+def _kink(drops: list[Fraction], j: int) -> bool:
+    """True when the slope drop drops[j] is KINK_RATIO times each neighbouring drop (at least one neighbour)."""
+    around = [drops[i] for i in (j - 1, j + 1) if 0 <= i < len(drops)]
+    return bool(around) and drops[j] > 0 and all(drops[j] > KINK_RATIO * d for d in around)
+
+
+def _piece(points: tuple[list[int], list[Fraction]], probe: int | Fraction) -> tuple[int, Fraction, int, Fraction]:
+    """The linear piece (x0, s0, x1, s1) of a smoothed marginal at `probe` (doubled size); flat beyond the ends."""
+    xs, ss = points
+    k = bisect_left(xs, probe)
+    if k == 0:
+        return xs[0], ss[0], xs[0], ss[0]
+    if k == len(xs):
+        return xs[-1], ss[-1], xs[-1], ss[-1]
+    return xs[k - 1], ss[k - 1], xs[k], ss[k]
+
+
+def _on(piece: tuple[int, Fraction, int, Fraction], x2: int | Fraction) -> Fraction:
+    """The value of a linear piece at x2."""
+    x0, s0, x1, s1 = piece
+    return s0 if x1 == x0 else s0 + (s1 - s0) * (x2 - x0) / (x1 - x0)
+
+
+def smooth_marginal(points: tuple[list[int], list[Fraction]], x2: int | Fraction) -> Fraction:
+    """A smoothed marginal (points from _Gain.smoothing()) at x2 (doubled size; at a step, the value before it)."""
+    return _on(_piece(points, x2), x2)
 
 
 def other_at(curve: Curve, size_atoms: int) -> Fraction:
@@ -169,29 +198,36 @@ def _ranked(segments: dict[int, list[tuple[Fraction, int]]]) -> list[tuple[int, 
 
 def _pair_cut(a: _Gain, b: _Gain, total_atoms: int) -> int | None:
     """Atoms of `a` when a and b share total_atoms where their smoothed marginals meet (rounded to the nearer atom),
-    within both legs' bounds; None when no cut is legal. h(x) = m_a(x) − m_b(total − x) is continuous,
-    non-increasing and linear between the breakpoints (a's midpoints, total − b's): a bisection over those
-    breakpoints, then one exact linear step. Works on doubled sizes (whole numbers)."""
+    within both legs' bounds; None when no cut is legal. h(x) = m_a(x) − m_b(total − x) is non-increasing and linear
+    between the breakpoints (a's points, total − b's): a bisection over those breakpoints, then one exact linear step
+    (or the breakpoint itself where h steps across zero). Works on doubled sizes (whole numbers)."""
     lo, hi = max(a.lo, total_atoms - b.hi), min(a.hi, total_atoms - b.lo)
     if lo > hi:
         return None
-    mids_a, mids_b, t2, lo2, hi2 = a.midpoints2(), b.midpoints2(), 2 * total_atoms, 2 * lo, 2 * hi
+    pa, pb, t2, lo2, hi2 = a.smoothing(), b.smoothing(), 2 * total_atoms, 2 * lo, 2 * hi
 
     def h(x2: int) -> Fraction:
-        return a.smooth_marginal(x2, mids_a) - b.smooth_marginal(t2 - x2, mids_b)
+        return smooth_marginal(pa, x2) - smooth_marginal(pb, t2 - x2)
 
-    points = sorted({lo2, hi2, *(m for m in mids_a if lo2 < m < hi2), *(t2 - m for m in mids_b if lo2 < t2 - m < hi2)})
-    h_i, h_j = h(points[0]), h(points[-1])
-    if h_i <= 0:
+    points = sorted({lo2, hi2, *(x for x in pa[0] if lo2 < x < hi2), *(t2 - x for x in pb[0] if lo2 < t2 - x < hi2)})
+    if h(points[0]) <= 0:
         return lo
-    if h_j >= 0:
+    if h(points[-1]) >= 0:
         return hi
-    i, j = 0, len(points) - 1  # h(points[i]) > 0 > h(points[j])
+    i, j = 0, len(points) - 1  # h(points[i]) > 0 >= h(points[j])
     while j - i > 1:
         k = (i + j) // 2
-        h_k = h(points[k])
-        i, j, h_i, h_j = (k, j, h_k, h_j) if h_k > 0 else (i, k, h_i, h_k)
-    root2 = points[i] + (points[j] - points[i]) * h_i / (h_i - h_j)
+        i, j = (k, j) if h(points[k]) > 0 else (i, k)
+    p_i, p_j = points[i], points[j]
+    probe = Fraction(p_i + p_j, 2)  # inside (p_i, p_j) both marginals are one linear piece each
+    line_a, line_b = _piece(pa, probe), _piece(pb, t2 - probe)
+    after_i, before_j = (_on(line_a, p_i) - _on(line_b, t2 - p_i), _on(line_a, p_j) - _on(line_b, t2 - p_j))
+    if after_i <= 0:
+        root2: Fraction | int = p_i
+    elif before_j >= 0:
+        root2 = p_j
+    else:
+        root2 = p_i + (p_j - p_i) * after_i / (after_i - before_j)
     return min(hi, max(lo, int((root2 + 1) / 2)))  # the nearer whole atom
 
 
@@ -240,6 +276,6 @@ def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_a
     for i, size in cut.items():
         if size:
             sizes[i] = size
-            marginals[i] = (gains[i].smooth_marginal(2 * size, gains[i].midpoints2()) if i in smooth
+            marginals[i] = (smooth_marginal(gains[i].smoothing(), 2 * size) if i in smooth
                             else gains[i].left_slope(size))
     return Allocation(tuple(sizes), gain, tuple(marginals))
