@@ -16,6 +16,7 @@ from itertools import combinations, pairwise
 
 MAX_SPLIT_VENUES = 8  # subsets are enumerated: at most 2^8 - 1 of them
 KINK_RATIO = 4  # a slope drop this many times its neighbours' is a kink: the smoothed marginal steps there
+Points = tuple[list[int], list[int], list[int]]  # a smoothed marginal: doubled sizes, marginal gains as n / d
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,49 +78,53 @@ class _Gain:
         cuts = [self.lo, *(s for s in self.sizes if self.lo < s < self.hi), self.hi]
         return [(self.left_slope(b), b - a) for a, b in pairwise(cuts) if b > a]
 
-    def smoothing(self) -> tuple[list[int], list[Fraction]]:
-        """Points (doubled size, marginal gain) of the smoothed marginal: each segment's slope at its midpoint, linear
-        in between, flat beyond the ends (a second-order estimate of a smooth concave curve's slope); at a kink (a
-        slope drop KINK_RATIO times its neighbours', e.g. a route running out of depth) a step at the knot instead."""
-        sizes, slopes = self.sizes, self.slopes
-        drops = [slopes[k - 1] - slopes[k] for k in range(1, len(slopes))]  # drops[k - 1]: at the knot sizes[k]
+    def smoothing(self) -> Points:
+        """Points (doubled size, marginal gain as numerator and denominator) of the smoothed marginal: each segment's
+        slope at its midpoint, linear in between, flat beyond the ends (a second-order estimate of a smooth concave
+        curve's slope); at a kink (a slope drop KINK_RATIO times its neighbours', e.g. a route running out of depth)
+        a step at the knot instead. Whole numbers throughout: the search compares by cross-multiplying."""
+        sizes = self.sizes
+        ns, ds = [s.numerator for s in self.slopes], [s.denominator for s in self.slopes]
+        drops = [(ns[k - 1] * ds[k] - ns[k] * ds[k - 1], ds[k - 1] * ds[k]) for k in range(1, len(ns))]
         xs: list[int] = []
-        ss: list[Fraction] = []
-        for k, slope in enumerate(slopes):
+        out_n: list[int] = []
+        out_d: list[int] = []
+        for k in range(len(ns)):
             if k and _kink(drops, k - 1):
                 xs += [2 * sizes[k], 2 * sizes[k]]
-                ss += [slopes[k - 1], slope]
+                out_n += [ns[k - 1], ns[k]]
+                out_d += [ds[k - 1], ds[k]]
             xs.append(sizes[k] + sizes[k + 1])
-            ss.append(slope)
-        return xs, ss
+            out_n.append(ns[k])
+            out_d.append(ds[k])
+        return xs, out_n, out_d
 
 
-def _kink(drops: list[Fraction], j: int) -> bool:
-    """True when the slope drop drops[j] is KINK_RATIO times each neighbouring drop (at least one neighbour)."""
+def _kink(drops: list[tuple[int, int]], j: int) -> bool:
+    """True when the slope drop drops[j] (numerator, positive denominator) is KINK_RATIO times each neighbouring
+    drop (at least one neighbour)."""
+    n, d = drops[j]
     around = [drops[i] for i in (j - 1, j + 1) if 0 <= i < len(drops)]
-    return bool(around) and drops[j] > 0 and all(drops[j] > KINK_RATIO * d for d in around)
+    return bool(around) and n > 0 and all(n * e > KINK_RATIO * m * d for m, e in around)
 
 
-def _piece(points: tuple[list[int], list[Fraction]], probe: int | Fraction) -> tuple[int, Fraction, int, Fraction]:
-    """The linear piece (x0, s0, x1, s1) of a smoothed marginal at `probe` (doubled size); flat beyond the ends."""
-    xs, ss = points
+def _at(points: Points, probe: int | Fraction, x2: int) -> tuple[int, int]:
+    """The smoothed marginal at x2 (doubled size) on the linear piece holding `probe` (at a step: the piece before
+    it), as (numerator, positive denominator); flat beyond the ends."""
+    xs, ns, ds = points
     k = bisect_left(xs, probe)
-    if k == 0:
-        return xs[0], ss[0], xs[0], ss[0]
-    if k == len(xs):
-        return xs[-1], ss[-1], xs[-1], ss[-1]
-    return xs[k - 1], ss[k - 1], xs[k], ss[k]
+    if k == 0 or k == len(xs):
+        k = 0 if k == 0 else len(xs) - 1
+        return ns[k], ds[k]
+    x0, x1, n0, n1, d0, d1 = xs[k - 1], xs[k], ns[k - 1], ns[k], ds[k - 1], ds[k]
+    if x0 == x1:
+        return n1, d1
+    return n0 * d1 * (x1 - x2) + n1 * d0 * (x2 - x0), d0 * d1 * (x1 - x0)
 
 
-def _on(piece: tuple[int, Fraction, int, Fraction], x2: int | Fraction) -> Fraction:
-    """The value of a linear piece at x2."""
-    x0, s0, x1, s1 = piece
-    return s0 if x1 == x0 else s0 + (s1 - s0) * (x2 - x0) / (x1 - x0)
-
-
-def smooth_marginal(points: tuple[list[int], list[Fraction]], x2: int | Fraction) -> Fraction:
+def smooth_marginal(points: Points, x2: int) -> Fraction:
     """A smoothed marginal (points from _Gain.smoothing()) at x2 (doubled size; at a step, the value before it)."""
-    return _on(_piece(points, x2), x2)
+    return Fraction(*_at(points, x2, x2))
 
 
 def other_at(curve: Curve, size_atoms: int) -> Fraction:
@@ -196,7 +201,7 @@ def _ranked(segments: dict[int, list[tuple[Fraction, int]]]) -> list[tuple[int, 
     return out
 
 
-def _pair_cut(a: _Gain, b: _Gain, total_atoms: int) -> int | None:
+def _pair_cut(a: _Gain, b: _Gain, total_atoms: int, pa: Points, pb: Points) -> int | None:
     """Atoms of `a` when a and b share total_atoms where their smoothed marginals meet (rounded to the nearer atom),
     within both legs' bounds; None when no cut is legal. h(x) = m_a(x) − m_b(total − x) is non-increasing and linear
     between the breakpoints (a's points, total − b's): a bisection over those breakpoints, then one exact linear step
@@ -204,24 +209,25 @@ def _pair_cut(a: _Gain, b: _Gain, total_atoms: int) -> int | None:
     lo, hi = max(a.lo, total_atoms - b.hi), min(a.hi, total_atoms - b.lo)
     if lo > hi:
         return None
-    pa, pb, t2, lo2, hi2 = a.smoothing(), b.smoothing(), 2 * total_atoms, 2 * lo, 2 * hi
+    t2, lo2, hi2 = 2 * total_atoms, 2 * lo, 2 * hi
 
-    def h(x2: int) -> Fraction:
-        return smooth_marginal(pa, x2) - smooth_marginal(pb, t2 - x2)
+    def h(x2: int, probe: int | Fraction | None = None) -> tuple[int, int]:  # m_a − m_b as (numerator, denominator)
+        (an, ad), (bn, bd) = _at(pa, x2 if probe is None else probe, x2), _at(pb, t2 - (x2 if probe is None else probe),
+                                                                                 t2 - x2)
+        return an * bd - bn * ad, ad * bd
 
     points = sorted({lo2, hi2, *(x for x in pa[0] if lo2 < x < hi2), *(t2 - x for x in pb[0] if lo2 < t2 - x < hi2)})
-    if h(points[0]) <= 0:
+    if h(points[0])[0] <= 0:
         return lo
-    if h(points[-1]) >= 0:
+    if h(points[-1])[0] >= 0:
         return hi
     i, j = 0, len(points) - 1  # h(points[i]) > 0 >= h(points[j])
     while j - i > 1:
         k = (i + j) // 2
-        i, j = (k, j) if h(points[k]) > 0 else (i, k)
+        i, j = (k, j) if h(points[k])[0] > 0 else (i, k)
     p_i, p_j = points[i], points[j]
     probe = Fraction(p_i + p_j, 2)  # inside (p_i, p_j) both marginals are one linear piece each
-    line_a, line_b = _piece(pa, probe), _piece(pb, t2 - probe)
-    after_i, before_j = (_on(line_a, p_i) - _on(line_b, t2 - p_i), _on(line_a, p_j) - _on(line_b, t2 - p_j))
+    after_i, before_j = Fraction(*h(p_i, probe)), Fraction(*h(p_j, probe))
     if after_i <= 0:
         root2: Fraction | int = p_i
     elif before_j >= 0:
@@ -231,13 +237,12 @@ def _pair_cut(a: _Gain, b: _Gain, total_atoms: int) -> int | None:
     return min(hi, max(lo, int((root2 + 1) / 2)))  # the nearer whole atom
 
 
-def smoothed(gains: dict[int, _Gain], sizes: dict[int, int], movable: frozenset[int]) -> dict[int, int]:
-    """The legs of `movable` curves moved, pair by pair, to where their smoothed marginals meet (each pair keeps
-    its total): a piecewise-linear optimum sits at a knot, the smooth curves' optimum between knots."""
+def smoothed(gains: dict[int, _Gain], sizes: dict[int, int], shapes: dict[int, Points]) -> dict[int, int]:
+    """The legs of the curves in `shapes` (their smoothed marginals) moved, pair by pair, to where those marginals
+    meet (each pair keeps its total): a piecewise-linear optimum sits at a knot, the smooth curves' between knots."""
     out = dict(sizes)
-    legs = [i for i in sorted(sizes) if i in movable and sizes[i] > 0]
-    for x, y in combinations(legs, 2):
-        cut = _pair_cut(gains[x], gains[y], out[x] + out[y])
+    for x, y in combinations(sorted(shapes), 2):
+        cut = _pair_cut(gains[x], gains[y], out[x] + out[y], shapes[x], shapes[y])
         if cut is not None:
             out[x], out[y] = cut, out[x] + out[y] - cut
     return out
@@ -269,13 +274,13 @@ def allocate(curves: list[Curve], total_atoms: int, *, maximize: bool, min_leg_a
     if best is None:
         return None
     cut, gain = best[1], best[0]
-    if sum(1 for i in cut if i in smooth and cut[i]) >= 2:
-        cut = smoothed(gains, cut, smooth)
+    shapes = {i: gains[i].smoothing() for i in cut if i in smooth and cut[i]}
+    if len(shapes) >= 2:
+        cut = smoothed(gains, cut, shapes)
         gain = sum((gains[i].at(x) for i, x in cut.items() if x), Fraction(0))
     sizes, marginals = [0] * len(curves), [None] * len(curves)
     for i, size in cut.items():
         if size:
             sizes[i] = size
-            marginals[i] = (smooth_marginal(gains[i].smoothing(), 2 * size) if i in smooth
-                            else gains[i].left_slope(size))
+            marginals[i] = smooth_marginal(shapes[i], 2 * size) if i in shapes else gains[i].left_slope(size)
     return Allocation(tuple(sizes), gain, tuple(marginals))
