@@ -87,7 +87,8 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
     samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
     now = now or utcnow()
-    pools = pair_pools(order.input_token.mint, order.output_token.mint)
+    endpoints = rfq_quoting.endpoints_for(market, order, now) if with_curves else []
+    pools = pair_pools(order.input_token.mint, order.output_token.mint)  # ends the read: makers and pools in one
     try:
         mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
     except jupiter_api.JupiterError as exc:  # no independent price: no venue's answer can be checked
@@ -129,7 +130,7 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
         options.append(_otc_option(order, result, mid, params))
     if with_curves and jq is not None:
         curves += _jupiter_curve(market, order, jq, mid, now.timestamp())
-    rnd = rfq_quoting.gather_makers(market, order, mid, now) if with_curves else None  # makers: firm, no re-ask
+    rnd = rfq_quoting.gather_makers(market, order, mid, now, endpoints) if with_curves else None  # firm, no re-ask
     if rnd is not None:
         options += rnd.options
         curves += rnd.curves

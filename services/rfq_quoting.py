@@ -61,12 +61,22 @@ def _checked(market: Market, order: Order, mid: Decimal, got: MakerQuote | Maker
     return got
 
 
-def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> MakerRound:
-    """Ask every usable maker for the order (parallel, within the window), check, record; the round's result."""
+def endpoints_for(market: Market, order: Order, now: datetime) -> list[MakerEndpoint]:
+    """The makers to ask for the order (none without an RFQ client), read in the caller's read transaction: the
+    caller ends it (quoting.gather reads them with the pair's pools, one transaction for both)."""
+    return makers.for_order(order, now) if market.rfq is not None else []
+
+
+def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime,
+                  endpoints: list[MakerEndpoint] | None = None) -> MakerRound:
+    """Ask every usable maker for the order (parallel, within the window), check, record; the round's result.
+
+    `endpoints` as read by endpoints_for() (then the read is over); read here when not given."""
     if market.rfq is None:
         return MakerRound()
-    endpoints = makers.for_order(order, now)
-    db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter, next) are asked
+    if endpoints is None:
+        endpoints = makers.for_order(order, now)
+        db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter) are asked
     if not endpoints:
         return MakerRound()
     request_id = str(uuid.uuid4())
