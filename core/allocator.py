@@ -129,12 +129,18 @@ def smooth_marginal(points: Points, x2: int) -> Fraction:
 
 def other_at(curve: Curve, size_atoms: int) -> Fraction:
     """The curve's other-side amount for a leg of size_atoms, linearly interpolated from (0, 0) (unrounded)."""
-    sizes = (0, *(s for s, _ in curve.knots))
-    others = (0, *(o for _, o in curve.knots))
-    k = bisect_left(sizes, size_atoms)
-    if sizes[k] == size_atoms:
-        return Fraction(others[k])
-    return others[k - 1] + Fraction(others[k] - others[k - 1]) * (size_atoms - sizes[k - 1]) / (sizes[k] - sizes[k - 1])
+    knots = curve.knots
+    k = bisect_left(knots, size_atoms, key=_size_of)  # no per-call copy of the knots
+    s1, o1 = knots[k]
+    if s1 == size_atoms:
+        return Fraction(o1)
+    s0, o0 = knots[k - 1] if k else (0, 0)
+    return o0 + Fraction(o1 - o0) * (size_atoms - s0) / (s1 - s0)
+
+
+def _size_of(knot: tuple[int, int]) -> int:
+    """A knot's size."""
+    return knot[0]
 
 
 def gain_curve(curve: Curve, maximize: bool, lo: int, hi: int) -> _Gain:
