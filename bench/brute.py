@@ -78,3 +78,32 @@ def gap_bps(order: orders.Order, rate: Fraction, optimum: Optimum | None, routed
         return None
     gap = max(Fraction(0), optimum.value - routed) * 10_000 / (rate * order.amount_atoms)
     return (Decimal(gap.numerator) / Decimal(gap.denominator)).quantize(Decimal("0.0001"))
+
+
+def brute_line(rows: list[Any], target_bps: Decimal) -> str:
+    """The split's gap to the brute-force optimum on exact quotes, over the split orders brute-forced."""
+    gaps = [r.brute_gap_bps for r in rows if r.brute_gap_bps is not None and r.legs > 1]
+    if not gaps:
+        return "- no split order was brute-forced."
+    mean = sum(gaps, Decimal(0)) / len(gaps)
+    return (f"- split vs a brute-force optimum on exact quotes (Jupiter + the pair's pool, 64-point grid then "
+            f"golden section) over {len(gaps)} split orders: mean gap **{mean:.4f} bp**, max {max(gaps):.4f} bp "
+            f"(target ≤ {target_bps} bp on every order: **{'met' if max(gaps) <= target_bps else 'NOT met'}**).")
+
+
+def worst_gaps(rows: list[Any], count: int = 10) -> list[str]:
+    """The orders furthest from the brute-force optimum: size, flavour, gap and both cuts (Jupiter's share)."""
+    worst = sorted((r for r in rows if r.brute_gap_bps is not None), key=lambda r: r.brute_gap_bps or 0,
+                   reverse=True)[:count]
+
+    def share(atoms: int, r: Any) -> str:
+        return f"{atoms * 100 / r.amount_atoms:.2f} %"
+
+    lines = [f"The {len(worst)} orders furthest from the brute-force optimum:", "",
+             "| size (SOL) | order | gap (bp) | router's legs (share of the order) | brute force: Jupiter's share |",
+             "|---:|---|---:|---|---:|"]
+    for r in worst:
+        legs = ", ".join(f"{venue} {share(atoms, r)}" for venue, atoms in r.routed_legs)
+        best = "n/a" if r.brute_jupiter_atoms is None else share(r.brute_jupiter_atoms, r)
+        lines.append(f"| {r.size_sol:,} | {r.label} | {r.brute_gap_bps:.4f} | {legs} | {best} |")
+    return lines
