@@ -5,7 +5,9 @@ curve's other side (output received, or input paid) is interpolated linearly bet
 Each venue's gain is +other (ExactIn, maximised) or -other (ExactOut), minus a linear all-in charge per size atom.
 Gain curves are made concave by capping each segment's slope at the running minimum (never above the data: a
 conservative curve). Then, for every subset of venues (each leg 0 or within [min, max]), a greedy fill by slope from
-the venues' lower bounds is the exact optimum of the piecewise-linear model, and the best subset wins.
+the venues' lower bounds is the exact optimum of the piecewise-linear model, and the best subset wins. That optimum
+sits on a knot; for curves sampled from smooth venues (`smooth`), the chosen legs then move, pair by pair, to where
+their smoothed marginals meet (slopes at segment midpoints, linear between, a step at a kink).
 """
 from __future__ import annotations
 
