@@ -103,18 +103,21 @@ def _snapped(curve: VenueCurve, leg_atoms: int, sizes: set[int]) -> VenueCurve |
 
 
 def decide(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve], mid_price: Decimal,
-           firm: Mapping[tuple[str, int], tuple[int, int]], quoted: Mapping[str, set[int]]) -> Decision:
-    """router.decide with every maker leg at a quoted size: off-size maker legs are snapped down and decided again."""
+           firm: Mapping[tuple[str, int], tuple[int, int]], quoted: Mapping[str, set[int]],
+           plans: router.Plans | None = None) -> Decision:
+    """router.decide with every maker leg at a quoted size: off-size maker legs are snapped down and decided again
+    (`plans`: the quote's allocations, reused for curves already cut)."""
+    plans = plans if plans is not None else router.Plans()
     current = list(curves)
     for _ in range(len(quoted) + 1):
-        d = router.decide(order, options, current, mid_price, firm)
+        d = router.decide(order, options, current, mid_price, firm, plans)
         off = {leg.venue: _size(order, leg) for leg in d.legs
                if leg.venue in quoted and _size(order, leg) not in quoted[leg.venue]}
         if not off:
             return d
         fixed = [_snapped(c, off[c.venue], quoted[c.venue]) if c.venue in off else c for c in current]
         current = [c for c in fixed if c is not None]
-    return router.decide(order, options, [c for c in current if c.venue not in quoted], mid_price, firm)
+    return router.decide(order, options, [c for c in current if c.venue not in quoted], mid_price, firm, plans)
 
 
 def same_size_costs(order: Order, leg: Leg, options: Sequence[VenueOption], curves: Sequence[VenueCurve],

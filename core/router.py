@@ -7,7 +7,7 @@ best single venue; OTC legs are re-priced exactly by the pool engine, a Jupiter 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -18,7 +18,7 @@ from core.orders import Decision, Leg, NoRouteAvailable, Order, VenueOption
 from core.otc_types import vol_spread_bps
 from core.tokens import Token
 from core.units import BPS, BPS_PLACES, bps_of, max_in, min_out, saved_atoms
-from core.venue import Venue
+from core.venue import Venue, VenueKind, kind_of
 
 MIN_LEG_PCT = 1  # no split leg below 1 % of the order: no dust legs
 MIN_SPLIT_GAIN_BPS = Decimal("0.01")  # a split must beat the best single venue by this share of the order's value
@@ -91,16 +91,19 @@ def savings(
 
 
 def decide(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve] = (),
-           mid_price: Decimal | None = None, firm: Mapping[tuple[str, int], tuple[int, int]] | None = None) -> Decision:
+           mid_price: Decimal | None = None, firm: Mapping[tuple[str, int], tuple[int, int]] | None = None,
+           plans: Plans | None = None) -> Decision:
     """The cheapest all-in route: the best single venue, or a split over `curves` when that beats it.
 
     `firm` maps (venue, leg size atoms) to firm (in, out) atoms of legs re-quoted upstream (Jupiter); other
-    non-OTC legs are priced from their curve. Raises NoRouteAvailable when nothing can fill.
+    non-OTC legs are priced from their curve. `plans` reuses the quote's allocations of the same curves (a firm
+    re-decision cuts the order where the first decision did). Raises NoRouteAvailable when nothing can fill.
     """
     usable = [o for o in options if o.available]
     best = min(usable, key=_rank) if usable else None
     if curves and mid_price is not None:
-        split = _split(order, options, curves, mid_price, best, firm or {})
+        p = plans.plan(order, curves, mid_price) if plans is not None else plan(order, curves, mid_price)
+        split = _split(order, options, p, mid_price, best, firm or {})
         if split is not None:
             return split
     if best is None:
@@ -143,24 +146,62 @@ def fair_rate(order: Order, mid_price: Decimal) -> Fraction:
 def all_in_gain(order: Order, rate: Fraction, in_atoms: int, out_atoms: int, risk_bps: Decimal) -> Fraction:
     """What a fill is worth to the trader in other-side atoms: output (ExactIn) or −input, minus its risk charge."""
     size, other = (in_atoms, out_atoms) if order.exact_in else (out_atoms, -in_atoms)
-    return other - rate * Fraction(risk_bps) * size / BPS
+    risk_n, risk_d = risk_bps.as_integer_ratio()
+    den = rate.denominator * risk_d * BPS  # one Fraction from whole numbers (a chain of them costs 4x)
+    return Fraction(other * den - rate.numerator * risk_n * size, den)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One allocation of an order over a set of curves: the curves sorted by venue, their allocator lines, the cut
+    (None when nothing fits) and the fair rate it was made at."""
+
+    ordered: list[VenueCurve]
+    lines: list[allocator.Curve]
+    found: allocator.Allocation | None
+    rate: Fraction
+
+
+@dataclass(slots=True)
+class Plans:
+    """The allocations of one quote, by the curves they cut (equal curves, equal cut): a decision and its
+    re-decisions (the firm Jupiter leg, maker legs snapped to quoted sizes) allocate each set of curves once."""
+
+    found: dict[tuple[Order, Decimal, tuple[VenueCurve, ...]], Plan] = field(default_factory=dict)
+    runs: int = 0  # allocations actually made
+
+    def plan(self, order: Order, curves: Sequence[VenueCurve], mid_price: Decimal) -> Plan:
+        """The plan of these curves for this order at this mid, made now or reused."""
+        key = (order, mid_price, tuple(curves))
+        hit = self.found.get(key)
+        if hit is None:
+            hit = self.found[key] = plan(order, curves, mid_price)
+            self.runs += 1
+        return hit
+
+
+def plan(order: Order, curves: Sequence[VenueCurve], mid_price: Decimal) -> Plan:
+    """The optimal cut of the order over the curves (sorted by venue) at all-in cost, legs of at least MIN_LEG_PCT."""
+    rate, ordered = fair_rate(order, mid_price), sorted(curves, key=lambda c: c.venue)
+    lines = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / BPS)
+             for c in ordered]
+    smooth = frozenset(i for i, c in enumerate(ordered) if kind_of(c.venue) is not VenueKind.RFQ)  # makers: firm points
+    found = allocator.allocate(lines, order.amount_atoms, maximize=order.exact_in,
+                               min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100), smooth=smooth)
+    return Plan(ordered, lines, found, rate)
 
 
 def allocate(order: Order, curves: Sequence[VenueCurve], mid_price: Decimal
              ) -> tuple[list[VenueCurve], list[allocator.Curve], allocator.Allocation | None]:
-    """The optimal cut of the order over the curves (sorted by venue) at all-in cost, legs of at least MIN_LEG_PCT."""
-    rate, ordered = fair_rate(order, mid_price), sorted(curves, key=lambda c: c.venue)
-    plain = [allocator.Curve(c.venue, c.knots, c.min_atoms, c.max_atoms, rate * Fraction(c.risk_bps) / BPS)
-             for c in ordered]
-    return ordered, plain, allocator.allocate(plain, order.amount_atoms, maximize=order.exact_in,
-                                              min_leg_atoms=-(-order.amount_atoms * MIN_LEG_PCT // 100))
+    """The optimal cut of the order over the curves (sorted by venue), as (curves, allocator lines, allocation)."""
+    p = plan(order, curves, mid_price)
+    return p.ordered, p.lines, p.found
 
 
-def _split(order: Order, options: Sequence[VenueOption], curves: Sequence[VenueCurve], mid_price: Decimal,
+def _split(order: Order, options: Sequence[VenueOption], p: Plan, mid_price: Decimal,
            best: VenueOption | None, firm: Mapping[tuple[str, int], tuple[int, int]]) -> Decision | None:
-    """The optimal split over the curves, priced leg by leg; None unless it beats the best single venue."""
-    rate = fair_rate(order, mid_price)
-    ordered, plain, found = allocate(order, curves, mid_price)
+    """The planned split, priced leg by leg; None unless it beats the best single venue."""
+    rate, ordered, plain, found = p.rate, p.ordered, p.lines, p.found
     if found is None or sum(1 for size in found.sizes if size) < 2:
         return None
     legs, gain, weighted_risk = [], Fraction(0), Decimal(0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 import otc_engine
+from core.venue import Venue
 from ledger.inventory import pool_inventory, pool_params
 from models import OTCPool, db
 
@@ -25,15 +26,16 @@ class PoolSnapshot:
 
 
 def pair_pools(mint_a: str, mint_b: str) -> list[PoolSnapshot]:
-    """Every pool trading the pair {mint_a, mint_b}, in id order, from one query.
+    """Every pool trading the pair {mint_a, mint_b}, in id order, from one query (plain rows: no ORM objects).
 
     The read transaction is ended before returning (rolled back: nothing was written), so no connection idles in a
     transaction while the caller asks venues outside for prices.
     """
-    mints = (mint_a, mint_b)
-    rows = db.session.scalars(select(OTCPool).where(OTCPool.base_mint.in_(mints), OTCPool.quote_mint.in_(mints),
-                                                    OTCPool.base_mint != OTCPool.quote_mint)
-                              .order_by(OTCPool.id)).all()
-    found = [PoolSnapshot(r.id, r.venue, pool_params(r), pool_inventory(r)) for r in rows]
+    mints, table = (mint_a, mint_b), OTCPool.__table__
+    rows = db.session.execute(select(table).where(table.c.base_mint.in_(mints), table.c.quote_mint.in_(mints),
+                                                  table.c.base_mint != table.c.quote_mint)
+                              .order_by(table.c.id)).all()  # plain rows: no ORM objects built for a read
+    found = [PoolSnapshot(r.id, str(Venue.otc(r.name)), pool_params(r), pool_inventory(r))  # type: ignore[arg-type]
+             for r in rows]
     db.session.rollback()
     return found

@@ -53,6 +53,13 @@ def _cache_of(client: jupiter_api.JupiterClient, cache_ms: int) -> TTLCache[tupl
         return found
 
 
+def forget_samples(client: jupiter_api.JupiterClient) -> None:
+    """Drop the client's cached sampled quotes (a benchmark that moves its simulated clock between orders: the cache
+    lives in real time, so an order must not reuse quotes sampled at another simulated instant)."""
+    with _cache_lock:
+        _caches.pop(client, None)
+
+
 def sample_quotes(client: jupiter_api.JupiterClient, order: Order, sizes: list[int], *, cache_ms: int = CURVE_CACHE_MS,
                   parallel: bool = False) -> dict[int, jupiter_api.JupiterQuote]:
     """Jupiter quotes at the given sizes (order's mints and mode): cached ones first, then as many fresh calls as the

@@ -87,7 +87,8 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
     samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
     now = now or utcnow()
-    pools = pair_pools(order.input_token.mint, order.output_token.mint)
+    endpoints = rfq_quoting.endpoints_for(market, order, now) if with_curves else []
+    pools = pair_pools(order.input_token.mint, order.output_token.mint)  # ends the read: makers and pools in one
     try:
         mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
     except jupiter_api.JupiterError as exc:  # no independent price: no venue's answer can be checked
@@ -129,7 +130,7 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
         options.append(_otc_option(order, result, mid, params))
     if with_curves and jq is not None:
         curves += _jupiter_curve(market, order, jq, mid, now.timestamp())
-    rnd = rfq_quoting.gather_makers(market, order, mid, now) if with_curves else None  # makers: firm, no re-ask
+    rnd = rfq_quoting.gather_makers(market, order, mid, now, endpoints) if with_curves else None  # firm, no re-ask
     if rnd is not None:
         options += rnd.options
         curves += rnd.curves
@@ -236,9 +237,10 @@ def _venues(decision: orders.Decision) -> set[str]:
 def decide(market: Market, g: Gathered) -> orders.Decision:
     """Run the router (single venue or split); 503 when Jupiter is down and nothing else serves, 422 when no
     venue can fill or the best route costs more than the desk's MAX_COST_BPS."""
+    plans = router.Plans()  # the allocation runs once per set of curves: the firm re-decision reuses it
     try:
         decision = _firm_jupiter_leg(market, g, rfq_quoting.decide(g.rfq, g.order, g.options, g.curves,
-                                                                   g.mid_price))
+                                                                   g.mid_price, plans=plans), plans)
     except orders.NoRouteAvailable as exc:
         if any(o.down for o in g.options):
             raise ServiceError(503, "VENUE_UNAVAILABLE",
@@ -253,9 +255,11 @@ def decide(market: Market, g: Gathered) -> orders.Decision:
     return decision
 
 
-def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) -> orders.Decision:
-    """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price (the split stays
-    only if it still beats the best single venue); without a Jupiter quote, split over the other venues only."""
+def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision,
+                      plans: router.Plans) -> orders.Decision:
+    """Re-quote a split's Jupiter leg at exactly its size and decide again on that firm price, on the same cut
+    (`plans`; the split stays only if it still beats the best single venue); without a Jupiter quote, split over the
+    other venues only."""
     leg = next((x for x in decision.legs if x.venue == JUPITER), None)
     if leg is None or len(decision.legs) == 1:
         return decision
@@ -264,6 +268,6 @@ def _firm_jupiter_leg(market: Market, g: Gathered, decision: orders.Decision) ->
         q = market.leg_quote(g.order, size, g.mid_price)
     except jupiter_api.JupiterError:
         others = [c for c in g.curves if c.venue != JUPITER]
-        return rfq_quoting.decide(g.rfq, g.order, g.options, others, g.mid_price)
+        return rfq_quoting.decide(g.rfq, g.order, g.options, others, g.mid_price, plans=plans)
     return rfq_quoting.decide(g.rfq, g.order, g.options, g.curves, g.mid_price,
-                              firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)})
+                              firm={(JUPITER, size): (q.in_amount_atoms, q.out_amount_atoms)}, plans=plans)

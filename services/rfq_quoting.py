@@ -62,12 +62,22 @@ def _checked(market: Market, order: Order, mid: Decimal, got: MakerQuote | Maker
     return got
 
 
-def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime) -> MakerRound:
-    """Ask every usable maker for the order (parallel, within the window), check, record; the round's result."""
+def endpoints_for(market: Market, order: Order, now: datetime) -> list[MakerEndpoint]:
+    """The makers to ask for the order (none without an RFQ client), read in the caller's read transaction: the
+    caller ends it (quoting.gather reads them with the pair's pools, one transaction for both)."""
+    return makers.for_order(order, now, market.settings.maker_key) if market.rfq is not None else []
+
+
+def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime,
+                  endpoints: list[MakerEndpoint] | None = None) -> MakerRound:
+    """Ask every usable maker for the order (parallel, within the window), check, record; the round's result.
+
+    `endpoints` as read by endpoints_for() (then the read is over); read here when not given."""
     if market.rfq is None:
         return MakerRound()
-    endpoints = makers.for_order(order, now, market.settings.maker_key)
-    db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter, next) are asked
+    if endpoints is None:
+        endpoints = makers.for_order(order, now, market.settings.maker_key)
+        db.session.rollback()  # end the read: no transaction stays open while the makers (or Jupiter) are asked
     if not endpoints:
         return MakerRound()
     request_id = str(uuid.uuid4())
@@ -127,11 +137,12 @@ def _record(market: Market, asks: list[tuple[MakerEndpoint, QuoteAsk]],
 
 
 def decide(rnd: MakerRound | None, order: Order, options: Any, curves: Any, mid: Decimal,
-           firm: dict[tuple[str, int], tuple[int, int]] | None = None) -> Decision:
-    """The router's decision with maker legs only at quoted sizes (core.rfq.decide); the plain router without."""
+           firm: dict[tuple[str, int], tuple[int, int]] | None = None, plans: router.Plans | None = None) -> Decision:
+    """The router's decision with maker legs only at quoted sizes (core.rfq.decide); the plain router without;
+    `plans` holds the quote's allocations for reuse."""
     if rnd is None or not rnd.quotes:
-        return router.decide(order, options, curves, mid, firm)
-    return rfq.decide(order, options, curves, mid, {**rnd.firm, **(firm or {})}, rnd.quoted)
+        return router.decide(order, options, curves, mid, firm, plans)
+    return rfq.decide(order, options, curves, mid, {**rnd.firm, **(firm or {})}, rnd.quoted, plans)
 
 
 def used_quotes(rnd: MakerRound | None, order: Order, decision: Decision) -> list[MakerQuote]:

@@ -253,14 +253,15 @@ def test_a_split_decision_takes_the_cheap_slice_of_jupiter_and_explains_itself()
     single = router.decide(order, options)
     d = router.decide(order, options, [jup, otc], MID)
     assert single.venue == "otc:sol-usdc" and d.venue == "split"
-    assert [(leg.venue, leg.in_amount_atoms) for leg in d.legs] == [("otc:sol-usdc", 750 * 10**9),
-                                                                      ("jupiter", 250 * 10**9)]
-    assert d.out_amount_atoms == 149_846_250_000 and d.split_gain_atoms == 26_250_000
-    assert d.split_gain_bps == Decimal("1.7521") and d.best_single_venue == "otc:sol-usdc"
-    assert [leg.marginal_cost_bps for leg in d.legs] == [Decimal(12), Decimal(5)]
-    assert d.cost_bps == Decimal("10.2500")
-    assert "250.00 SOL on jupiter at 5.0 bps all-in (5.0 bps at the cut)" in d.explanation
+    # Jupiter's sampled marginal (5 bps at 125 SOL, 15 at 375, linear between) meets the pool's 12 bps at 300 SOL
+    assert [(leg.venue, leg.in_amount_atoms) for leg in d.legs] == [("otc:sol-usdc", 700 * 10**9),
+                                                                      ("jupiter", 300 * 10**9)]
+    assert d.out_amount_atoms == 104_874_000_000 + 44_970_000_000 and d.split_gain_atoms == 24_000_000
+    assert d.split_gain_bps == Decimal("1.6019") and d.best_single_venue == "otc:sol-usdc"
+    assert [leg.marginal_cost_bps for leg in d.legs] == [Decimal(12), Decimal(12)]  # the marginals meet
+    assert d.cost_bps == Decimal("10.4000")
+    assert "300.00 SOL on jupiter at 6.7 bps all-in (12.0 bps at the cut)" in d.explanation
     assert "vs otc:sol-usdc alone" in d.explanation and "vs Jupiter only" in d.explanation
-    worse = {("jupiter", 250 * 10**9): (250 * 10**9, 37_400_000_000)}  # re-quoted at 26.7 bps
+    worse = {("jupiter", 300 * 10**9): (300 * 10**9, 44_900_000_000)}  # re-quoted at 22.2 bps
     firm = router.decide(order, options, [jup, otc], MID, firm=worse)
     assert firm.venue == "otc:sol-usdc"  # the firm Jupiter price makes the split worse than one venue: no split
