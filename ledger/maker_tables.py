@@ -13,7 +13,7 @@ from models import BPS, UTCDateTime, db, utcnow
 
 
 class Maker(db.Model):
-    """An external market maker reached in Jupiter Z's webhook format; its API key is stored sealed (core.sealed,
+    """An external market maker reached in Jupiter Z's webhook format; its API key is stored sealed (ledger.sealed,
     under the instance's MAKER_KEY) and never returned or logged."""
 
     __tablename__ = "makers"
@@ -21,7 +21,7 @@ class Maker(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(48), unique=True)
     base_url: Mapped[str] = mapped_column(String(255))
-    api_key_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # core.sealed token, never the key
+    api_key_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # ledger.sealed token, never the key
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     timeout_ms: Mapped[int] = mapped_column(Integer, default=500)
     tokens: Mapped[list[str]] = mapped_column(JSON, default=list)  # its GET /tokens, refreshed

@@ -1,21 +1,19 @@
 """External RFQ makers as configuration: validate, create, edit, remove (audited), refresh tokens, pick for an order.
 
-The API key is stored sealed (core.sealed, under the instance key Settings.maker_key) to be sent as X-API-KEY; it is
+The API key is stored sealed (ledger.sealed, under the instance key Settings.maker_key) to be sent as X-API-KEY; it is
 never returned by any endpoint or page, nor logged: listings and audit entries say only whether one is set.
 """
 from __future__ import annotations
 
 import logging
 import re
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from core import sealed
 from core.orders import Order
-from ledger import audit, maker_log
+from ledger import audit, maker_log, sealed
 from ledger.maker_tables import Maker
 from models import User, db, utcnow
 from read import maker_scorecards
@@ -148,10 +146,10 @@ def delete(maker_id: int, actor: User | None) -> None:
 
 
 def _sealed(market: Market, api_key: str | None) -> str | None:
-    """The API key sealed under the instance key, with a fresh random nonce (None stays None)."""
+    """The API key sealed under the instance key (a Fernet token with a fresh random IV; None stays None)."""
     if api_key is None:
         return None
-    return sealed.seal(market.settings.maker_key, secrets.token_bytes(sealed.NONCE_BYTES), api_key)
+    return sealed.seal(market.settings.maker_key, api_key)
 
 
 def endpoint(m: Maker, maker_key: bytes) -> MakerEndpoint:

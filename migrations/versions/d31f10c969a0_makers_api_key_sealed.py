@@ -1,4 +1,4 @@
-"""makers: the API key sealed at rest (api_key -> api_key_sealed, core.sealed under the instance's MAKER_KEY)
+"""makers: the API key sealed at rest (api_key -> api_key_sealed, ledger.sealed (Fernet) under the instance's MAKER_KEY)
 
 Existing plaintext keys are sealed in place; the downgrade unseals them back. The key is the app's
 (MAKER_KEY, else instance/maker-key): run through `flask db upgrade` / `flask init-db`.
@@ -8,13 +8,11 @@ Revises: a9c4e2f7b3d1
 Create Date: 2026-12-02 07:10:00.000000
 
 """
-import secrets
-
 import sqlalchemy as sa
 from alembic import op
 from flask import current_app
 
-from core import sealed
+from ledger import sealed
 
 # revision identifiers, used by Alembic.
 revision = 'd31f10c969a0'
@@ -38,7 +36,7 @@ def upgrade():
     for row in conn.execute(sa.select(MAKERS.c.id, MAKERS.c.api_key).where(MAKERS.c.api_key.is_not(None))).all():
         key = key or _key()
         conn.execute(MAKERS.update().where(MAKERS.c.id == row.id).values(
-            api_key_sealed=sealed.seal(key, secrets.token_bytes(sealed.NONCE_BYTES), row.api_key)))
+            api_key_sealed=sealed.seal(key, row.api_key)))
     with op.batch_alter_table('makers') as batch:
         batch.drop_column('api_key')
 
