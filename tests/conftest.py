@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from app import create_app
+from ledger.maker_tables import Maker
 from models import db
-from services.seed import init_database
+from services.seed import init_database, seed_makers
 
 
 class AdminClient(FlaskClient):
@@ -64,6 +65,25 @@ def build_app(database_url: str, **overrides: object) -> Flask:
     app.config["TEST_ADMIN_TOKEN"] = make_token(app, "admin", "test-admin")
     app.test_client_class = AdminClient
     return app
+
+
+def seed_instant_makers(app: Flask, offsets_bps: dict[str, int] | None = None) -> None:
+    """Seed the two simulated makers answering with no latency; offsets_bps[name] prices one that many bps better."""
+    with app.app_context():
+        seed_makers()
+        for m in db.session.scalars(select(Maker)):
+            m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0, "price_offset_bps": (offsets_bps or {}).get(m.name, 0)}
+        db.session.commit()
+
+
+def behave(app: Flask, name: str, fresh: bool = False, **behaviour: Any) -> None:
+    """Add to a simulated maker's behaviour (fresh: replace it, keeping no latency)."""
+    with app.app_context():
+        m = db.session.scalar(select(Maker).where(Maker.name == name))
+        assert m is not None
+        base = {"latency_ms": 0, "jitter_ms": 0} if fresh else dict(m.sim_behaviour or {})
+        m.sim_behaviour = {**base, **behaviour}
+        db.session.commit()
 
 
 @pytest.fixture

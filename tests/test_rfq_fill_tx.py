@@ -17,18 +17,15 @@ from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
-from sqlalchemy import select
 
 from core import rfq_fill
 from core.rfq_fill import FillTerms
 from core.tokens import SOL, USDC
 from ledger import maker_log
-from ledger.maker_tables import Maker
 from models import db
-from services.seed import seed_makers
 from sim.rfq_fill_check import check_fill
 from sim.rfq_makers import maker_pubkey
-from tests.conftest import build_app
+from tests.conftest import build_app, seed_instant_makers
 from venues import wallet
 from venues.rfq_client import RfqClient
 from venues.rfq_fill_tx import fill_message
@@ -101,11 +98,7 @@ def _meta(message: MessageV0, keys: Any, i: int) -> list[AccountMeta]:
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     app = build_app(f"sqlite:///{tmp_path / 'fill.db'}")
-    with app.app_context():
-        seed_makers()
-        for m in db.session.scalars(select(Maker)):
-            m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0, "price_offset_bps": 40 if m.name == "alpha" else 0}
-        db.session.commit()
+    seed_instant_makers(app, {"alpha": 40})
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -19,7 +19,7 @@ from ledger.maker_tables import Maker, MakerRequest, MakerSwap
 from models import AuditLog, OTCPool, Trade, db, utcnow
 from services import makers
 from services.seed import seed_makers
-from tests.conftest import build_app
+from tests.conftest import behave, build_app, seed_instant_makers
 
 ORDER = {"input": "SOL", "output": "USDC", "amount": "25000"}
 
@@ -28,23 +28,10 @@ ORDER = {"input": "SOL", "output": "USDC", "amount": "25000"}
 def app(tmp_path: Path) -> Iterator[Flask]:
     """The app with the two seeded simulated makers, quick (no latency) and honest (no rejects)."""
     app = build_app(f"sqlite:///{tmp_path / 'rfq.db'}", RFQ_SUSPEND_AFTER=2, RFQ_COOLDOWN_S=60)
-    with app.app_context():
-        seed_makers()
-        for m in db.session.scalars(select(Maker)):
-            m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0}
-        db.session.commit()
+    seed_instant_makers(app)
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-def behave(app: Flask, name: str, **behaviour: Any) -> None:
-    """Set a simulated maker's behaviour."""
-    with app.app_context():
-        m = db.session.scalar(select(Maker).where(Maker.name == name))
-        assert m is not None
-        m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0, **behaviour}
-        db.session.commit()
 
 
 def options(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -67,7 +54,7 @@ def test_a_quote_lists_maker_options_next_to_jupiter_and_the_pools(client: Flask
 
 
 def test_the_decision_uses_a_maker_when_it_is_cheapest(app: Flask, client: FlaskClient) -> None:
-    behave(app, "alpha", price_offset_bps=40)  # 40 bps better than its engine: within the band, the best price
+    behave(app, "alpha", fresh=True, price_offset_bps=40)  # 40 bps better than its engine: in the band, the best
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     assert "rfq:alpha" in {leg["venue"] for leg in body["decision"]["legs"]}
     with app.app_context():
@@ -75,7 +62,7 @@ def test_the_decision_uses_a_maker_when_it_is_cheapest(app: Flask, client: Flask
 
 
 def test_a_slow_maker_does_not_delay_the_quote_past_the_window(app: Flask, client: FlaskClient) -> None:
-    behave(app, "beta", latency_ms=2000)
+    behave(app, "beta", fresh=True, latency_ms=2000)
     client.post("/api/v1/quotes", json=ORDER)  # warm-up (ladder, caches)
     started = time.perf_counter()
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
@@ -92,7 +79,7 @@ def test_a_slow_maker_does_not_delay_the_quote_past_the_window(app: Flask, clien
 ])
 def test_refused_answers_keep_their_reason_on_the_quote(app: Flask, client: FlaskClient,
                                                         behaviour: dict[str, Any], code: str) -> None:
-    behave(app, "beta", **behaviour)
+    behave(app, "beta", fresh=True, **behaviour)
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     beta = options(body)["rfq:beta"]
     assert beta["available"] is False and beta["reason"].startswith(code)
@@ -106,7 +93,7 @@ def test_a_maker_that_does_not_quote_the_pair_answers_no_quote(client: FlaskClie
 
 
 def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask, client: FlaskClient) -> None:
-    behave(app, "alpha", price_offset_bps=40, reject_pct=100)
+    behave(app, "alpha", fresh=True, price_offset_bps=40, reject_pct=100)
     before = inventories(app)
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     assert "rfq:alpha" in {leg["venue"] for leg in body["decision"]["legs"]}
@@ -132,7 +119,7 @@ def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask,
 
 def test_last_look_rejection_without_reroute_fails_the_trade_cleanly(app: Flask, client: FlaskClient) -> None:
     app.extensions["market"] = _with_settings(app, rfq_reroute=False)
-    behave(app, "alpha", price_offset_bps=40, reject_pct=100)
+    behave(app, "alpha", fresh=True, price_offset_bps=40, reject_pct=100)
     before = inventories(app)
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     res = client.post("/api/v1/trades", json={"quote_id": body["quote_id"]})
@@ -163,7 +150,7 @@ def test_a_swap_for_the_same_quote_id_is_never_sent_twice(app: Flask) -> None:
 
 
 def test_a_persistently_failing_maker_is_suspended_then_asked_again(app: Flask, client: FlaskClient) -> None:
-    behave(app, "beta", down=True)
+    behave(app, "beta", fresh=True, down=True)
     for _ in range(2):
         client.post("/api/v1/quotes", json=ORDER)
     with app.app_context():
@@ -181,7 +168,7 @@ def test_a_persistently_failing_maker_is_suspended_then_asked_again(app: Flask, 
         assert beta is not None
         beta.suspended_until = utcnow() - timedelta(seconds=1)  # the cool-down is over
         db.session.commit()
-    behave(app, "beta")
+    behave(app, "beta", fresh=True)
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     assert options(body)["rfq:beta"]["available"]
     assert client.get(f"/api/v1/makers/{beta_id}").get_json()["state"] == "enabled"
@@ -248,7 +235,7 @@ def test_the_admin_makers_page_lists_scorecards_and_its_forms_add_edit_and_remov
 
 
 def test_monitoring_shows_each_makers_state(app: Flask, client: FlaskClient) -> None:
-    behave(app, "beta", down=True)
+    behave(app, "beta", fresh=True, down=True)
     for _ in range(2):
         client.post("/api/v1/quotes", json=ORDER)
     html = client.get("/monitoring").get_data(as_text=True)
@@ -259,8 +246,8 @@ def test_monitoring_shows_each_makers_state(app: Flask, client: FlaskClient) -> 
 def test_makers_quote_trade_and_never_send_a_swap_twice_on_both_backends(any_app: Flask) -> None:
     with any_app.app_context():
         seed_makers()
-    behave(any_app, "alpha", price_offset_bps=40)
-    behave(any_app, "beta")
+    behave(any_app, "alpha", fresh=True, price_offset_bps=40)
+    behave(any_app, "beta", fresh=True)
     client = any_app.test_client()
     body = client.post("/api/v1/quotes", json=ORDER).get_json()
     assert "rfq:alpha" in {leg["venue"] for leg in body["decision"]["legs"]}

@@ -15,13 +15,12 @@ from sqlalchemy import select
 import jupiter_api
 import trade_logger
 from ledger import maker_log, reconcile
-from ledger.maker_tables import Maker, MakerSwap
+from ledger.maker_tables import MakerSwap
 from ledger.tca_store import TradeTca
 from models import AuditLog, OTCPool, Trade, db, utcnow
 from services import chain_execution, execution
 from services.market import Market
-from services.seed import seed_makers
-from tests.conftest import build_app
+from tests.conftest import behave, build_app, seed_instant_makers
 from venues.rfq_client import RfqClient
 
 BIG = {"input": "SOL", "output": "USDC", "amount": "100000"}  # alpha, beta, the pool and Jupiter share it
@@ -32,23 +31,10 @@ MID = {"input": "SOL", "output": "USDC", "amount": "25000"}
 def app(tmp_path: Path) -> Iterator[Flask]:
     """The app with the two simulated makers: no latency; alpha 40 bps and beta 30 bps better than their engines."""
     app = build_app(f"sqlite:///{tmp_path / 'partial.db'}")
-    with app.app_context():
-        seed_makers()
-        for m in db.session.scalars(select(Maker)):
-            m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0, "price_offset_bps": 40 if m.name == "alpha" else 30}
-        db.session.commit()
+    seed_instant_makers(app, {"alpha": 40, "beta": 30})
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-def behave(app: Flask, name: str, **behaviour: Any) -> None:
-    """Add to a simulated maker's behaviour."""
-    with app.app_context():
-        m = db.session.scalar(select(Maker).where(Maker.name == name))
-        assert m is not None
-        m.sim_behaviour = {**(m.sim_behaviour or {}), **behaviour}
-        db.session.commit()
 
 
 def pools(app: Flask) -> dict[str, tuple[int, int]]:

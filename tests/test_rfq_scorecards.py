@@ -15,8 +15,7 @@ from ledger.maker_tables import Maker
 from ledger.tca_store import TradeTca
 from models import db, utcnow
 from services import tca
-from services.seed import seed_makers
-from tests.conftest import build_app
+from tests.conftest import build_app, seed_instant_makers
 
 ORDER = {"input": "SOL", "output": "USDC", "amount": "25000"}
 
@@ -25,12 +24,7 @@ ORDER = {"input": "SOL", "output": "USDC", "amount": "25000"}
 def app(tmp_path: Path) -> Iterator[Flask]:
     """Two simulated makers, no latency; alpha prices 40 bps better than its engine, so it wins whole orders."""
     app = build_app(f"sqlite:///{tmp_path / 'cards.db'}")
-    with app.app_context():
-        seed_makers()
-        for m in db.session.scalars(select(Maker)):
-            m.sim_behaviour = {"latency_ms": 0, "jitter_ms": 0, **({"price_offset_bps": 40} if m.name == "alpha"
-                                                                   else {})}
-        db.session.commit()
+    seed_instant_makers(app, {"alpha": 40})
     yield app
     with app.app_context():
         db.engine.dispose()
