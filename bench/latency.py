@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from bench import routing
+from bench import routing, routing_report
 from bench._common import pct, table, write
 
 ORDERS, SEED = 300, 20261126
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
                     rows.append(row)
             db.engine.dispose()
     body, summary = [], []
-    for lo, hi in ((0, routing.MAX_SOL + 1), *routing.BUCKETS):
+    for lo, hi in ((0, routing.MAX_SOL + 1), *routing_report.BUCKETS):
         part = [r for r in rows if lo <= r.size_sol < hi]
         if not part:
             continue
