@@ -119,7 +119,11 @@ def test_a_quote_filled_trade_is_measured_against_the_quotes_decision(client: Fl
 def test_savings_vs_best_single_venue_are_zero_for_a_single_venue_fill_and_positive_for_a_split(
         client: FlaskClient) -> None:
     small, split = _trade(client, "500"), _trade(client, "25000")
-    assert small["venue"] != "split" and Decimal(small["tca"]["savings_bps"]["best_single_venue"]) == 0
+    # a single-venue fill saves nothing against itself but what moved between decision and fill (timing); each is
+    # rounded to 0.1 bps and they have different bases (benchmark value, arrival notional): equal within that
+    saved, timing = (Decimal(small["tca"]["savings_bps"]["best_single_venue"]),
+                     Decimal(small["tca"]["components_bps"]["timing"]))
+    assert small["venue"] != "split" and abs(saved + timing) <= Decimal("0.1") + abs(timing) / 50
     assert split["venue"] == "split" and Decimal(split["tca"]["savings_bps"]["best_single_venue"]) > 0
 
 
