@@ -16,7 +16,7 @@ from read.tca import tca_json
 from services import alerts
 from services.makers import state_of
 from services.parent_estimates import cost_usd_atoms
-from services.parent_orders import Progress
+from services.parent_progress import Progress
 
 if TYPE_CHECKING:
     from ledger.maker_tables import Maker
