@@ -131,5 +131,8 @@ def _shortfall_usd(p: Progress) -> str | None:
 
 
 def _plain(value: Decimal | None) -> str | None:
-    """A decimal as plain digits without trailing zeros (never an exponent); None stays None."""
-    return None if value is None else format(value.normalize(), "f")
+    """A decimal as plain digits without trailing zeros (never an exponent, never rounded); None stays None."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
