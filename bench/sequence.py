@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bench._sim import T0_S, fill, sim_market
+
 RESULTS = Path(__file__).resolve().parent / "results" / "sequence.md"
-T0_S = 1_767_700_800  # 2026-01-06 12:00 UTC
 FIRST_SOL, SECOND_SOL, SLICES, INTERVAL_S, GAP_S = 100_000, 10_000, 10, 60, 1
 
 
@@ -39,75 +38,37 @@ class Outcome:
     second_at_s: float
 
 
-def _fill(market: object, order: object, now_s: float, clock: list[float], jupiter_only: bool = False) -> object:
-    """Gather, decide (the router, or Jupiter alone) and execute through the real path at now_s; the filled trade."""
-    from core import router
-    from services import execution, quoting, trading
-
-    clock[0] = now_s
-    g = quoting.gather(market, order, datetime.fromtimestamp(now_s, UTC))  # type: ignore[arg-type]
-    if jupiter_only:
-        d = router.decide(order, [o for o in g.options if o.venue == "jupiter"])  # type: ignore[arg-type]
-    else:
-        d = quoting.decide(market, g)  # type: ignore[arg-type]
-    plan = trading.plan_fill(market, g, d, idempotency_key=None, body_hash=None, user_id=None,  # type: ignore[arg-type]
-                             started=0.0)
-    return execution.run(market, plan)  # type: ignore[arg-type]
-
-
 def scenario(name: str, first_sol: int, second_sol: int, slices: int, interval_s: int,
              second_at_s: float | None = None) -> Outcome:
     """Run one scenario on a fresh app and market: none, whole, split or twap, then the second order (at
     second_at_s, default 1 s after the first order's last fill)."""
-    from types import SimpleNamespace
-    from unittest import mock
-
-    import jupiter_api
-    from app import create_app
     from core import tca
     from core.orders import Order
     from core.tokens import SOL, USDC
     from ledger.tca_store import order_of
-    from models import db
-    from services import execution
-    from services.seed import init_database
-    from sim.price import SimConfig
-    from sim.transport import SimTransport
 
-    clock, apps = [float(T0_S)], []
-    # the simulated clock drives the quotes, and the pools' displacement by our swaps is read and written on it
-    client = jupiter_api.JupiterClient(SimTransport(SimConfig(), clock=lambda: clock[0],
-                                                    displaced=lambda t: apps[0].extensions["sim_pools"].displaced(t)))
-    sim_time = SimpleNamespace(time=lambda: clock[0])  # execution's hook moves the pools at the simulated time
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(execution, "time", sim_time):
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/seq.db", "SECRET_KEY": "bench",
-                          "JUPITER_CLIENT": client, "RECOVER_ON_START": False})
-        apps.append(app)
-        with app.app_context():
-            init_database()
-            market, now_s, first = app.extensions["market"], float(T0_S), []
-            if name == "twap":
-                base, extra = divmod(first_sol * 10**SOL.decimals, slices)
-                for i in range(slices):
-                    first.append(_fill(market, Order(SOL, USDC, base + (i < extra)), T0_S + i * interval_s, clock))
-                now_s = float(T0_S + (slices - 1) * interval_s)
-            elif name in ("whole", "split"):
-                first.append(_fill(market, Order(SOL, USDC, first_sol * 10**SOL.decimals), now_s, clock,
-                                   jupiter_only=name == "whole"))
-            lost = fair = Decimal(0)
-            for t in first:
-                worth = tca.fair_atoms(order_of(t), t.arrival_mid)  # type: ignore[arg-type, attr-defined]
-                fair += Decimal(worth.numerator) / worth.denominator
-                lost += Decimal(t.tca.shortfall_atoms)  # type: ignore[attr-defined]
-            at_s = now_s + GAP_S if second_at_s is None else second_at_s
-            second = _fill(market, Order(SOL, USDC, second_sol * 10**SOL.decimals), at_s, clock)
-            jup = next((o for o in second.options if o["venue"] == "jupiter" and o["available"]), None)  # type: ignore[attr-defined]
-            out = Outcome(name, len(first), (lost * 10_000 / fair).quantize(Decimal("0.01")) if fair else None,
-                          Decimal(sum(t.out_amount_atoms for t in first)) / 10**USDC.decimals,  # type: ignore[attr-defined]
-                          second.venue, second.tca.shortfall_bps, second.cost_bps,  # type: ignore[attr-defined]
-                          None if jup is None else Decimal(jup["execution_cost_bps"]), at_s)
-            db.engine.dispose()
-    return out
+    with sim_market() as sm:
+        now_s, first = float(T0_S), []
+        if name == "twap":
+            base, extra = divmod(first_sol * 10**SOL.decimals, slices)
+            for i in range(slices):
+                first.append(fill(sm, Order(SOL, USDC, base + (i < extra)), T0_S + i * interval_s))
+            now_s = float(T0_S + (slices - 1) * interval_s)
+        elif name in ("whole", "split"):
+            first.append(fill(sm, Order(SOL, USDC, first_sol * 10**SOL.decimals), now_s,
+                              "jupiter" if name == "whole" else "router"))
+        lost = fair = Decimal(0)
+        for t in first:
+            worth = tca.fair_atoms(order_of(t), t.arrival_mid)
+            fair += Decimal(worth.numerator) / worth.denominator
+            lost += Decimal(t.tca.shortfall_atoms)
+        at_s = now_s + GAP_S if second_at_s is None else second_at_s
+        second = fill(sm, Order(SOL, USDC, second_sol * 10**SOL.decimals), at_s)
+        jup = next((o for o in second.options if o["venue"] == "jupiter" and o["available"]), None)
+        return Outcome(name, len(first), (lost * 10_000 / fair).quantize(Decimal("0.01")) if fair else None,
+                       Decimal(sum(t.out_amount_atoms for t in first)) / 10**USDC.decimals,
+                       second.venue, second.tca.shortfall_bps, second.cost_bps,
+                       None if jup is None else Decimal(jup["execution_cost_bps"]), at_s)
 
 
 def report(rows: list[tuple[Outcome, Outcome]], first_sol: int, second_sol: int, slices: int,

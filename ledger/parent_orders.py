@@ -9,16 +9,35 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, select, update
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from models import MID, Trade, UTCDateTime, db, utcnow
 
 WORKING, COMPLETED, CANCELLED, FAILED = "working", "completed", "cancelled", "failed"
 STATUSES = (WORKING, COMPLETED, CANCELLED, FAILED)
 SENT, FILLED, SLICE_FAILED, WAITED = "sent", "filled", "failed", "waited"
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A Decimal stored as its plain digits (TEXT), so it reads back exactly on every database (SQLite's NUMERIC
+    goes through a float); for values only read back, never compared in SQL."""
+
+    impl = String(48)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """Plain digits, never an exponent."""
+        return None if value is None else format(Decimal(value), "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """The stored digits as a Decimal, exactly."""
+        return None if value is None else Decimal(value)
 
 
 class ParentOrder(db.Model):
@@ -39,7 +58,7 @@ class ParentOrder(db.Model):
     strategy: Mapped[str] = mapped_column(String(12))
     duration_s: Mapped[int] = mapped_column(Integer)
     slices: Mapped[int] = mapped_column(Integer)
-    limit_price: Mapped[Decimal | None] = mapped_column(Numeric(38, 18), nullable=True)
+    limit_price: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)  # exact (compared to atoms)
     arrival_mid: Mapped[Decimal | None] = mapped_column(MID, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,8 +1,9 @@
 """A trade's legs executed with the Jupiter leg on chain, and recovery of a trade whose transaction may have landed.
 
-The Jupiter leg's transaction carries the trade's own limit: its threshold is the trade's minimum out less what the
-firm OTC legs deliver (ExactIn), or its maximum in less what they take (ExactOut), so a fill that would break the
-accepted limit fails on chain and moves nothing. Amounts are integer atoms.
+A Jupiter leg's transaction carries the trade's own limit: its threshold is the trade's minimum out less what every
+other leg delivers (ExactIn), or its maximum in less what they take (ExactOut), so a fill that would break the
+accepted limit fails on chain and moves nothing; with two Jupiter legs (a maker leg re-routed at last look) each
+counts the other's amount, not the whole Jupiter remainder. Amounts are integer atoms.
 """
 from __future__ import annotations
 
@@ -41,14 +42,17 @@ class FailedOnChain(Exception):
         self.err = err
 
 
-def leg_threshold(plan: trade_logger.FillPlan, quote_threshold_atoms: int) -> int:
-    """The Jupiter leg's min out (ExactIn) / max in (ExactOut) in atoms: its quote's, tightened to the trade's limit."""
+def leg_threshold(plan: trade_logger.FillPlan, index: int, done: list[tuple[int, int]],
+                  quote_threshold_atoms: int) -> int:
+    """Jupiter leg `index`'s min out (ExactIn) / max in (ExactOut) in atoms: its quote's, tightened to the trade's
+    limit less every other leg: what the legs before it moved (`done`, (in, out) in plan order) and what the legs
+    after it plan. Another Jupiter leg (a maker leg re-routed at last look) is another leg, not part of this one."""
     order, d = plan.order, plan.decision
-    others = [leg for leg in plan.legs if leg.venue != JUPITER]
+    others = [(leg.in_amount_atoms, leg.out_amount_atoms) for leg in plan.legs[index + 1:]] + done[:index]
     if order.exact_in and d.min_out_amount_atoms is not None:
-        return max(quote_threshold_atoms, d.min_out_amount_atoms - sum(leg.out_amount_atoms for leg in others))
+        return max(quote_threshold_atoms, d.min_out_amount_atoms - sum(out for _, out in others))
     if not order.exact_in and d.max_in_amount_atoms is not None:
-        return min(quote_threshold_atoms, d.max_in_amount_atoms - sum(leg.in_amount_atoms for leg in others))
+        return min(quote_threshold_atoms, d.max_in_amount_atoms - sum(in_ for in_, _ in others))
     return quote_threshold_atoms
 
 
@@ -57,12 +61,13 @@ def execute(market: Market, plan: trade_logger.FillPlan, leg_ids: list[int]) -> 
     are what moved in the wallet. Raises JupiterError, onchain.NotLanded, onchain.Unconfirmed, FailedOnChain."""
     assert market.chain is not None
     order, done = plan.order, Executed()
-    for leg, leg_id in zip(plan.legs, leg_ids, strict=True):
+    for index, (leg, leg_id) in enumerate(zip(plan.legs, leg_ids, strict=True)):
         if leg.venue != JUPITER:
             done.fills.append((leg.in_amount_atoms, leg.out_amount_atoms))
             continue
         q = market.leg_quote(order, leg.in_amount_atoms if order.exact_in else leg.out_amount_atoms, plan.arrival_mid)
-        raw = dict(q.raw, otherAmountThreshold=str(leg_threshold(plan, q.other_amount_threshold_atoms)))
+        threshold = leg_threshold(plan, index, done.fills, q.other_amount_threshold_atoms)
+        raw = dict(q.raw, otherAmountThreshold=str(threshold))
         landed = onchain.execute_swap(market.chain, replace(q, raw=raw),
                                       lambda sig, height, i=leg_id: chain_legs.record_signature(i, sig, height))
         if landed.err is not None:

@@ -17,12 +17,11 @@ from core import codec, router, schedule
 from core.orders import NoRouteAvailable, Order
 from core.tokens import format_ui
 from services import guardrails, quoting
-from services.errors import InputError, ServiceError
+from services.errors import ServiceError
 from services.guardrails import Guardrails, cost_usd_atoms
 from services.market import Market
+from services.parent_requests import parse_schedule
 
-DEFAULT_DURATION_S = 600
-DEFAULT_SLICES = 10
 FIT_SLICES = (2, 4, 8, 16, 32, 64, 128)
 MIN_INTERVAL_S = 60  # a suggested TWAP's slices are at least this far apart (and one impact half-life)
 
@@ -103,12 +102,11 @@ def _option(cost: Decimal | None, notional: int, rails: Guardrails) -> dict[str,
 
 
 def estimate(market: Market, body: Any, config: Mapping[str, Any]) -> dict[str, Any]:
-    """Now (best single venue), split now (the router's route) and over duration_s in `slices` (the TWAP)."""
+    """Now (best single venue), split now (the router's route) and over duration_s in `slices` (the TWAP); the
+    body's `duration_s` and `slices` are required and validated as for a parent order (InputError, 400)."""
     order = quoting.parse_order(body)
-    duration_s = int(body.get("duration_s") or DEFAULT_DURATION_S)
-    slices = int(body.get("slices") or DEFAULT_SLICES)
-    if not (schedule.MIN_DURATION_S <= duration_s <= schedule.MAX_DURATION_S and 1 <= slices <= schedule.MAX_SLICES):
-        raise InputError("duration_s or slices out of range", field="duration_s")
+    sched = parse_schedule(body, order)  # InputError (400) as for POST /api/v1/orders
+    duration_s, slices = sched.duration_s, sched.slices
     rails = Guardrails.from_config(config)
     try:
         notional = market.usd_value_atoms(order.amount_atoms, order.input_token if order.exact_in
@@ -116,7 +114,7 @@ def estimate(market: Market, body: Any, config: Mapping[str, Any]) -> dict[str, 
     except jupiter_api.JupiterError:  # no price: the estimate still answers in bps
         notional = 0
     single, split = route_cost_bps(market, order)
-    twap = over_time_bps(market, order, duration_s, min(slices, order.amount_atoms))
+    twap = over_time_bps(market, order, duration_s, slices)
     one_shot = split if split is not None else single
     return {
         "notional_usd_atoms": str(notional), "duration_s": duration_s, "slices": slices,

@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import select
 
 import jupiter_api
 import trade_logger
@@ -29,8 +27,10 @@ from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder, ParentSlice
 from models import EXECUTED, Trade, db, utcnow
 from services import execution, quoting, trading
-from services.errors import InputError, ServiceError
+from services.errors import ServiceError
 from services.market import Market
+from services.parent_progress import children, filled_atoms, order_of
+from services.parent_requests import parse_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,44 +50,12 @@ class ParentSettings:
                    adaptive_min_gain_bps=Decimal(str(config.get("ADAPTIVE_MIN_GAIN_BPS", 2))))
 
 
-def parse_request(body: Any) -> tuple[Order, Strategy, int, int, Decimal | None]:
-    """Validate POST /api/v1/orders into (order, strategy, duration_s, slices, limit_price), or InputError."""
-    order = quoting.parse_order(body)
-    try:
-        strategy = Strategy(str(body.get("strategy", "twap")))
-    except ValueError:
-        raise InputError("strategy must be twap or adaptive", field="strategy") from None
-    duration_s = _whole(body.get("duration_s"), "duration_s", schedule.MIN_DURATION_S, schedule.MAX_DURATION_S)
-    slices = _whole(body.get("slices"), "slices", 1, schedule.MAX_SLICES)
-    if slices > order.amount_atoms:
-        raise InputError(f"{slices} slices need at least {slices} atoms", field="slices")
-    limit = body.get("limit_price")
-    limit_price = None
-    if limit not in (None, ""):
-        try:
-            limit_price = Decimal(str(limit).strip()) if isinstance(limit, str) and limit.strip().isascii() else None
-        except InvalidOperation:
-            limit_price = None
-        if limit_price is None or not limit_price.is_finite() or limit_price <= 0 or limit_price >= 10**18:
-            raise InputError("limit_price must be a positive decimal string (output per input token)",
-                             field="limit_price")
-    return order, strategy, duration_s, slices, limit_price
-
-
-def _whole(value: Any, name: str, low: int, high: int) -> int:
-    """A whole number from an int or an ASCII digit string, within [low, high]."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low} to {high}", field=name)
-    return value
-
-
 def place(market: Market, body: Any, *, user_id: int | None, idempotency_key: str | None = None,
           now: datetime | None = None) -> tuple[ParentOrder, bool]:
     """Create a working parent order (its arrival mid recorded now); (parent, created). A retried key replays."""
-    order, strategy, duration_s, slices, limit_price = parse_request(body)
-    body_hash = trading.request_hash({**codec.order_json(order), "strategy": strategy, "duration_s": duration_s,
+    req = parse_request(body)
+    order, duration_s, slices, limit_price = req.order, req.schedule.duration_s, req.schedule.slices, req.limit_price
+    body_hash = trading.request_hash({**codec.order_json(order), "strategy": req.strategy, "duration_s": duration_s,
                                       "slices": slices, "limit_price": str(limit_price) if limit_price else None})
     key = execution.scoped_key(idempotency_key, user_id)
     if key and (first := _replay(key, body_hash)) is not None:
@@ -100,7 +68,7 @@ def place(market: Market, body: Any, *, user_id: int | None, idempotency_key: st
     row = ParentOrder(status=store.WORKING, user_id=user_id, idempotency_key=key, request_hash=body_hash,
                       input_mint=order.input_token.mint, output_mint=order.output_token.mint,
                       swap_mode=str(order.swap_mode), slippage_bps=order.slippage_bps,
-                      amount_atoms=order.amount_atoms, strategy=str(strategy), duration_s=duration_s, slices=slices,
+                      amount_atoms=order.amount_atoms, strategy=str(req.strategy), duration_s=duration_s, slices=slices,
                       limit_price=limit_price, arrival_mid=mid.quantize(trade_logger.MID_STEP), created_at=now,
                       start_at=now, deadline_at=now + timedelta(seconds=duration_s), next_due_at=now, note="")
     try:
@@ -130,30 +98,6 @@ def cancel(parent_id: int, now: datetime | None = None) -> ParentOrder:
     store.finish(parent_id, store.CANCELLED, now or utcnow(), "cancelled by the trader")
     db.session.refresh(parent)
     return parent
-
-
-def order_of(parent: ParentOrder, amount_atoms: int) -> Order:
-    """The child order of a slice: the parent's pair, mode and slippage for amount_atoms."""
-    return quoting.parse_order({"input": parent.input_mint, "output": parent.output_mint,
-                                "amount_atoms": str(amount_atoms), "swap_mode": parent.swap_mode,
-                                "slippage_bps": parent.slippage_bps})
-
-
-def fixed_atoms(parent: ParentOrder, trade: Trade) -> int:
-    """The amount of a filled child on the parent's fixed side (input for ExactIn, output for ExactOut)."""
-    return trade.in_amount_atoms if parent.swap_mode == "ExactIn" else trade.out_amount_atoms
-
-
-def children(slices: list[ParentSlice]) -> dict[int, Trade]:
-    """The trades of a parent's slices by id."""
-    ids = [s.trade_id for s in slices if s.trade_id is not None]
-    return {t.id: t for t in db.session.scalars(select(Trade).where(Trade.id.in_(ids)))} if ids else {}
-
-
-def filled_atoms(parent: ParentOrder, slices: list[ParentSlice], trades: dict[int, Trade]) -> int:
-    """What the parent has filled: the fixed-side amounts of its filled slices' trades."""
-    return sum(fixed_atoms(parent, trades[s.trade_id]) for s in slices
-               if s.status == store.FILLED and s.trade_id in trades)
 
 
 def step(market: Market, ps: ParentSettings, parent_id: int, now: datetime | None = None) -> datetime | None:
@@ -317,39 +261,3 @@ def _resolve(market: Market, ps: ParentSettings, parent: ParentOrder, sl: Parent
     _execute(market, parent, sl, row.id, now, ps.retry_s)
     trade = store.trade_by_key(sl.idempotency_key)
     return now + timedelta(seconds=min(ps.retry_s, 5)) if trade is not None and trade.status == "pending" else None
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a parent order stands: filled vs scheduled (atoms), average price vs the arrival mid, its children."""
-
-    parent: ParentOrder
-    slices: list[ParentSlice]
-    trades: dict[int, Trade]
-    filled_atoms: int
-    scheduled_atoms: int
-    out_atoms: int  # the other side of the filled children (output for ExactIn, input for ExactOut)
-    avg_price: Decimal | None  # output per input token, human units
-    shortfall_bps: Decimal | None  # cost against the arrival mid (positive: paid)
-
-
-def progress(parent: ParentOrder, now: datetime | None = None) -> Progress:
-    """The parent's progress at now (the schedule's due amount stops at the deadline or when it finished)."""
-    now = now or utcnow()
-    slices = store.slices_of(parent.id)
-    trades = children(slices)
-    filled = [trades[s.trade_id] for s in slices if s.status == store.FILLED and s.trade_id in trades]
-    sizes = schedule.slice_sizes(parent.amount_atoms, parent.slices)
-    at = min(now, parent.finished_at or now)
-    due = schedule.slices_due(parent.start_at.timestamp(), parent.duration_s, parent.slices, at.timestamp())
-    in_atoms, out_atoms = sum(t.in_amount_atoms for t in filled), sum(t.out_amount_atoms for t in filled)
-    avg = shortfall = None
-    order = order_of(parent, parent.amount_atoms)
-    if in_atoms and out_atoms:
-        avg = (Decimal(out_atoms).scaleb(-order.output_token.decimals)
-               / Decimal(in_atoms).scaleb(-order.input_token.decimals))
-        if parent.arrival_mid:
-            shortfall = ((parent.arrival_mid - avg) / parent.arrival_mid * 10_000).quantize(Decimal("0.01"))
-    fixed = sum(fixed_atoms(parent, t) for t in filled)
-    return Progress(parent, slices, trades, fixed, sum(sizes[:due]), out_atoms if order.exact_in else in_atoms,
-                    avg, shortfall)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -66,10 +67,11 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _consumer(env: dict[str, str], log: Path) -> subprocess.Popen:
-    """`flask --app main jobs consumer` in its own process group, once it says it runs."""
+    """`python -m flask --app main jobs consumer` (this interpreter's, whatever is on PATH) in its own process group,
+    once it says it runs."""
     with log.open("ab") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "--app", "main", "jobs", "consumer", "--workers",
-                                 "2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "main", "jobs", "consumer", "--workers", "2"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while "job runner:" not in log.read_text() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)

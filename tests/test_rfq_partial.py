@@ -193,3 +193,15 @@ def test_a_lost_swap_answer_holds_the_trade_unknown_until_ops_records_the_makers
 def runner_of() -> Any:
     """A CLI runner for an app."""
     return lambda app: app.test_cli_runner()
+
+
+def test_a_maker_leg_rerouted_to_jupiter_on_chain_fills_within_the_trades_slippage(
+        app: Flask, client: FlaskClient) -> None:
+    quote = client.post("/api/v1/quotes", json={**BIG, "slippage_bps": 100}).get_json()
+    planned = legs_of(quote)
+    assert {"jupiter", "rfq:beta"} <= set(planned), planned
+    behave(app, "beta", reject_pct=100)
+    res = client.post("/api/v1/trades", json={"quote_id": quote["quote_id"]})
+    trade = res.get_json()
+    assert res.status_code == 201 and trade["status"] == "filled", trade
+    assert int(trade["out_amount_atoms"]) >= int(quote["decision"]["min_out_amount_atoms"])

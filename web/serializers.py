@@ -16,7 +16,7 @@ from read.tca import tca_json
 from services import alerts
 from services.makers import state_of
 from services.parent_estimates import cost_usd_atoms
-from services.parent_orders import Progress
+from services.parent_progress import Progress
 
 if TYPE_CHECKING:
     from ledger.maker_tables import Maker
@@ -131,5 +131,8 @@ def _shortfall_usd(p: Progress) -> str | None:
 
 
 def _plain(value: Decimal | None) -> str | None:
-    """A decimal as plain digits without trailing zeros (never an exponent); None stays None."""
-    return None if value is None else format(value.normalize(), "f")
+    """A decimal as plain digits without trailing zeros (never an exponent, never rounded); None stays None."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

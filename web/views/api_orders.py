@@ -7,7 +7,7 @@ from flask_login import current_user
 from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder
 from models import db
-from services import guardrails, parent_estimates, parent_orders, quoting
+from services import guardrails, parent_estimates, parent_orders, parent_progress, quoting
 from web import auth, context, serializers
 from web.errors import api_error, register_api_errors
 from web.json_body import json_object
@@ -34,7 +34,7 @@ def create_order():
     if created:
         current_app.extensions["jobs"].enqueue_parent(parent.id)
         db.session.expire_all()
-    return jsonify(serializers.parent_json(parent_orders.progress(_reload(parent.id)))), 201 if created else 200
+    return jsonify(serializers.parent_json(parent_progress.progress(_reload(parent.id)))), 201 if created else 200
 
 
 def _reload(parent_id: int) -> ParentOrder:
@@ -52,7 +52,7 @@ def list_orders():
         raise quoting.InputError("mine must be one of true, false, 1 or 0", field="mine")
     mine = bool(given) and given[0] in ("true", "1")
     rows = store.page(user_id=current_user.id if mine else None)
-    return jsonify({"orders": [serializers.parent_json(parent_orders.progress(r)) for r in rows]})
+    return jsonify({"orders": [serializers.parent_json(parent_progress.progress(r)) for r in rows]})
 
 
 @bp.get("/api/v1/orders/<int:order_id>")
@@ -61,7 +61,7 @@ def get_order(order_id: int):
     row = db.session.get(ParentOrder, order_id)
     if row is None:
         return api_error(404, "NOT_FOUND", f"no parent order with id {order_id}")
-    return jsonify(serializers.parent_json(parent_orders.progress(row)))
+    return jsonify(serializers.parent_json(parent_progress.progress(row)))
 
 
 @bp.post("/api/v1/orders/<int:order_id>/cancel")
@@ -72,7 +72,7 @@ def cancel_order(order_id: int):
         return api_error(404, "NOT_FOUND", f"no parent order with id {order_id}")
     if not auth.owns_or_admin(row.user_id):
         return api_error(403, "FORBIDDEN", "only the trader who placed this order (or an admin) may cancel it")
-    return jsonify(serializers.parent_json(parent_orders.progress(parent_orders.cancel(order_id))))
+    return jsonify(serializers.parent_json(parent_progress.progress(parent_orders.cancel(order_id))))
 
 
 @bp.post("/api/v1/orders/estimate")

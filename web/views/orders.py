@@ -12,7 +12,7 @@ from ledger import parent_orders as store
 from ledger.parent_orders import ParentOrder
 from models import db
 from read import history as blotter
-from services import parent_orders
+from services import parent_progress
 from web import auth, serializers
 from web.formatting import display_places
 
@@ -44,7 +44,7 @@ def token_data() -> dict[str, dict[str, Any]]:
 def orders_page():
     """Parent orders newest first; `mine=1` shows the signed-in user's."""
     mine = request.args.get("mine") == "1"
-    rows = [parent_orders.progress(r) for r in store.page(user_id=current_user.id if mine else None,
+    rows = [parent_progress.progress(r) for r in store.page(user_id=current_user.id if mine else None,
                                                           limit=LIST_SIZE)]
     return render_template("orders.html", rows=rows, mine=mine, limit=LIST_SIZE, pct=progress_pct,
                            duration=duration_text, traders=blotter.trader_names(p.parent.user_id for p in rows))
@@ -56,7 +56,7 @@ def order_page(order_id: int):
     row = db.session.get(ParentOrder, order_id)
     if row is None:
         abort(404, f"There is no parent order #{order_id}.")
-    data = serializers.parent_json(parent_orders.progress(row))
+    data = serializers.parent_json(parent_progress.progress(row))
     may_cancel = auth.can("api_orders.cancel_order", "POST") and auth.owns_or_admin(row.user_id)
     return render_template("order_detail.html", order=row, data=data, tokens=token_data(), may_cancel=may_cancel,
                            duration=duration_text(row.duration_s),
