@@ -19,9 +19,10 @@ from models import db
 
 LEDGER_TABLES = ("trades", "trade_legs", "trade_tca", "trade_rollups_hourly", "trade_rollups_daily",
                  "trade_leg_rollups_hourly", "trade_leg_rollups_daily", "otc_pools", "quotes")
-# Statements on the ledger's tables per trade, measured on both backends (before issue 17 item 2: a Jupiter-only
-# trade 20.3, a split with an OTC leg 24).
-LEDGER_BUDGET = {"jupiter": 16, "split": 18}
+# Statements on the ledger's tables per trade, measured on both backends: a Jupiter-only trade 14, a split with an
+# OTC leg 16 (before issue 17 item 2: 20.3 and 24); +1 for a trade whose executed amounts differ from the decided
+# ones (the totals' UPDATE).
+LEDGER_BUDGET = {"jupiter": 15, "split": 17}
 ORDERS = {"jupiter": {"input": "SOL", "output": "USDC", "amount": "10", "slippage_bps": 50},
           "split": {"input": "SOL", "output": "USDC", "amount": "25000", "slippage_bps": 50}}
 TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", re.I)  # a nested SELECT's FROM ( is skipped: its table counts
