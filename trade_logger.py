@@ -105,7 +105,7 @@ def _in_transaction(work: Callable[[], T], plan: FillPlan | None = None) -> T:
     for attempt in range(TXN_ATTEMPTS):
         try:
             result = work()
-            db.session.commit()
+            _commit_keeping(result)
             return result
         except IntegrityError as exc:
             db.session.rollback()
@@ -121,6 +121,31 @@ def _in_transaction(work: Callable[[], T], plan: FillPlan | None = None) -> T:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def _commit_keeping(result: object) -> None:
+    """Commit; a Trade result (with its legs and TCA row) stays loaded as just written, every other object expires.
+
+    The trade, its legs and TCA row hold exactly what this transaction flushed (or read under its claim), so the
+    caller and the serialiser read them without the SELECTs a commit's expiry would cost; pools and quotes moved by
+    Core UPDATEs expire as usual.
+    """
+    session = db.session()
+    if not isinstance(result, Trade):
+        session.commit()
+        return
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+    if not expire_on_commit:
+        return
+    loaded = result.__dict__  # no lazy load here: only what the transaction loaded stays
+    kept = {id(result), *(id(leg) for leg in loaded.get("legs", ())), id(loaded.get("tca"))}
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in kept:
+            session.expire(obj)
 
 
 in_transaction = _in_transaction  # the unit of work, for the ledger's other writers (ledger.chain_legs)
@@ -147,8 +172,7 @@ def reserve(plan: FillPlan, now: datetime) -> Trade:
     def work() -> Trade:
         legs = _resolved_legs(plan)
         pays = [(leg.pool_id, leg.out_amount_atoms) for leg in legs if leg.pool_id is not None]
-        inventory.move_all(inventory.leg_deltas(pays, plan.order.input_token.mint, received=False, sign=-1), now,
-                    require_active=True)
+        inventory.move_legs(pays, plan.order.input_token.mint, now, received=False, sign=-1, require_active=True)
         trade = _trade_row(plan, "pending", now, legs)
         db.session.add(trade)
         db.session.flush()
@@ -195,7 +219,7 @@ def settle(trade_id: int, fills: Mapping[int, tuple[int, int]], now: datetime, d
             _retotal(trade)
         tca_store.settle(trade)
         gets = [(leg.pool_id, leg.in_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
-        inventory.move_all(inventory.leg_deltas(gets, trade.input_mint, received=True, sign=1), now)
+        inventory.move_legs(gets, trade.input_mint, now, received=True, sign=1)
         rollups.add_trades([trade_id])  # analytics rollups, same transaction (ORM inserts: rollups' flush hook)
         return trade
 
@@ -209,7 +233,7 @@ def fail(trade_id: int, code: str, reason: str, now: datetime) -> Trade:
         if trade is None:
             return None
         pays = [(leg.pool_id, leg.out_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
-        inventory.move_all(inventory.leg_deltas(pays, trade.input_mint, received=False, sign=1), now)
+        inventory.move_legs(pays, trade.input_mint, now, received=False, sign=1)
         rollups.add_trades([trade_id])
         return trade
 

@@ -1,8 +1,8 @@
 """Pool inventory moves, inside the caller's transaction: lock the row, replenish it to `now`, conditional UPDATE.
 
-Every change of a pool's holdings goes through move(): it replenishes the row to `now` (adding the replenished atoms
-to the cumulative replenished_* columns), applies signed deltas and refuses to go below zero. So for each side
-inventory = initial + replenished + fills in − fills out, which `reconcile` checks.
+Every change of a pool's holdings goes through move() or move_legs(): it replenishes the row to `now` (adding the
+replenished atoms to the cumulative replenished_* columns), applies signed deltas and refuses to go below zero. So for
+each side inventory = initial + replenished + fills in − fills out, which `reconcile` checks.
 
 Atomicity: SELECT ... FOR UPDATE on PostgreSQL (callers lock pools in id order, so split trades cannot deadlock),
 and on every backend an UPDATE ... WHERE version = <version read>, retried when another writer got there first
@@ -10,7 +10,7 @@ and on every backend an UPDATE ... WHERE version = <version read>, retried when 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -58,16 +58,15 @@ def pool_id_for(venue: str) -> int | None:
     return db.session.scalar(select(OTCPool.id).where(OTCPool.name == venue.removeprefix("otc:")))
 
 
-def base_mints(pool_ids: set[int]) -> dict[int, str]:
-    """Each pool's base mint (never changes, so no lock is needed to read it)."""
-    if not pool_ids:
-        return {}
-    return dict(db.session.execute(select(OTCPool.id, OTCPool.base_mint).where(OTCPool.id.in_(pool_ids))).all())
-
-
 def move(pool_id: int, base_delta_atoms: int, quote_delta_atoms: int, now: datetime, *,
          require_active: bool = False) -> None:
     """Replenish the locked pool to `now`, add the signed deltas (atoms) and store; FillRejected if a side goes < 0."""
+    _move(pool_id, lambda _row: (base_delta_atoms, quote_delta_atoms), now, require_active=require_active)
+
+
+def _move(pool_id: int, deltas: Callable[[OTCPool], tuple[int, int]], now: datetime, *,
+          require_active: bool = False) -> None:
+    """Lock the pool, replenish it to `now`, add deltas(locked row) (base, quote atoms) and store: 2 statements."""
     for _ in range(MAX_VERSION_RETRIES):
         row = db.session.execute(
             select(OTCPool).where(OTCPool.id == pool_id).with_for_update().execution_options(populate_existing=True)
@@ -76,6 +75,7 @@ def move(pool_id: int, base_delta_atoms: int, quote_delta_atoms: int, now: datet
             raise FillRejected("POOL_UNKNOWN", f"pool {pool_id} does not exist; nothing was executed")
         if require_active and not row.active:
             raise FillRejected("POOL_INACTIVE", f"{row.venue} was deactivated before the trade executed")
+        base_delta_atoms, quote_delta_atoms = deltas(row)
         inv = otc_engine.replenish(pool_params(row), pool_inventory(row), now)
         base, quote = inv.base_atoms + base_delta_atoms, inv.quote_atoms + quote_delta_atoms
         if base < 0 or quote < 0:
@@ -94,20 +94,17 @@ def move(pool_id: int, base_delta_atoms: int, quote_delta_atoms: int, now: datet
     raise FillRejected("CONTENTION", "the pool was too busy to lock; nothing was executed, please retry")
 
 
-def leg_deltas(legs: Iterable[tuple[int, int]], input_mint: str, *, received: bool,
-               sign: int) -> dict[int, tuple[int, int]]:
-    """Per pool (base, quote) atom deltas: each (pool_id, atoms) on the side the pool received (or paid), × sign."""
-    legs = list(legs)
-    mints = base_mints({pool_id for pool_id, _ in legs})
-    moves: dict[int, tuple[int, int]] = {}
+def move_legs(legs: Iterable[tuple[int, int]], input_mint: str, now: datetime, *, received: bool, sign: int,
+              require_active: bool = False) -> None:
+    """Move each (pool_id, atoms) leg on the side its pool received (or paid), × sign: pools in id order (a fixed
+    lock order), one lock and one UPDATE per pool, the side told by the locked row's base mint (no extra read)."""
+    per_pool: dict[int, int] = {}
     for pool_id, atoms in legs:
-        on_base = (input_mint == mints[pool_id]) == received
-        base, quote = moves.get(pool_id, (0, 0))
-        moves[pool_id] = (base + sign * atoms, quote) if on_base else (base, quote + sign * atoms)
-    return moves
+        per_pool[pool_id] = per_pool.get(pool_id, 0) + sign * atoms
 
+    def deltas(row: OTCPool) -> tuple[int, int]:
+        atoms = per_pool[row.id]
+        return (atoms, 0) if (input_mint == row.base_mint) == received else (0, atoms)
 
-def move_all(moves: Mapping[int, tuple[int, int]], now: datetime, *, require_active: bool = False) -> None:
-    """Apply per-pool deltas in pool id order (a fixed lock order: split trades never deadlock)."""
-    for pool_id in sorted(moves):
-        move(pool_id, *moves[pool_id], now, require_active=require_active)
+    for pool_id in sorted(per_pool):
+        _move(pool_id, deltas, now, require_active=require_active)

@@ -41,13 +41,13 @@ def settle_partial(trade_id: int, kept: Mapping[int, tuple[str, int, int]], code
         fixed_before = _fixed(trade)
         dropped = [leg for leg in trade.legs if leg.id not in kept]
         pays = [(leg.pool_id, leg.out_amount_atoms) for leg in dropped if leg.pool_id is not None]
-        inventory.move_all(inventory.leg_deltas(pays, trade.input_mint, received=False, sign=1), now)
+        inventory.move_legs(pays, trade.input_mint, now, received=False, sign=1)
         for leg in dropped:
             trade.legs.remove(leg)
         for leg in trade.legs:
             leg.venue, leg.in_amount_atoms, leg.out_amount_atoms = kept[leg.id]
         gets = [(leg.pool_id, leg.in_amount_atoms) for leg in trade.legs if leg.pool_id is not None]
-        inventory.move_all(inventory.leg_deltas(gets, trade.input_mint, received=True, sign=1), now)
+        inventory.move_legs(gets, trade.input_mint, now, received=True, sign=1)
         _retotal(trade, fixed_before)
         tca_store.settle(trade)
         row = db.session.get(tca_store.TradeTca, trade_id)
