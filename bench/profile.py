@@ -1,6 +1,7 @@
 """Profiles of the hot paths (pyinstrument): where a quote's and a trade's CPU time goes, by layer and function.
 
-`python -m bench.profile [--requests N]` (also run by `make bench`) writes bench/results/profile.md. In-process
+`python -m bench.profile [--requests N] [--only quotes|trades]` (also run by `make bench`) writes
+bench/results/profile.md (--only: one path, printed and its call tree written, profile.md left as it is). In-process
 (Flask test client, no HTTP server), on PostgreSQL when reachable (else SQLite), with the seeded desk orders of
 bench/api.py: N POST /api/v1/quotes, then N POST /api/v1/trades, sampled every 0.5 ms. The quotes are profiled
 after one unprofiled pass over the same orders (steady state: the pairs' Jupiter ladders exist, as on a desk that
@@ -162,6 +163,7 @@ def main(argv: list[str]) -> int:
     """Profile quotes and trades, write profile.md (and the call trees to profile-*.txt)."""
     args = argparse.ArgumentParser(prog="python -m bench.profile")
     args.add_argument("--requests", type=int, default=REQUESTS)
+    args.add_argument("--only", choices=("quotes", "trades"), help="profile one path only (profile.md is left)")
     opts = args.parse_args(argv)
     if not check("profile", "pyinstrument"):
         return 2
@@ -176,12 +178,16 @@ def main(argv: list[str]) -> int:
                           "RATELIMIT_ENABLED": False})
         client = app.test_client()
         bodies = (_server.order_bodies(8) * (opts.requests // 64 + 1))[:opts.requests]
-        results = [profile(client, "/api/v1/quotes", token, bodies, warm=len(bodies)),
-                   profile(client, "/api/v1/trades", token, bodies)]
+        results = []
+        if opts.only in (None, "quotes"):
+            results.append(profile(client, "/api/v1/quotes", token, bodies, warm=len(bodies)))
+        if opts.only in (None, "trades"):
+            results.append(profile(client, "/api/v1/trades", token, bodies))
         with app.app_context():
             db.engine.dispose()
     text, summary = report(results, backend, time.perf_counter() - started)
-    write("profile", text, summary)
+    if opts.only is None:
+        write("profile", text, summary)
     from bench._common import RESULTS
 
     for r in results:
