@@ -181,8 +181,9 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote for `user_id` (the
     only user who may execute it); nothing executes."""
     started = time.perf_counter()
-    g = gather(market, order, now, with_alerts=True)
-    decision = decide(market, g)
+    with market.one_pool_read():  # the full-size and the firm leg's simulated Jupiter quotes: one read of the pools
+        g = gather(market, order, now, with_alerts=True)
+        decision = decide(market, g)
     used = _venues(decision)
     expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
     expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
