@@ -18,6 +18,9 @@ from core.allocator import Curve, allocate
 from core.curves import VenueCurve
 from core.tokens import SOL, USDC
 from core.units import SwapMode
+from ledger import pools
+from ledger.inventory import pool_params
+from models import OTCPool, db
 from sim import dex
 from sim.price import SimConfig
 from sim.transport import SimTransport
@@ -63,6 +66,24 @@ def test_a_quote_reads_the_simulated_pools_once_for_all_its_jupiter_calls_and_th
     assert len(calls) >= 2 and len(reads) == 1  # the full size, the ladder's rungs, the firm leg: one read
     assert app.test_client().post("/api/v1/quotes", json=SELL_25K).status_code == 200
     assert len(reads) == 2  # never kept past a quote: the state is the database's, shared by every worker
+
+
+def test_a_pools_memoised_params_are_keyed_on_every_column_they_are_built_from(app: Flask) -> None:
+    with app.app_context():
+        row = db.session.scalar(db.select(OTCPool).where(OTCPool.name == "sol-usdc"))
+        assert row is not None
+        read: set[str] = set()
+
+        class Recording:
+            def __getattr__(self, name: str) -> Any:
+                read.add(name)
+                return getattr(row, name)
+
+        assert pools.params_of(row) == pool_params(Recording())
+        assert read <= set(pools.PARAM_COLUMNS)  # a column left out of the key would serve stale params
+        row.base_spread_bps = row.base_spread_bps + 1  # an admin's edit is a new key: priced at once
+        assert pools.params_of(row).base_spread_bps == pool_params(row).base_spread_bps
+        db.session.rollback()
 
 
 def _curves() -> list[VenueCurve]:
