@@ -7,11 +7,12 @@ overstated (savings round down, a benchmark's fill rounds in the benchmark's fav
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from fractions import Fraction
-from math import ceil, floor
+from math import ceil, gcd
 
 from core import allocator
 from core.orders import Order
@@ -115,29 +116,48 @@ def twap_fill(order: Order, curve: allocator.Curve, slices: int, survive: Fracti
     left by the earlier ones (a residual size r: C(r+q) − C(r)), and between slices the residual decays to
     `survive` of itself (2^(−interval/half-life): arbitrage pulls the pools back). Price drift over the horizon has
     zero mean and is not charged. Rounded in the benchmark's favour (output up, input down); None if the curve is
-    too short for the order.
+    too short for the order. Exact: rationals as integer (numerator, denominator) pairs, reduced once per slice.
     """
     if slices < 1 or curve.knots[-1][0] < order.amount_atoms:
         return None
     base, extra = divmod(order.amount_atoms, slices)
-    residual, total = Fraction(0), Fraction(0)
+    keep, over = survive.numerator, survive.denominator
+    res_n, res_d, tot_n, tot_d = 0, 1, 0, 1  # the residual size and the total fill, as n/d
     for i in range(slices):
         q = base + (1 if i < extra else 0)
-        start = min(residual, Fraction(order.amount_atoms - q))
-        total += _other(curve, start + q) - _other(curve, start)
-        residual = (start + q) * survive
+        cap = order.amount_atoms - q
+        start_n, start_d = (res_n, res_d) if res_n <= cap * res_d else (cap, 1)
+        end_n = start_n + q * start_d
+        hi_n, hi_d = _other(curve, end_n, start_d)
+        lo_n, lo_d = _other(curve, start_n, start_d)
+        tot_n, tot_d = tot_n * hi_d * lo_d + (hi_n * lo_d - lo_n * hi_d) * tot_d, tot_d * hi_d * lo_d
+        common = gcd(tot_n, tot_d)
+        tot_n, tot_d = tot_n // common, tot_d // common
+        res_n, res_d = end_n * keep, start_d * over
     if order.exact_in:
-        return order.amount_atoms, ceil(total)
-    return floor(total), order.amount_atoms
+        return order.amount_atoms, -(-tot_n // tot_d)
+    return tot_n // tot_d, order.amount_atoms
 
 
-def _other(curve: allocator.Curve, size: Fraction) -> Fraction:
-    """The curve's other side at a fractional size (linear between the integer sizes around it)."""
-    lo = floor(size)
-    at_lo = allocator.other_at(curve, lo) if lo > 0 else Fraction(0)
-    if size == lo:
-        return at_lo
-    return at_lo + (allocator.other_at(curve, lo + 1) - at_lo) * (size - lo)
+def _other(curve: allocator.Curve, size_n: int, size_d: int) -> tuple[int, int]:
+    """The curve's other side at the size size_n/size_d (linear between knots from (0, 0)), as (numerator,
+    denominator): allocator.other_at at a rational size."""
+    knots = curve.knots
+    whole, part = divmod(size_n, size_d)
+    k = bisect_left(knots, whole, key=_size_of)
+    if part and knots[k][0] == whole:  # strictly above that knot: the next segment
+        k += 1
+    s1, o1 = knots[k]
+    if not part and s1 == whole:
+        return o1, 1
+    s0, o0 = knots[k - 1] if k else (0, 0)
+    width = s1 - s0
+    return o0 * width * size_d + (o1 - o0) * (size_n - s0 * size_d), width * size_d
+
+
+def _size_of(knot: tuple[int, int]) -> int:
+    """A knot's size."""
+    return knot[0]
 
 
 def survive_fraction(interval_s: float, half_life_s: float) -> Fraction:

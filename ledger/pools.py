@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -9,6 +11,15 @@ import otc_engine
 from core.venue import Venue
 from ledger.inventory import pool_inventory, pool_params
 from models import OTCPool, db
+
+# The columns a pool's engine params are built from (ledger.inventory.pool_params), and those params by their exact
+# values: an edited pool is a new key, so every worker prices an edit at once; a pure memo, bounded.
+PARAM_COLUMNS = ("name", "base_mint", "quote_mint", "base_spread_bps", "size_spread_bps", "size_exponent",
+                 "annual_vol_pct", "vol_z", "fee_bps", "min_trade_base_atoms", "max_trade_base_atoms",
+                 "target_base_atoms", "target_quote_atoms", "replenish_pct_per_hour", "execution_delay_ms",
+                 "delay_jitter_ms", "quote_ttl_ms", "active", "inventory_skew_bps")
+MAX_MEMO = 512
+_params_by_values: dict[tuple[Any, ...], otc_engine.PoolParams] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +46,19 @@ def pair_pools(mint_a: str, mint_b: str) -> list[PoolSnapshot]:
     rows = db.session.execute(select(table).where(table.c.base_mint.in_(mints), table.c.quote_mint.in_(mints),
                                                   table.c.base_mint != table.c.quote_mint)
                               .order_by(table.c.id)).all()  # plain rows: no ORM objects built for a read
-    found = [PoolSnapshot(r.id, str(Venue.otc(r.name)), pool_params(r), pool_inventory(r))  # type: ignore[arg-type]
+    found = [PoolSnapshot(r.id, str(Venue.otc(r.name)), params_of(r), pool_inventory(r))  # type: ignore[arg-type]
              for r in rows]
     db.session.rollback()
+    return found
+
+
+def params_of(row: Any) -> otc_engine.PoolParams:
+    """pool_params(row), memoised on the row's exact configuration values (Decimals by their text, so 1.0 and 1
+    stay apart); building and validating them costs more than the read."""
+    key = tuple(str(v) if isinstance(v, Decimal) else v for v in (getattr(row, c) for c in PARAM_COLUMNS))
+    found = _params_by_values.get(key)
+    if found is None:
+        if len(_params_by_values) >= MAX_MEMO:
+            _params_by_values.clear()
+        found = _params_by_values[key] = pool_params(row)
     return found

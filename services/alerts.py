@@ -17,6 +17,7 @@ from core.tokens import format_ui, token_by_mint
 from core.units import iso_z
 from ledger.inventory import pool_inventory, pool_params
 from ledger.maker_tables import Maker
+from ledger.pools import PoolSnapshot
 from models import OTCPool
 from read import analytics
 from services import makers
@@ -36,13 +37,20 @@ def is_low(held_atoms: int, target_atoms: int, low_water_pct: Decimal) -> bool:
 
 def pool_alerts(pools: Iterable[OTCPool], now: datetime, low_water_pct: Decimal) -> list[dict[str, Any]]:
     """One alert per active pool side below its low-water mark, holdings replenished to `now`."""
+    return snapshot_alerts([PoolSnapshot(p.id, p.venue, pool_params(p), pool_inventory(p)) for p in pools if p.active],
+                           now, low_water_pct)
+
+
+def snapshot_alerts(pools: Iterable[PoolSnapshot], now: datetime, low_water_pct: Decimal) -> list[dict[str, Any]]:
+    """pool_alerts() of pools already read as engine values (ledger.pools.pair_pools: the quote's own read)."""
     found = []
     for pool in pools:
-        if not pool.active:
+        params = pool.params
+        if not params.active:
             continue
-        inv = otc_engine.replenish(pool_params(pool), pool_inventory(pool), now)
-        for mint, held, target in ((pool.base_mint, inv.base_atoms, pool.target_base_atoms),
-                                   (pool.quote_mint, inv.quote_atoms, pool.target_quote_atoms)):
+        inv = otc_engine.replenish(params, pool.inventory, now)
+        for mint, held, target in ((params.base_mint, inv.base_atoms, params.target_base_atoms),
+                                   (params.quote_mint, inv.quote_atoms, params.target_quote_atoms)):
             if not is_low(held, target, low_water_pct):
                 continue
             token = token_by_mint(mint)
@@ -75,5 +83,11 @@ def desk_alerts(now: datetime, low_water_pct: Decimal, pair: tuple[str, str] | N
     if pair is not None:
         wanted = set(pair)
         pools = [p for p in pools if {p.base_mint, p.quote_mint} == wanted]
-        rows = [m for m in rows if not m.tokens or wanted <= set(m.tokens)]
+        rows = pair_makers(rows, pair)
     return pool_alerts(pools, now, low_water_pct) + maker_alerts(rows, now)
+
+
+def pair_makers(rows: Iterable[Maker], pair: tuple[str, str]) -> list[Maker]:
+    """The makers that may quote a pair (two mints): listing both mints, or no token list yet."""
+    wanted = set(pair)
+    return [m for m in rows if not m.tokens or wanted <= set(m.tokens)]

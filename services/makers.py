@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -189,12 +190,18 @@ def state_of(m: Maker, now: datetime) -> str:
     return "enabled"
 
 
-def for_order(order: Order, now: datetime, maker_key: bytes) -> list[MakerEndpoint]:
+def enabled_makers() -> list[Maker]:
+    """Every enabled maker (suspended ones too), by name."""
+    return list(db.session.scalars(select(Maker).where(Maker.enabled.is_(True)).order_by(Maker.name)))
+
+
+def for_order(order: Order, now: datetime, maker_key: bytes,
+              rows: Iterable[Maker] | None = None) -> list[MakerEndpoint]:
     """The makers to ask for an order: enabled, not suspended, and advertising both mints in a /tokens list younger
     than 10 minutes (refreshed when an admin saves the maker; an older or missing list filters nothing: the
-    maker answers 404 for what it does not quote)."""
+    maker answers 404 for what it does not quote). `rows`: enabled_makers() when the caller has read them."""
     found = []
-    for m in db.session.scalars(select(Maker).where(Maker.enabled.is_(True)).order_by(Maker.name)):
+    for m in enabled_makers() if rows is None else rows:
         if state_of(m, now) != "enabled":
             continue
         mints = set(m.tokens or [])

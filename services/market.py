@@ -6,6 +6,7 @@ never read a Flask global and run the same from a request, a CLI command or a jo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Protocol
@@ -32,6 +33,9 @@ class PoolImpact(Protocol):
     def apply_fill(self, steps: Sequence[jupiter_api.RouteStep], now_s: float) -> None:
         """Move each pool the route swapped through by the atoms that went through it (atomic, shared)."""
 
+    def one_read(self) -> AbstractContextManager[None]:
+        """A block in which every simulated Jupiter quote shares one read of the pools' state."""
+
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one market per process
 class Market:
@@ -53,6 +57,11 @@ class Market:
         if self.pool_impact is not None:
             self.pool_impact.apply_fill(q.route_plan, now_s)
     chain: OnChain | None = None  # on-chain execution of Jupiter legs (None: a Jupiter leg executes as a re-quote)
+
+    def one_pool_read(self) -> AbstractContextManager[None]:
+        """A block (one quote) whose simulated Jupiter calls share one read of the simulated pools' state (the
+        database's, shared by every worker: never kept past the block); live: nothing to share."""
+        return self.pool_impact.one_read() if self.pool_impact is not None else nullcontext()
 
     def mid_price(self, input_token: Token, output_token: Token, now_s: float | None = None) -> Decimal:
         """Reference mid, output tokens per input token (human units): the ratio of their USD reference prices.

@@ -22,7 +22,7 @@ from core.venue import JUPITER
 from ledger import quotes
 from ledger.pools import pair_pools
 from models import Quote, utcnow
-from services import alerts, cost_curves, guardrails, ladder, rfq_quoting, tca
+from services import alerts, cost_curves, guardrails, ladder, makers, rfq_quoting, tca
 from services.errors import InputError, ServiceError
 from services.market import Market
 
@@ -42,6 +42,7 @@ class Gathered:
     curves: tuple[VenueCurve, ...] = ()  # each venue's cost curve, for a split
     pool_ids: dict[str, int] = field(default_factory=dict)  # OTC venue -> pool row id, for every pool of the pair
     rfq: rfq_quoting.MakerRound | None = None  # the RFQ makers' answers (issue 15), when asked
+    alerts: tuple[dict[str, Any], ...] = ()  # the pair's liquidity alerts at quoted_at (gather with_alerts)
 
 
 def parse_order(data: Any) -> orders.Order:
@@ -83,12 +84,17 @@ def _amount_atoms(data: Mapping[str, Any], decimals: int) -> int:
         raise InputError(str(exc), field="amount_atoms" if has_atoms else "amount", code="INVALID_AMOUNT") from None
 
 
-def gather(market: Market, order: orders.Order, now: datetime | None = None, *, with_curves: bool = True) -> Gathered:
+def gather(market: Market, order: orders.Order, now: datetime | None = None, *, with_curves: bool = True,
+           with_alerts: bool = False) -> Gathered:
     """Quote every venue for the order: Jupiter (sim or live) and each OTC pool of the pair; with_curves also
-    samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split."""
+    samples each venue's cost curve (a few Jupiter sizes, the pools' engines) so the router can split; with_alerts
+    also gives the pair's liquidity alerts (services/alerts.py) from the same read of pools and makers."""
     now = now or utcnow()
-    endpoints = rfq_quoting.endpoints_for(market, order, now) if with_curves else []
-    pools = pair_pools(order.input_token.mint, order.output_token.mint)  # ends the read: makers and pools in one
+    pair = (order.input_token.mint, order.output_token.mint)
+    rows = makers.enabled_makers() if with_alerts or (with_curves and market.rfq is not None) else []
+    endpoints = rfq_quoting.endpoints_for(market, order, now, rows) if with_curves else []
+    maker_alerts = alerts.maker_alerts(alerts.pair_makers(rows, pair), now) if with_alerts else []
+    pools = pair_pools(*pair)  # ends the read: makers and pools in one
     try:
         mid = market.mid_price(order.input_token, order.output_token, now.timestamp())
     except jupiter_api.JupiterError as exc:  # no independent price: no venue's answer can be checked
@@ -134,7 +140,9 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     if rnd is not None:
         options += rnd.options
         curves += rnd.curves
-    return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids, rnd)
+    found = (*alerts.snapshot_alerts(pools, now, market.settings.guardrails.low_water_pct), *maker_alerts) \
+        if with_alerts else ()
+    return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids, rnd, found)
 
 
 def _jupiter_curve(market: Market, order: orders.Order, full: jupiter_api.JupiterQuote, mid: Decimal,
@@ -173,8 +181,9 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     """Quote an order on every venue at `now` (default: the clock), decide, store the firm quote for `user_id` (the
     only user who may execute it); nothing executes."""
     started = time.perf_counter()
-    g = gather(market, order, now)
-    decision = decide(market, g)
+    with market.one_pool_read():  # the full-size and the firm leg's simulated Jupiter quotes: one read of the pools
+        g = gather(market, order, now, with_alerts=True)
+        decision = decide(market, g)
     used = _venues(decision)
     expiries = [q.expires_at for _, q in g.otc_quotes.values() if q.venue in used]
     expiries += [c.book.now + timedelta(milliseconds=c.book.params.quote_ttl_ms) for c in g.curves
@@ -189,9 +198,7 @@ def quote(market: Market, order: orders.Order, now: datetime | None = None, *,
     rails = market.settings.guardrails
     body["guardrails"] = {**guardrails.assessment(
         decision.cost_bps, usd_atoms(market, g, decision.in_amount_atoms, order.input_token), rails,
-        {o.venue: o.cost_bps for o in g.options if o.available}),
-        "alerts": alerts.desk_alerts(g.quoted_at, rails.low_water_pct, (order.input_token.mint,
-                                                                         order.output_token.mint))}
+        {o.venue: o.cost_bps for o in g.options if o.available}), "alerts": list(g.alerts)}
     body["latency_ms"] = int((time.perf_counter() - started) * 1000)
     row.payload = {**body, "decision_exact": codec.decision_json(decision, exact=True),
                    "rfq_quotes": rfq_quoting.stored(g.rfq),

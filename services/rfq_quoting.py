@@ -8,7 +8,7 @@ The round and each maker's health are written in one short transaction after the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from core.curves import VenueCurve
 from core.orders import Decision, Order, VenueOption
 from core.rfq import FAILURES, MakerQuote, MakerRefusal, Refusal
 from ledger import maker_log
-from ledger.maker_tables import MakerRequest
+from ledger.maker_tables import Maker, MakerRequest
 from models import db
 from services import makers
 from services.market import Market
@@ -62,10 +62,12 @@ def _checked(market: Market, order: Order, mid: Decimal, got: MakerQuote | Maker
     return got
 
 
-def endpoints_for(market: Market, order: Order, now: datetime) -> list[MakerEndpoint]:
+def endpoints_for(market: Market, order: Order, now: datetime,
+                  rows: Iterable[Maker] | None = None) -> list[MakerEndpoint]:
     """The makers to ask for the order (none without an RFQ client), read in the caller's read transaction: the
-    caller ends it (quoting.gather reads them with the pair's pools, one transaction for both)."""
-    return makers.for_order(order, now, market.settings.maker_key) if market.rfq is not None else []
+    caller ends it (quoting.gather reads them with the pair's pools, one transaction for both). `rows`: the enabled
+    makers when the caller has read them (makers.enabled_makers)."""
+    return makers.for_order(order, now, market.settings.maker_key, rows) if market.rfq is not None else []
 
 
 def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime,

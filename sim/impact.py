@@ -12,7 +12,9 @@ which re-price from their own oracle every slot, in a quarter (HALF_LIFE_SCALE).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Protocol
@@ -169,10 +171,27 @@ class PoolBook:
     def __init__(self, config: SimConfig, read: Callable[[], Iterable[Row]],
                  write: Callable[[Iterable[str], Callable[[Mapping[str, Row]], Mapping[str, Displacement]]], None]):
         self.config, self.read, self.write = config, read, write
+        # inside one_read(): a box holding the block's one read (empty until the first displaced())
+        self._held: ContextVar[list[tuple[Row, ...]] | None] = ContextVar(f"pool_book_{id(self)}", default=None)
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """A block (one quote: its full-size and firm leg quotes) in which displaced() reads the rows once; nothing
+        is kept past the block (another worker's fill is seen by the next one), nor across threads."""
+        token = self._held.set([])
+        try:
+            yield
+        finally:
+            self._held.reset(token)
 
     def displaced(self, now_s: float) -> dict[str, int]:
-        """Each displaced pool's base atoms at now_s (one read)."""
-        return displacements_at(self.read(), now_s, self.config)
+        """Each displaced pool's base atoms at now_s (one read; inside one_read() the block's one read)."""
+        held = self._held.get()
+        if held is None:
+            return displacements_at(self.read(), now_s, self.config)
+        if not held:
+            held.append(tuple(self.read()))
+        return displacements_at(held[0], now_s, self.config)
 
     def apply_fill(self, steps: Sequence[Step], now_s: float) -> None:
         """Move every pool the route swapped through by what went through it, atomically."""

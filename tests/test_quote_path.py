@@ -18,6 +18,10 @@ from core.allocator import Curve, allocate
 from core.curves import VenueCurve
 from core.tokens import SOL, USDC
 from core.units import SwapMode
+from ledger import pools
+from ledger.inventory import pool_params
+from models import OTCPool, db
+from sim import dex
 from sim.price import SimConfig
 from sim.transport import SimTransport
 from tests.conftest import build_app
@@ -48,6 +52,38 @@ def test_a_split_quote_allocates_once_through_its_firm_jupiter_re_decide(app: Fl
     decision = res.get_json()["decision"]
     assert decision["venue"] == "split" and "jupiter" in {leg["venue"] for leg in decision["legs"]}
     assert counted == [25_000 * 10**9]  # decide and the firm re-decide share one cut
+
+
+def test_a_quote_reads_the_simulated_pools_once_for_all_its_jupiter_calls_and_the_next_quote_again(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    book, reads, calls = app.extensions["sim_pools"], [], []
+    read, answer = book.read, dex.quote_response
+    monkeypatch.setattr(book, "read", lambda: reads.append(1) or read())
+    monkeypatch.setattr(dex, "quote_response", lambda *a: calls.append(1) or answer(*a))
+    res = app.test_client().post("/api/v1/quotes", json=SELL_25K)
+    assert res.status_code == 200, res.get_json()
+    assert "jupiter" in {leg["venue"] for leg in res.get_json()["decision"]["legs"]}
+    assert len(calls) >= 2 and len(reads) == 1  # the full size, the ladder's rungs, the firm leg: one read
+    assert app.test_client().post("/api/v1/quotes", json=SELL_25K).status_code == 200
+    assert len(reads) == 2  # never kept past a quote: the state is the database's, shared by every worker
+
+
+def test_a_pools_memoised_params_are_keyed_on_every_column_they_are_built_from(app: Flask) -> None:
+    with app.app_context():
+        row = db.session.scalar(db.select(OTCPool).where(OTCPool.name == "sol-usdc"))
+        assert row is not None
+        read: set[str] = set()
+
+        class Recording:
+            def __getattr__(self, name: str) -> Any:
+                read.add(name)
+                return getattr(row, name)
+
+        assert pools.params_of(row) == pool_params(Recording())
+        assert read <= set(pools.PARAM_COLUMNS)  # a column left out of the key would serve stale params
+        row.base_spread_bps = row.base_spread_bps + 1  # an admin's edit is a new key: priced at once
+        assert pools.params_of(row).base_spread_bps == pool_params(row).base_spread_bps
+        db.session.rollback()
 
 
 def _curves() -> list[VenueCurve]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from math import ceil, floor
 
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli import worker
 from core import allocator, tca
@@ -77,6 +80,45 @@ def test_a_twap_with_full_resilience_pays_the_impact_of_one_slice_only() -> None
 def test_a_twap_without_resilience_costs_what_the_whole_order_costs() -> None:
     twap = tca.twap_fill(SELL_100, _curve(), 10, Fraction(1))
     assert twap is not None and twap[1] == allocator.other_at(_curve(), 100 * 10**9)
+
+
+def _twap_by_definition(order: Order, curve: allocator.Curve, slices: int,
+                        survive: Fraction) -> tuple[int, int] | None:
+    """The TWAP of tca.twap_fill's docstring in plain Fractions: C(r+q) − C(r) per slice, r decaying by survive."""
+    if slices < 1 or curve.knots[-1][0] < order.amount_atoms:
+        return None
+
+    def other(size: Fraction) -> Fraction:
+        lo = floor(size)
+        at_lo = allocator.other_at(curve, lo) if lo > 0 else Fraction(0)
+        return at_lo if size == lo else at_lo + (allocator.other_at(curve, lo + 1) - at_lo) * (size - lo)
+
+    base, extra = divmod(order.amount_atoms, slices)
+    residual, total = Fraction(0), Fraction(0)
+    for i in range(slices):
+        q = base + (1 if i < extra else 0)
+        start = min(residual, Fraction(order.amount_atoms - q))
+        total += other(start + q) - other(start)
+        residual = (start + q) * survive
+    return (order.amount_atoms, ceil(total)) if order.exact_in else (floor(total), order.amount_atoms)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(1, 10**12), st.integers(0, 10**12)), min_size=1, max_size=30),
+       share=st.floats(0, 1), exact_in=st.booleans(), slices=st.integers(0, 24),
+       interval_s=st.integers(0, 600), half_life_s=st.integers(0, 600))
+def test_the_integer_twap_equals_its_definition_in_fractions(steps: list[tuple[int, int]], share: float,
+                                                             exact_in: bool, slices: int, interval_s: int,
+                                                             half_life_s: int) -> None:
+    sizes, others, knots = 0, 0, []
+    for ds, do in steps:
+        sizes, others = sizes + ds, others + do
+        knots.append((sizes, others))
+    curve = allocator.Curve("jupiter", tuple(knots), 1, sizes)
+    amount = max(1, int(sizes * share))
+    order = Order(SOL, USDC, amount, SwapMode.EXACT_IN if exact_in else SwapMode.EXACT_OUT, 50)
+    survive = tca.survive_fraction(interval_s, half_life_s)
+    assert tca.twap_fill(order, curve, slices, survive) == _twap_by_definition(order, curve, slices, survive)
 
 
 def test_impact_left_between_slices_halves_every_half_life() -> None:
