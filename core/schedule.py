@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 MAX_SLICES = 1_000
@@ -97,14 +97,20 @@ def adaptive_wait(cost_now_bps: Decimal, cost_after_bps: Decimal, min_gain_bps: 
 
 def limit_out_atoms(in_atoms: int, limit_price: Decimal, in_decimals: int, out_decimals: int) -> int:
     """ExactIn: the least output (atoms, rounded up) that meets a limit price of output per input (human units)."""
-    exact = Decimal(in_atoms) * limit_price * Decimal(10) ** (out_decimals - in_decimals)
-    return int(exact.to_integral_value(rounding=ROUND_CEILING))
+    num, den = _ratio(limit_price, out_decimals - in_decimals)
+    return -(-in_atoms * num // den)
 
 
 def limit_in_atoms(out_atoms: int, limit_price: Decimal, in_decimals: int, out_decimals: int) -> int:
     """ExactOut: the most input (atoms, rounded down) that meets a limit price of output per input (human units)."""
-    exact = Decimal(out_atoms) / limit_price * Decimal(10) ** (in_decimals - out_decimals)
-    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+    num, den = _ratio(limit_price, out_decimals - in_decimals)
+    return out_atoms * den // num
+
+
+def _ratio(price: Decimal, shift: int) -> tuple[int, int]:
+    """price × 10^shift as an exact integer fraction (numerator, denominator): no Decimal context rounds it."""
+    num, den = price.as_integer_ratio()
+    return (num * 10**shift, den) if shift >= 0 else (num, den * 10**-shift)
 
 
 def suggested_slices(cost_bps: Decimal, max_cost_bps: Decimal, amount_atoms: int, cap: int = 100) -> int:

@@ -134,6 +134,8 @@ def twap_fill(order: Order, curve: allocator.Curve, slices: int, survive: Fracti
         common = gcd(tot_n, tot_d)
         tot_n, tot_d = tot_n // common, tot_d // common
         res_n, res_d = end_n * keep, start_d * over
+        common = gcd(res_n, res_d)  # keep the residual's terms small: they would grow every slice
+        res_n, res_d = res_n // common, res_d // common
     if order.exact_in:
         return order.amount_atoms, -(-tot_n // tot_d)
     return tot_n // tot_d, order.amount_atoms

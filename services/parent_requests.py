@@ -86,8 +86,9 @@ def parse_limit_price(value: Any) -> Decimal | None:
     except ValueError as exc:
         raise InputError(f"{exc} (limit_price is output per input token, e.g. \"150.25\")",
                          field="limit_price") from None
-    decimals = len(value.partition(".")[2].rstrip("0"))  # trailing zeros add no precision
-    if price <= 0 or price >= LIMIT_PRICE_MAX or decimals > LIMIT_PRICE_DECIMALS:
+    whole, _, fraction = value.replace(",", "").partition(".")
+    fraction = fraction.rstrip("0")  # trailing zeros add no precision: "150.250" is "150.25" (stored, hashed)
+    if price <= 0 or price >= LIMIT_PRICE_MAX or len(fraction) > LIMIT_PRICE_DECIMALS:
         raise InputError(f"limit_price must be above 0 and below {LIMIT_PRICE_MAX:,} with at most "
                          f"{LIMIT_PRICE_DECIMALS} decimals", field="limit_price")
-    return price
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)

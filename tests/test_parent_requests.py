@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from core import codec
+from core import codec, schedule
 from ledger.parent_orders import ParentOrder
 from models import db
 from services import parent_orders, parent_progress, quoting
@@ -114,3 +115,28 @@ def test_a_limit_exactly_at_the_routes_worst_fill_passes_and_one_atom_worse_wait
                 child = parent_progress.order_of(parent, order.amount_atoms)
                 breach = parent_orders.limit_breach(parent, child, decision)
             assert (breach is not None) is waits, (sol, limit, breach)
+
+
+@pytest.mark.parametrize("mapp", ["sqlite", "postgresql"], indirect=True)
+def test_trailing_zeros_of_a_limit_price_are_not_stored_so_the_longest_accepted_text_fits(mapp: Flask) -> None:
+    client = mapp.test_client()
+    for given, stored in (("1." + "0" * 62, "1"), ("999,999,999,999,999,999." + "0" * 40, "999999999999999999")):
+        status, body = post(client, "/api/v1/orders", limit_price=given)
+        assert status == 201, body
+        assert body["limit_price"] == stored
+
+
+def test_the_same_limit_price_written_with_trailing_zeros_replays_the_same_order(client: FlaskClient) -> None:
+    first = client.post("/api/v1/orders", json={**ORDER, "limit_price": "150.25"}, headers={"Idempotency-Key": "lp-1"})
+    again = client.post("/api/v1/orders", json={**ORDER, "limit_price": "150.250"},
+                        headers={"Idempotency-Key": "lp-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
+@pytest.mark.parametrize(("atoms", "price"), [(7_500_000_000_000_000_002, "150.000000000000000001"),
+                                              (10**19 - 1, "0.000000000000000001"), (3, "123456789012345678.9")])
+def test_the_limit_in_atoms_and_out_atoms_are_exact_beyond_decimal_precision(atoms: int, price: str) -> None:
+    exact = Fraction(price) / 1000  # output atoms per input atom, 9 → 6 decimals
+    assert schedule.limit_out_atoms(atoms, Decimal(price), 9, 6) == -(-atoms * exact.numerator // exact.denominator)
+    assert schedule.limit_in_atoms(atoms, Decimal(price), 9, 6) == atoms * exact.denominator // exact.numerator

@@ -199,11 +199,23 @@ def _schemas() -> dict[str, Any]:
 def _parent_schemas() -> dict[str, Any]:
     """Parent orders (issue 16): the request, the order with its progress and children, the ticket's estimate."""
     price = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "output per input token, human units"}
+    price_in = {"type": "string", "pattern": r"^(?:[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.[0-9]+)?$",
+                "maxLength": 64, "description": "optional: output per input token, human units (thousands commas "
+                "allowed), above 0, below 10^18, at most 18 decimals; \"\" or null: no limit"}
     column = _obj(["cost_bps", "level"], cost_bps=_nullable(BPS), cost_usd_atoms=_nullable(ATOMS), level=LEVEL)
     return {
-        "ParentOrderRequest": {**_ref("OrderRequest"), "description": "an order plus how to work it: strategy "
-                               "(twap | adaptive), duration_s (1..604800), slices (1..1000, at most the atoms), "
-                               "limit_price (optional decimal string, output per input)"},
+        "ParentOrderRequest": {"allOf": [_ref("OrderRequest"), {
+            "type": "object", "required": ["duration_s", "slices"],
+            "description": "an order plus how to work it (each bad field a 400 naming it)",
+            "properties": {
+                "strategy": {"enum": ["twap", "adaptive"], "default": "twap"},
+                "duration_s": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 604800},
+                                         {"type": "string", "pattern": "^[0-9]{1,7}$"}],
+                               "description": "seconds, whole, 1..604800"},
+                "slices": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000},
+                                     {"type": "string", "pattern": "^[0-9]{1,4}$"}],
+                           "description": "whole, 1..1000 and at most the order's atoms"},
+                "limit_price": {"anyOf": [price_in, EMPTY, {"type": "null"}]}}}]},
         "ParentOrder": _obj(
             ["id", "status", "amount_atoms", "filled_atoms", "remaining_atoms", "avg_price", "children"],
             id={"type": "integer"}, status={"enum": ["working", "completed", "cancelled", "failed"]},
