@@ -1,14 +1,13 @@
 """The RFQ makers' part of the OpenAPI document (issue 15): schemas and the admin operations of /api/v1/makers.
 
-openapi_spec.py merges it in and passes its own builders (operation, responses, JSON body, path id, query), so the
-two modules share one style without importing each other.
+openapi_spec.py merges it in; both build from openapi_parts.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-TIME = {"type": "string", "description": "ISO 8601 UTC with Z"}
+from web.openapi_parts import TIME, json_, op, path_id, query, ref, responses
+
 NULL_TIME = {"anyOf": [TIME, {"type": "null"}]}
 NULL_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 NULL_INT = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
@@ -37,11 +36,6 @@ CREATE_EXAMPLE = {"name": "wintermute", "base_url": "https://mm.example.com/jupi
                   "enabled": True, "timeout_ms": 250}
 
 
-def _ref(name: str) -> dict[str, str]:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def schemas() -> dict[str, Any]:
     """Maker, MakerList, MakerStats, MakerCreate and MakerPatch."""
     fields = {"name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,47}$"},
@@ -61,7 +55,7 @@ def schemas() -> dict[str, Any]:
                             "fail_streak": {"type": "integer"}, "suspensions": {"type": "integer"},
                             "last_error": NULL_TEXT, "tokens": {"type": "array", "items": {"type": "string"}},
                             "tokens_at": NULL_TIME, "sim_behaviour": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-                            "created_at": TIME, "updated_at": TIME, "stats": _ref("MakerStats")}}
+                            "created_at": TIME, "updated_at": TIME, "stats": ref("MakerStats")}}
     pct = {"anyOf": [{"type": "string"}, {"type": "null"}]}
     stats = {"type": "object", "required": ["period", "quote_requests", "answers", "wins", "swaps", "accepted"],
              "properties": {"period": {"enum": ["1h", "24h", "7d", "30d", "all"]},
@@ -76,32 +70,31 @@ def schemas() -> dict[str, Any]:
                             "markouts": MARKOUTS}}
     return {"Maker": maker, "MakerStats": stats,
             "MakerList": {"type": "object", "required": ["makers"],
-                          "properties": {"makers": {"type": "array", "items": _ref("Maker")}}},
+                          "properties": {"makers": {"type": "array", "items": ref("Maker")}}},
             "MakerCreate": {"type": "object", "required": ["name", "base_url"], "properties": fields,
                             "additionalProperties": False},
             "MakerPatch": {"type": "object", "properties": fields, "additionalProperties": False}}
 
 
-def paths(op: Callable[..., Any], responses: Callable[..., Any], json_: Callable[..., Any],
-          id_: Callable[[str], Any], query: Callable[..., Any]) -> dict[str, Any]:
-    """The /api/v1/makers operations, built with openapi_spec's helpers."""
-    one = json_(_ref("Maker"), MAKER_EXAMPLE)
+def paths() -> dict[str, Any]:
+    """The /api/v1/makers operations."""
+    one = json_(ref("Maker"), MAKER_EXAMPLE)
     period = query("period", {"enum": ["1h", "24h", "7d", "30d", "all"], "default": "24h"}, "scorecard window")
     return {
         "/api/v1/makers": {
             "get": op("list_makers", "admin", "external RFQ makers (API keys never returned)",
-                      responses(200, json_(_ref("MakerList"), {"makers": [MAKER_EXAMPLE]}), 401, 403)),
+                      responses(200, json_(ref("MakerList"), {"makers": [MAKER_EXAMPLE]}), 401, 403)),
             "post": op("create_maker", "admin", "add a maker in Jupiter Z's webhook format (audited)",
                        responses(201, one, 400, 401, 403, 409, 413),
-                       requestBody={"required": True, **json_(_ref("MakerCreate"), CREATE_EXAMPLE)})},
+                       requestBody={"required": True, **json_(ref("MakerCreate"), CREATE_EXAMPLE)})},
         "/api/v1/makers/{maker_id}": {
             "get": op("get_maker", "admin", "one maker with its scorecard (stats)",
-                      responses(200, json_(_ref("Maker"), {**MAKER_EXAMPLE, "stats": STATS_EXAMPLE}), 400, 401,
-                                403, 404), parameters=[id_("maker_id"), period]),
+                      responses(200, json_(ref("Maker"), {**MAKER_EXAMPLE, "stats": STATS_EXAMPLE}), 400, 401,
+                                403, 404), parameters=[path_id("maker_id"), period]),
             "patch": op("update_maker", "admin", "change a maker (enable, disable, key, timeout; audited)",
-                        responses(200, one, 400, 401, 403, 404, 409, 413), parameters=[id_("maker_id")],
-                        requestBody={"required": True, **json_(_ref("MakerPatch"), {"enabled": False})}),
+                        responses(200, one, 400, 401, 403, 404, 409, 413), parameters=[path_id("maker_id")],
+                        requestBody={"required": True, **json_(ref("MakerPatch"), {"enabled": False})}),
             "delete": op("delete_maker", "admin", "remove a maker (its history stays; audited)",
                          {"204": {"description": "removed"}, **{k: v for k, v in responses(
-                             204, {}, 401, 403, 404).items() if k != "204"}}, parameters=[id_("maker_id")])},
+                             204, {}, 401, 403, 404).items() if k != "204"}}, parameters=[path_id("maker_id")])},
     }
