@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, event, make_url, select, text
 
 from app import create_app
 from ledger.maker_tables import Maker
@@ -84,6 +85,19 @@ def behave(app: Flask, name: str, fresh: bool = False, **behaviour: Any) -> None
         base = {"latency_ms": 0, "jitter_ms": 0} if fresh else dict(m.sim_behaviour or {})
         m.sim_behaviour = {**base, **behaviour}
         db.session.commit()
+
+
+@contextmanager
+def listening(app: Flask, record: Callable[..., None]) -> Iterator[None]:
+    """Call record(conn, cursor, statement, parameters, context, executemany) before each statement the app's engine
+    sends while inside (SQLAlchemy's before_cursor_execute)."""
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

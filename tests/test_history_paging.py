@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from core.tokens import SOL, USDC
 from models import Trade, db
 from read import history
 from read.history import HistoryQuery
+from tests.conftest import listening
 
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
 
@@ -41,13 +41,8 @@ def _statements(app: Flask) -> Iterator[list[tuple[str, tuple]]]:
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append((statement, tuple(parameters)))
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app, record):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _skips_rows(sql: list[tuple[str, tuple]]) -> bool:

@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
-from models import db
+from tests.conftest import listening
 
 LEDGER_TABLES = ("trades", "trade_legs", "trade_tca", "trade_rollups_hourly", "trade_rollups_daily",
                  "trade_leg_rollups_hourly", "trade_leg_rollups_daily", "otc_pools", "quotes")
@@ -37,13 +36,8 @@ def statements(app: Flask) -> Iterator[Counter[str]]:
         found = TABLE.search(statement)
         seen[found.group(1) if found else statement.split(None, 1)[0].upper()] += 1
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app, record):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def ledger_statements_per_trade(app: Flask, body: dict[str, Any], trades: int = 3) -> tuple[float, Counter[str]]:
