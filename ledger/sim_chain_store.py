@@ -40,22 +40,26 @@ class DbChainStore:
         return {mint: int(delta) for mint, delta in rows}
 
     def land(self, signature: str, owner: str, slot: int, tx: str, err: Any, deltas: dict[str, int]) -> bool:
-        """Apply the deltas (atoms) and record the transaction with its pre/post balances; False if it landed before."""
+        """Apply the deltas (atoms) and record the transaction with its pre/post balances; False if it landed before.
+
+        One UPDATE ... RETURNING per key (an INSERT the first time a key moves) and one INSERT of the transaction,
+        in one database transaction: a signature that landed before fails the INSERT on its primary key and rolls the
+        balance changes back with it."""
         b, t = SimChainBalance.__table__, SimChainTransaction.__table__
         try:
             with db.engine.begin() as conn:
-                if conn.execute(select(t.c.signature).where(t.c.signature == signature)).first() is not None:
-                    return False
                 pre, post = {}, {}
                 for key, delta in sorted(deltas.items()):
                     mine = (b.c.owner == owner) & (b.c.mint == key)
-                    done = conn.execute(update(b).where(mine).values(delta_atoms=b.c.delta_atoms + delta))
-                    if done.rowcount == 0:
+                    after = conn.execute(update(b).where(mine).values(delta_atoms=b.c.delta_atoms + delta)
+                                         .returning(b.c.delta_atoms)).scalar()
+                    if after is None:
                         conn.execute(insert(b).values(owner=owner, mint=key, delta_atoms=delta))
-                    post[key] = int(conn.execute(select(b.c.delta_atoms).where(mine)).scalar_one())
+                        after = delta
+                    post[key] = int(after)
                     pre[key] = post[key] - delta
                 conn.execute(insert(t).values(signature=signature, owner=owner, slot=slot, tx=tx, err=err, pre=pre,
                                               post=post, created_at=utcnow()))
         except IntegrityError:
-            return False  # another worker landed it (or funded the row) first
+            return False  # it landed before, or another worker landed it (or funded the row) first
         return True
