@@ -28,9 +28,11 @@ class Health:
 
 
 def record_round(rows: Iterable[MakerRequest], health: Mapping[int, Health], now: datetime, *,
-                 suspend_after: int, cooldown_s: float) -> None:
-    """Store a round's requests and update each maker's failure streak; suspend a maker failing persistently."""
+                 suspend_after: int, cooldown_s: float) -> list[Maker]:
+    """Store a round's requests and update each maker's failure streak; suspend a maker failing persistently. The
+    makers this round suspended."""
     db.session.add_all(list(rows))
+    suspended = []
     for maker_id, h in health.items():
         if not h.failed:
             db.session.execute(update(Maker).where(Maker.id == maker_id, Maker.fail_streak != 0)
@@ -46,7 +48,9 @@ def record_round(rows: Iterable[MakerRequest], health: Mapping[int, Health], now
             maker.suspended_until = now + timedelta(seconds=cooldown_s * step)
             maker.suspensions += 1
             maker.fail_streak = 0
+            suspended.append(maker)
     db.session.commit()
+    return suspended
 
 
 def mark_won(quote_ids: Mapping[str, object]) -> None:

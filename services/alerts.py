@@ -68,9 +68,10 @@ def snapshot_alerts(pools: Iterable[PoolSnapshot], now: datetime, low_water_pct:
 def maker_alerts(rows: Iterable[Maker], now: datetime) -> list[dict[str, Any]]:
     """One alert per RFQ maker suspended (cooling down) at `now`; a maker an admin disabled is not an alert."""
     return [{"kind": "maker_suspended", "severity": "warning", "venue": m.venue, "until": iso_z(m.suspended_until),
-             "fail_streak": m.fail_streak,
-             "message": f"{m.venue} is suspended after {m.fail_streak} failed rounds until "
-                        f"{iso_z(m.suspended_until)}: it is not asked for quotes"}
+             "suspensions": m.suspensions, "last_error": m.last_error,
+             "message": f"{m.venue} is suspended until {iso_z(m.suspended_until)} after failing round after round "
+                        f"(suspension {m.suspensions}; last error: {m.last_error or 'none recorded'}): it is not "
+                        "asked for quotes"}
             for m in rows if makers.state_of(m, now) == "suspended"]
 
 

@@ -140,6 +140,9 @@ def gather(market: Market, order: orders.Order, now: datetime | None = None, *, 
     if rnd is not None:
         options += rnd.options
         curves += rnd.curves
+    if rnd is not None and with_alerts:  # a maker this very round suspended is an alert of this quote
+        known = {a["venue"] for a in maker_alerts}
+        maker_alerts += [a for a in alerts.maker_alerts(rnd.suspended, now) if a["venue"] not in known]
     found = (*alerts.snapshot_alerts(pools, now, market.settings.guardrails.low_water_pct), *maker_alerts) \
         if with_alerts else ()
     return Gathered(order, tuple(options), otc_quotes, mid, now, jq, tuple(curves), pool_ids, rnd, found)

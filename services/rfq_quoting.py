@@ -36,6 +36,7 @@ class MakerRound:
     quotes: tuple[MakerQuote, ...] = ()
     refusals: tuple[MakerRefusal, ...] = ()
     endpoints: dict[str, MakerEndpoint] = field(default_factory=dict)
+    suspended: tuple[Maker, ...] = ()  # makers this round's failures suspended (their alert belongs to this quote)
 
     @property
     def firm(self) -> dict[tuple[str, int], tuple[int, int]]:
@@ -89,7 +90,7 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime,
             for ep in endpoints for size in rfq.request_sizes(order.amount_atoms)]
     answers = market.rfq.quote_all(asks, market.settings.rfq_window_ms)
     checked = [_checked(market, order, mid, a) for a in answers]
-    _record(market, asks, checked, now)
+    suspended = _record(market, asks, checked, now)
     quotes = tuple(a for a in checked if isinstance(a, MakerQuote))
     refusals = tuple(a for a in checked if isinstance(a, MakerRefusal))
     options, curves = [], []
@@ -98,7 +99,7 @@ def gather_makers(market: Market, order: Order, mid: Decimal, now: datetime,
         curve = rfq.maker_curve(mine)
         curves += [curve] if curve is not None else []
         options.append(_option(order, ep.venue, mine, [r for r in refusals if r.venue == ep.venue], mid))
-    return MakerRound(tuple(options), tuple(curves), quotes, refusals, {ep.venue: ep for ep in endpoints})
+    return MakerRound(tuple(options), tuple(curves), quotes, refusals, {ep.venue: ep for ep in endpoints}, suspended)
 
 
 def _option(order: Order, venue: str, quotes: list[MakerQuote], refused: list[MakerRefusal],
@@ -118,8 +119,9 @@ def _option(order: Order, venue: str, quotes: list[MakerQuote], refused: list[Ma
 
 
 def _record(market: Market, asks: list[tuple[MakerEndpoint, QuoteAsk]],
-            answers: list[MakerQuote | MakerRefusal], now: datetime) -> None:
-    """Store every request of the round and each maker's health (a maker fails a round when all of it failed)."""
+            answers: list[MakerQuote | MakerRefusal], now: datetime) -> tuple[Maker, ...]:
+    """Store every request of the round and each maker's health (a maker fails a round when all of it failed); the
+    makers the round suspended."""
     rows, failed, errors = [], {}, {}
     for (ep, ask), got in zip(asks, answers, strict=True):
         is_quote = isinstance(got, MakerQuote)
@@ -134,8 +136,8 @@ def _record(market: Market, asks: list[tuple[MakerEndpoint, QuoteAsk]],
         if isinstance(got, MakerRefusal) and bad:
             errors[ep.maker_id] = f"{got.code}: {got.reason}"
     s = market.settings
-    maker_log.record_round(rows, {mid: maker_log.Health(f, errors.get(mid)) for mid, f in failed.items()}, now,
-                           suspend_after=s.rfq_suspend_after, cooldown_s=s.rfq_cooldown_s)
+    return tuple(maker_log.record_round(rows, {mid: maker_log.Health(f, errors.get(mid)) for mid, f in failed.items()},
+                                        now, suspend_after=s.rfq_suspend_after, cooldown_s=s.rfq_cooldown_s))
 
 
 def decide(rnd: MakerRound | None, order: Order, options: Any, curves: Any, mid: Decimal,

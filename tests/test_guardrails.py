@@ -129,12 +129,13 @@ def test_a_suspended_maker_is_an_alert_and_a_disabled_one_is_not(app: Flask) -> 
     now = utcnow()
     with app.app_context():
         db.session.add_all([
-            Maker(name="cooling", base_url="sim://cooling", enabled=True, tokens=[], fail_streak=5,
-                  suspended_until=now + timedelta(minutes=5)),
+            Maker(name="cooling", base_url="sim://cooling", enabled=True, tokens=[], fail_streak=0, suspensions=2,
+                  last_error="unreachable: connection refused", suspended_until=now + timedelta(minutes=5)),
             Maker(name="rested", base_url="sim://rested", enabled=True, tokens=[], fail_streak=0,
                   suspended_until=now - timedelta(minutes=1)),
             Maker(name="off", base_url="sim://off", enabled=False, tokens=[])])
         db.session.commit()
         found = [a for a in alerts.desk_alerts(now, Decimal(10)) if a["kind"] == "maker_suspended"]
     assert [a["venue"] for a in found] == ["rfq:cooling"]
-    assert "suspended after 5 failed rounds" in found[0]["message"]
+    assert found[0]["suspensions"] == 2 and "suspension 2" in found[0]["message"]
+    assert "last error: unreachable: connection refused" in found[0]["message"]

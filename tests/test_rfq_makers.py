@@ -149,6 +149,18 @@ def test_a_swap_for_the_same_quote_id_is_never_sent_twice(app: Flask) -> None:
         assert db.session.scalar(select(func.count()).select_from(MakerSwap)) == 1
 
 
+def test_the_quote_whose_round_suspends_a_maker_carries_its_alert(app: Flask, client: FlaskClient) -> None:
+    behave(app, "beta", fresh=True, down=True)
+    first = client.post("/api/v1/quotes", json=ORDER).get_json()
+    assert [a for a in first["guardrails"]["alerts"] if a["kind"] == "maker_suspended"] == []  # one failed round
+    second = client.post("/api/v1/quotes", json=ORDER).get_json()  # the round that suspends beta
+    found = [a for a in second["guardrails"]["alerts"] if a["kind"] == "maker_suspended"]
+    assert [a["venue"] for a in found] == ["rfq:beta"]
+    assert found[0]["suspensions"] == 1 and found[0]["last_error"]
+    third = client.post("/api/v1/quotes", json=ORDER).get_json()  # beta not asked: the alert comes from the read
+    assert [a["venue"] for a in third["guardrails"]["alerts"] if a["kind"] == "maker_suspended"] == ["rfq:beta"]
+
+
 def test_a_persistently_failing_maker_is_suspended_then_asked_again(app: Flask, client: FlaskClient) -> None:
     behave(app, "beta", fresh=True, down=True)
     for _ in range(2):

@@ -49,5 +49,6 @@ def schemas(atoms: dict[str, Any], bps: dict[str, Any], time: dict[str, Any]) ->
         "Alert": _obj(["kind", "severity", "venue", "message"], kind={"enum": ["pool_low", "maker_suspended"]},
                       severity={"enum": ["warning", "danger"]}, venue={"type": "string"}, message={"type": "string"},
                       symbol={"type": "string"}, mint={"type": "string"}, held_atoms=atoms, target_atoms=atoms,
-                      pct=bps, low_water_pct=bps, until=time, fail_streak={"type": "integer"}),
+                      pct=bps, low_water_pct=bps, until=time, suspensions={"type": "integer"},
+                      last_error={"anyOf": [{"type": "string"}, {"type": "null"}]}),
     }
