@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import SimChainBalance, SimChainTransaction, db, utcnow
+from ledger.sim_tables import SimChainBalance, SimChainTransaction
+from models import db, utcnow
 
 
 class DbChainStore:

@@ -17,7 +17,8 @@ from typing import Protocol
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import SimPoolState, utcnow
+from ledger.sim_tables import SimPoolState
+from models import utcnow
 
 MAX_RETRIES = 5
 

@@ -10,7 +10,8 @@ from flask import Flask
 import sim.chain
 from core.tokens import SOL, USDC, Token
 from jupiter_api import JupiterQuote, parse_quote
-from models import SimPoolState, db
+from ledger.sim_tables import SimPoolState
+from models import db
 from services import execution
 from sim import dex, impact
 from sim.impact import Displacement, PoolBook
