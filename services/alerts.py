@@ -69,9 +69,9 @@ def maker_alerts(rows: Iterable[Maker], now: datetime) -> list[dict[str, Any]]:
     """One alert per RFQ maker suspended (cooling down) at `now`; a maker an admin disabled is not an alert."""
     return [{"kind": "maker_suspended", "severity": "warning", "venue": m.venue, "until": iso_z(m.suspended_until),
              "suspensions": m.suspensions, "last_error": m.last_error,
-             "message": f"{m.venue} is suspended until {iso_z(m.suspended_until)} after failing round after round "
-                        f"(suspension {m.suspensions}; last error: {m.last_error or 'none recorded'}): it is not "
-                        "asked for quotes"}
+             "message": f"{m.venue} is cooling down until {m.suspended_until:%H:%M:%S} UTC after failing round after "
+                        f"round (last error: {m.last_error or 'none recorded'}; suspension {m.suspensions}): it is "
+                        "not asked for quotes until then"}
             for m in rows if makers.state_of(m, now) == "suspended"]
 
 

@@ -175,3 +175,35 @@ def test_a_drained_pool_raises_an_alert_on_the_dashboard(fresh_page: Any, rails_
             assert pool is not None
             pool.quote_atoms, pool.inventory_at = kept
             db.session.commit()
+
+
+def test_a_suspended_maker_is_an_alert_on_the_dashboard_and_the_ticket(fresh_page: Any,
+                                                                      rails_server: tuple[Any, str]) -> None:
+    app, url = rails_server
+    page = fresh_page
+    sign_in(page, url)
+    from datetime import timedelta
+
+    from ledger.maker_tables import Maker
+    from models import db, utcnow
+
+    with app.app_context():  # suspended: never asked, so the module's other quotes do not change
+        db.session.add(Maker(name="beta", base_url="sim://beta", enabled=True, tokens=[], suspensions=1,
+                             suspended_until=utcnow() + timedelta(minutes=5),
+                             last_error="unreachable: connection refused"))
+        db.session.commit()
+    try:
+        alert = page.locator("#desk-alerts li[data-venue='rfq:beta']")
+        alert.wait_for(state="visible", timeout=15_000)
+        assert "suspension 1" in alert.inner_text() and "connection refused" in alert.inner_text()
+        shot(page, "guardrails-dashboard-maker-alert")
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, "guardrails-dashboard-maker-alert-phone")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(url + "/trade?input=SOL&output=USDC")
+        assert page.locator("#ticket-alerts li[data-venue='rfq:beta']").is_visible()
+        shot(page, "guardrails-ticket-maker-alert")
+    finally:
+        with app.app_context():
+            db.session.execute(db.delete(Maker).where(Maker.name == "beta"))
+            db.session.commit()
