@@ -15,79 +15,16 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from _served import Api, flask, free_port, start, stop
+
 ORDER = {"input": "SOL", "output": "USDC", "amount": "100000", "strategy": "twap", "slices": 10}
-
-
-def free_port(start: int = 5300) -> int:
-    """The first port from `start` nothing listens on at 127.0.0.1."""
-    for port in range(start, start + 200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port from 5300")
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    """Run `python -m flask --app main ARGS` to completion; its stdout."""
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "main", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True, timeout=120)
-    return done.stdout
-
-
-def start(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
-    """Start `python -m flask --app main ARGS` in its own process group, output to log."""
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "main", *args], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
-    """Signal a started process group and wait for it (SIGKILL after 20 s)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-class Api:
-    """JSON over HTTP to the served app with a bearer token."""
-
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One request; the JSON answer (HTTP errors answer their JSON too)."""
-        req = urllib.request.Request(self.base + path, method=method, data=None if body is None else
-                                     json.dumps(body).encode(), headers={"Authorization": f"Bearer {self.token}",
-                                                                         "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return {"http_status": exc.code, **json.loads(exc.read() or b"{}")}
-
-    def wait(self, order_id: int, until: Any, deadline_s: float) -> dict[str, Any]:
-        """Poll GET /api/v1/orders/<id> until until(order) or the deadline; the last answer."""
-        end = time.monotonic() + deadline_s
-        while True:
-            o = self.call("GET", f"/api/v1/orders/{order_id}")
-            if until(o) or time.monotonic() > end:
-                return o
-            time.sleep(1)
 
 
 def child_keys(db_path: Path, parent_id: int) -> list[str]:

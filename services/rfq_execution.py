@@ -145,7 +145,7 @@ def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None)
         q = _entry(plan, leg)
         if q is None:
             raise LastLookRejected(f"{leg.venue}: no maker quote matches this leg; nothing was executed", done)
-        accepted, reason, _ = _swap(market, plan.order, trade_id, q)
+        accepted, reason, latency_ms = _swap(market, plan.order, trade_id, q)
         if accepted:
             attempts.append(Attempt(leg.venue, q["quote_id"], True, None))
             done[i] = leg
@@ -156,7 +156,7 @@ def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None)
         if alt is not None:
             busy.add(alt["venue"])
             ok, alt_reason, _ = _swap(market, plan.order, trade_id, alt)
-            maker_log.finish_swap(q["quote_id"], "rejected", reason, None, rerouted_to=alt["venue"])
+            maker_log.finish_swap(q["quote_id"], "rejected", reason, latency_ms, rerouted_to=alt["venue"])
             attempts.append(Attempt(leg.venue, q["quote_id"], False, reason, alt["venue"]))
             if not ok:
                 raise LastLookRejected(f"{leg.venue} rejected at last look ({reason}); re-routed once to "
@@ -165,7 +165,7 @@ def last_look(market: Market, plan: trade_logger.FillPlan, trade_id: int | None)
             legs[i] = done[i] = replace(leg, venue=alt["venue"], in_amount_atoms=int(alt["in_amount_atoms"]),
                                         out_amount_atoms=int(alt["out_amount_atoms"]), fee_atoms=0, delay_ms=0)
             continue
-        maker_log.finish_swap(q["quote_id"], "rejected", reason, None, rerouted_to=JUPITER)
+        maker_log.finish_swap(q["quote_id"], "rejected", reason, latency_ms, rerouted_to=JUPITER)
         attempts.append(Attempt(leg.venue, q["quote_id"], False, reason, JUPITER))
         legs[i] = replace(leg, venue=JUPITER, pool_id=None, fee_atoms=0)  # Jupiter prices the fixed side now
     return replace(plan, legs=tuple(legs)), attempts

@@ -117,6 +117,18 @@ def test_last_look_rejection_mid_split_is_rerouted_once_and_recorded(app: Flask,
         assert trade["status"] == "failed" and inventories(app) == before
 
 
+def test_a_rerouted_rejection_keeps_the_time_the_maker_took_to_answer(app: Flask, client: FlaskClient) -> None:
+    behave(app, "alpha", fresh=True, price_offset_bps=40, reject_pct=100)
+    body = client.post("/api/v1/quotes", json=ORDER).get_json()
+    res = client.post("/api/v1/trades", json={"quote_id": body["quote_id"]})
+    assert res.status_code in (201, 422), res.get_json()
+    with app.app_context():
+        alpha = [s for s in maker_log.swaps_of_trade(db.session.scalar(
+            select(Trade.id).where(Trade.quote_id == body["quote_id"]))) if s.venue == "rfq:alpha"]
+        assert alpha and alpha[0].state == "rejected" and alpha[0].rerouted_to is not None
+        assert alpha[0].latency_ms is not None and alpha[0].latency_ms >= 0  # its answer was timed: kept
+
+
 def test_last_look_rejection_without_reroute_fails_the_trade_cleanly(app: Flask, client: FlaskClient) -> None:
     app.extensions["market"] = _with_settings(app, rfq_reroute=False)
     behave(app, "alpha", fresh=True, price_offset_bps=40, reject_pct=100)
