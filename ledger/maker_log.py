@@ -119,6 +119,8 @@ def reroute(trade: Trade, venues: Mapping[int, str], note: str) -> bool:
             leg.venue, moved = venues[leg.id], True
     if moved and len(trade.legs) == 1:
         trade.venue = trade.legs[0].venue
-    if note:
-        trade.explanation = f"{trade.explanation}; {note}" if trade.explanation else note
+    if note:  # what happened leads; the decision it changed follows
+        lead = note[:1].upper() + note[1:]
+        trade.explanation = f"{lead}. The decision before last look: {trade.explanation}" if trade.explanation \
+            else lead
     return moved

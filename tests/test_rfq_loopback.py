@@ -133,7 +133,7 @@ def test_a_loopback_maker_added_by_api_wins_is_dropped_when_late_and_rejections_
         client.get(f"/api/v1/trades/{res.get_json()['error']['trade_id']}").get_json()
     assert done["status"] in ("filled", "failed")
     if done["status"] == "filled":
-        assert "last look: rfq:loop rejected (insufficientBalance)" in done["explanation"]
+        assert done["explanation"].startswith("Last look: rfq:loop rejected (insufficientBalance)")
     else:  # re-routed to Jupiter, whose price for all 25,000 SOL breaks the trader's 50 bps: a clean failure
         assert res.get_json()["error"]["code"] == "SLIPPAGE_EXCEEDED"
         assert "rfq:loop rejected (insufficientBalance)" in res.get_json()["error"]["message"]
