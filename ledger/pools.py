@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 import otc_engine
 from core.venue import Venue
@@ -19,6 +19,11 @@ PARAM_COLUMNS = ("name", "base_mint", "quote_mint", "base_spread_bps", "size_spr
                  "target_base_atoms", "target_quote_atoms", "replenish_pct_per_hour", "execution_delay_ms",
                  "delay_jitter_ms", "quote_ttl_ms", "active", "inventory_skew_bps")
 MAX_MEMO = 512
+_TABLE = OTCPool.__table__
+# Built once (every quote runs it): the pools whose two mints are the pair's, in id order.
+_PAIR_POOLS = (select(_TABLE).where(_TABLE.c.base_mint.in_(bindparam("mints", expanding=True)),
+                                    _TABLE.c.quote_mint.in_(bindparam("mints", expanding=True)),
+                                    _TABLE.c.base_mint != _TABLE.c.quote_mint).order_by(_TABLE.c.id))
 _params_by_values: dict[tuple[Any, ...], otc_engine.PoolParams] = {}
 
 
@@ -42,10 +47,7 @@ def pair_pools(mint_a: str, mint_b: str) -> list[PoolSnapshot]:
     The read transaction is ended before returning (rolled back: nothing was written), so no connection idles in a
     transaction while the caller asks venues outside for prices.
     """
-    mints, table = (mint_a, mint_b), OTCPool.__table__
-    rows = db.session.execute(select(table).where(table.c.base_mint.in_(mints), table.c.quote_mint.in_(mints),
-                                                  table.c.base_mint != table.c.quote_mint)
-                              .order_by(table.c.id)).all()  # plain rows: no ORM objects built for a read
+    rows = db.session.execute(_PAIR_POOLS, {"mints": (mint_a, mint_b)}).all()  # plain rows: no ORM objects
     found = [PoolSnapshot(r.id, str(Venue.otc(r.name)), params_of(r), pool_inventory(r))  # type: ignore[arg-type]
              for r in rows]
     db.session.rollback()

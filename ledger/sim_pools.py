@@ -48,6 +48,9 @@ class DisplacementRow(Protocol):
 Update = Callable[[Mapping[str, StoredDisplacement]], Mapping[str, DisplacementRow]]
 
 
+_ROWS = select(SimPoolState.amm_key, SimPoolState.base_atoms, SimPoolState.as_of_s)  # built once: every quote reads it
+
+
 class SimPoolStore:
     """The displacement rows of the simulated pools, on the app's engine."""
 
@@ -57,7 +60,7 @@ class SimPoolStore:
     def rows(self) -> list[StoredDisplacement]:
         """Every stored displacement, in one query on a connection of its own."""
         with self.engine.connect() as conn:
-            found = conn.execute(select(SimPoolState.amm_key, SimPoolState.base_atoms, SimPoolState.as_of_s)).all()
+            found = conn.execute(_ROWS).all()
         return [StoredDisplacement(key, base, as_of) for key, base, as_of in found]
 
     def update(self, keys: Iterable[str], change: Update) -> None:

@@ -135,7 +135,7 @@ def _bearer_user(header: str) -> User | None:
     found = accounts.token_user(secret.strip())
     if found is None:
         return None
-    g.api_token_id = found[0].id
+    g.api_token_id = found[0]
     return found[1]
 
 
