@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, localcontext
+from functools import lru_cache
 
 from core import tokens
 from core.otc_types import (
@@ -37,9 +38,15 @@ def execution_delay_ms(params: PoolParams, jitter_seed: int) -> int:
     """Delay plus a jitter in [-jitter, +jitter] ms that is a pure function of (pool name, seed); never negative."""
     if isinstance(jitter_seed, bool) or not isinstance(jitter_seed, int):
         raise ValueError("jitter_seed must be an integer")
-    span = 2 * params.delay_jitter_ms + 1
-    digest = hashlib.blake2b(f"{params.name}:{jitter_seed}".encode(), digest_size=8).digest()
-    return max(0, params.execution_delay_ms + int.from_bytes(digest, "big") % span - params.delay_jitter_ms)
+    return _delay_ms(params.name, jitter_seed, params.execution_delay_ms, params.delay_jitter_ms)
+
+
+@lru_cache(maxsize=1024)  # a quote prices each pool a dozen times with one seed (the Unix second)
+def _delay_ms(name: str, jitter_seed: int, delay_ms: int, jitter_ms: int) -> int:
+    """execution_delay_ms on its plain inputs."""
+    span = 2 * jitter_ms + 1
+    digest = hashlib.blake2b(f"{name}:{jitter_seed}".encode(), digest_size=8).digest()
+    return max(0, delay_ms + int.from_bytes(digest, "big") % span - jitter_ms)
 
 
 def replenish(params: PoolParams, inv: Inventory, now: datetime) -> Inventory:
@@ -143,6 +150,7 @@ class _Book:
     available: int
     vol_bps: Decimal
     skew: Decimal  # inventory skew charged to this trader (bps, signed)
+    delay_ms: int
 
     def size_spread(self, frac: Decimal) -> Decimal:
         """size_spread_bps * frac**alpha for a payout fraction of inventory (0..1), rounded up to BPS_PLACES."""
@@ -199,16 +207,11 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
     sell_base, exact_in = input_mint == params.base_mint, swap_mode == SwapMode.EXACT_IN
     if sell_base == exact_in and (refusal := _size_refusal(params, amount_atoms)):
         return refusal  # the base leg is the given amount: check the limits before pricing
-    available = payout_available(params, inv, output_mint)
+    book = _book(params, inv, mid_price, output_mint, sell_base, jitter_seed)
+    available, num, den, delay = book.available, book.num, book.den, book.delay_ms
     out_decimals = params.quote_decimals if sell_base else params.base_decimals
     beyond = OtcRefusal(venue, f"beyond available inventory: pool can pay out at most "
                         f"{tokens.format_ui(available, out_decimals)} {symbol_of(output_mint)} now; trade less")
-    m_n, m_d = mid_price.as_integer_ratio()
-    b_unit, q_unit = 10**params.base_decimals, 10**params.quote_decimals
-    num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
-    delay = execution_delay_ms(params, jitter_seed)
-    book = _Book(params, num, den, available, vol_spread_bps(params.annual_vol_pct, params.vol_z, delay),
-                 skew_bps(params, inv, sell_base))
     if exact_in:
         x = amount_atoms
         if x * num > available * den:  # payout at mid beyond inventory (size fraction above 1)
@@ -234,6 +237,38 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         quoted_at=now, expires_at=now + timedelta(milliseconds=params.quote_ttl_ms), base_mint=params.base_mint,
         skew_bps=book.skew,
     )
+
+
+def _book(params: PoolParams, inv: Inventory, mid_price: Decimal, output_mint: str, sell_base: bool,
+          jitter_seed: int) -> _Book:
+    """The pool's book for one direction at mid_price (an input atom's worth in output atoms, exact)."""
+    m_n, m_d = mid_price.as_integer_ratio()
+    b_unit, q_unit = 10**params.base_decimals, 10**params.quote_decimals
+    num, den = (m_n * q_unit, m_d * b_unit) if sell_base else (m_d * b_unit, m_n * q_unit)
+    delay = execution_delay_ms(params, jitter_seed)
+    return _Book(params, num, den, payout_available(params, inv, output_mint),
+                 vol_spread_bps(params.annual_vol_pct, params.vol_z, delay), skew_bps(params, inv, sell_base), delay)
+
+
+def exact_in_pricer(params: PoolParams, inv: Inventory, mid_price: Decimal, input_mint: str, output_mint: str,
+                    jitter_seed: int = 0) -> Callable[[int], int | None]:
+    """out(x): the net output atoms quote_pool gives an ExactIn order of x input atoms, or None where it refuses
+    (the same book and rounding, built once: a cost curve prices a pool at a dozen sizes)."""
+    if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
+        raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
+    if not params.active or input_mint == output_mint or {input_mint, output_mint} != {params.base_mint,
+                                                                                         params.quote_mint}:
+        return lambda x: None
+    sell_base = input_mint == params.base_mint
+    book = _book(params, inv, mid_price, output_mint, sell_base, jitter_seed)
+
+    def out(x: int) -> int | None:
+        if x <= 0 or (sell_base and _size_refusal(params, x)) or x * book.num > book.available * book.den:
+            return None
+        got = book.out_of(x)
+        return None if _size_refusal(params, x if sell_base else got) else got
+
+    return out
 
 
 def _sells_base(quote: OtcQuote) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
+from functools import lru_cache
 
 from core import tokens
 from core.units import BPS, BPS_PLACES, SECONDS_PER_YEAR
@@ -156,6 +157,7 @@ class OtcRefusal:
     reason: str
 
 
+@lru_cache(maxsize=1024, typed=True)  # pure; a quote asks it a dozen times per pool with the same delay
 def vol_spread_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
     """Price-risk charge over the delay: z * annual_vol/100 * sqrt(delay_s / year_s) * 10000 bps, rounded up."""
     vol, z_ = checked_decimal("annual_vol_pct", annual_vol_pct), checked_decimal("vol_z", z)

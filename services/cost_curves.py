@@ -159,6 +159,7 @@ def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int,
         return otc_engine.quote_pool(p, book.inventory, book.pool_mid, input_mint, output_mint, amount, mode, now,
                                      jitter_seed=seed)
 
+    out = otc_engine.exact_in_pricer(p, book.inventory, book.pool_mid, input_mint, output_mint, seed)
     sell_base = input_mint == p.base_mint
     m_n, m_d = book.pool_mid.as_integer_ratio()
     b_unit, q_unit = 10**p.base_decimals, 10**p.quote_decimals
@@ -171,11 +172,11 @@ def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int,
         if isinstance(first, otc_engine.OtcRefusal):
             return None
         lo, hi = first.in_amount_atoms, cap
-        if isinstance(quote(hi, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
+        if out(hi) is None:
             top = quote(p.max_trade_base_atoms, SwapMode.EXACT_OUT)
             hi = min(cap, top.in_amount_atoms) if isinstance(top, otc_engine.OtcQuote) else cap
-            hi = _largest_accepted(lo, hi, lambda x: not isinstance(quote(x, SwapMode.EXACT_IN), otc_engine.OtcRefusal))
-    if lo > hi or isinstance(quote(lo, SwapMode.EXACT_IN), otc_engine.OtcRefusal):
+            hi = _largest_accepted(lo, hi, lambda x: out(x) is not None)
+    if lo > hi or out(lo) is None:
         return None
     return lo, hi
 
@@ -205,12 +206,8 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
         return None  # the whole order is below this pool's smallest leg
     if up_to_in_atoms is not None:
         hi = max(lo, min(hi, up_to_in_atoms))
-    points: list[tuple[int, int]] = []
-    for x in _grid(lo, hi, OTC_KNOTS):
-        q = otc_engine.quote_pool(params, inventory, pool_mid, in_mint, out_mint, x, SwapMode.EXACT_IN, now,
-                                  jitter_seed=jitter_seed)
-        if isinstance(q, otc_engine.OtcQuote):
-            points.append((x, q.out_amount_atoms))
+    out = otc_engine.exact_in_pricer(params, inventory, pool_mid, in_mint, out_mint, jitter_seed)
+    points = [(x, got) for x in _grid(lo, hi, OTC_KNOTS) if (got := out(x)) is not None]
     if not points:
         return None
     delay = otc_engine.execution_delay_ms(params, jitter_seed)
