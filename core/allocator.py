@@ -191,18 +191,20 @@ def _fill(gains: dict[int, _Gain], pieces: list[tuple[int, int]], total_atoms: i
 
 def _ranked(segments: dict[int, list[tuple[Fraction, int]]]) -> list[tuple[int, int]]:
     """(curve, length) of every piece by falling slope, ties to the earlier curve then the earlier piece: a merge of
-    the curves' own lists (each already non-increasing), comparing slopes once per piece."""
-    heads = {i: 0 for i, segs in segments.items() if segs}
+    the curves' own lists (each already non-increasing), comparing slopes once per piece (as whole numbers:
+    cross-multiplied numerators and positive denominators, no Fraction arithmetic)."""
+    keyed = {i: [(s.numerator, s.denominator, length) for s, length in segs] for i, segs in segments.items() if segs}
+    heads = dict.fromkeys(keyed, 0)
     out: list[tuple[int, int]] = []
     while heads:
-        best = None
+        best, best_n, best_d = -1, 0, 1
         for i, k in heads.items():  # dict order is curve order: the first of equal slopes wins
-            if best is None or segments[i][k][0] > segments[best][heads[best]][0]:
-                best = i
-        assert best is not None
+            n, d, _ = keyed[i][k]
+            if best < 0 or n * best_d > best_n * d:
+                best, best_n, best_d = i, n, d
         k = heads[best]
-        out.append((best, segments[best][k][1]))
-        if k + 1 < len(segments[best]):
+        out.append((best, keyed[best][k][2]))
+        if k + 1 < len(keyed[best]):
             heads[best] = k + 1
         else:
             del heads[best]

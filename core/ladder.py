@@ -8,7 +8,9 @@ equals the order's own fresh quote (a moved mid moves every size alike); their a
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from functools import lru_cache
 
 from core.orders import Order
 from core.units import BPS, PRICE_PRECISION
@@ -26,15 +28,16 @@ def grid_size(unit: int, index: int) -> int:
     return (unit << (index // STEPS)) * num // den
 
 
-def grid(unit: int) -> list[int]:
+@lru_cache(maxsize=64)  # a handful of token units; every quote walks the grid twice
+def grid(unit: int) -> tuple[int, ...]:
     """Every grid size of a token whose whole unit is `unit` atoms, ascending."""
-    return [grid_size(unit, i) for i in range((RUNG_MAX + 1) * STEPS)]
+    return tuple(grid_size(unit, i) for i in range((RUNG_MAX + 1) * STEPS))
 
 
 def rung_sizes(order: Order) -> list[int]:
     """The grid sizes (atoms of the fixed side) in [amount/2^LADDER_DEPTH, amount), ascending."""
-    low = order.amount_atoms >> LADDER_DEPTH
-    return [s for s in grid(10**order.amount_token.decimals) if low <= s < order.amount_atoms]
+    low, sizes = order.amount_atoms >> LADDER_DEPTH, grid(10**order.amount_token.decimals)
+    return list(sizes[bisect_left(sizes, low):bisect_left(sizes, order.amount_atoms)])
 
 
 def cost_bps(order: Order, size_atoms: int, other_atoms: int, mid: Decimal) -> Decimal:
@@ -72,8 +75,16 @@ def _cost_at(rungs: dict[int, Decimal], size: int) -> Decimal:
     hi = min(s for s in sizes if s > size)
     with localcontext() as ctx:
         ctx.prec = PRICE_PRECISION
-        t = (Decimal(size).ln() - Decimal(lo).ln()) / (Decimal(hi).ln() - Decimal(lo).ln())
+        t = (_ln(size) - _ln(lo)) / (_ln(hi) - _ln(lo))
         return rungs[lo] + (rungs[hi] - rungs[lo]) * t
+
+
+@lru_cache(maxsize=4096)  # rung sizes recur on every quote of a pair; ln is the dearest Decimal operation here
+def _ln(atoms: int) -> Decimal:
+    """ln(atoms) to PRICE_PRECISION digits (correctly rounded, as Decimal.ln always is)."""
+    with localcontext() as ctx:
+        ctx.prec = PRICE_PRECISION
+        return Decimal(atoms).ln()
 
 
 def knots(order: Order, rungs: dict[int, Decimal], full_other_atoms: int, mid: Decimal,
