@@ -99,14 +99,15 @@ def _status(app: Flask, parent_id: int) -> tuple[str, list[tuple[int, str]]]:
         return out
 
 
-def _wait(app: Flask, parent_id: int, ready, timeout_s: float, log: Path) -> tuple[str, list[tuple[int, str]]]:
-    """Poll until ready(status, attempts) or fail with the consumer's log."""
+def _wait(app: Flask, parent_id: int, ready, timeout_s: float, log: Path,
+          poll_s: float = 0.05) -> tuple[str, list[tuple[int, str]]]:
+    """Poll every poll_s until ready(status, attempts) or fail with the consumer's log."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = _status(app, parent_id)
         if ready(*state):
             return state
-        time.sleep(0.05)
+        time.sleep(poll_s)
     raise AssertionError(f"not ready after {timeout_s} s: {_status(app, parent_id)}\n{log.read_text()[-3000:]}")
 
 
@@ -161,11 +162,12 @@ def test_a_consumer_killed_mid_order_and_started_again_fills_no_slice_twice(sqli
     log = tmp_path / "consumer.log"
     env = _env(tmp_path, JOBS_BACKEND="sqlite")
     proc = _consumer(env, log)
-    parent_id = _place(sqlite_runner_app, "1200", 6, 6)
-    try:  # kill -9 as soon as a slice is in flight (sent, not yet closed), after at least one fill
+    parent_id = _place(sqlite_runner_app, "1200", 8, 8)
+    try:  # kill -9 as soon as a slice is in flight (sent, not yet closed), after at least one fill; a slice is in
+        # flight for a few tens of ms only (the simulated chain lands at once), so the poll is quick
         _wait(sqlite_runner_app, parent_id,
               lambda s, a: s != "working" or (any(x == "filled" for _, x in a) and any(x == "sent" for _, x in a)),
-              60, log)
+              60, log, poll_s=0.005)
     finally:
         _stop(proc, signal.SIGKILL)
     status, attempts = _status(sqlite_runner_app, parent_id)
@@ -176,7 +178,7 @@ def test_a_consumer_killed_mid_order_and_started_again_fills_no_slice_twice(sqli
     finally:
         _stop(again)
     assert _status(sqlite_runner_app, parent_id)[0] == "completed"
-    _assert_exact(sqlite_runner_app, parent_id, 1200 * 10**9, 6)
+    _assert_exact(sqlite_runner_app, parent_id, 1200 * 10**9, 8)
 
 
 @pytest.mark.slow
