@@ -78,6 +78,19 @@ the 64 seeded orders, min of 7 passes, base commit and this one run alternately 
   leg reads once, the next quote reads again); nothing is kept past the quote, the state being the database's.
   The seeded orders' splits rarely re-quote a Jupiter leg, so this shows little here.
 
+Issue 17's last round on the quote path, CPU per quote in-process on PostgreSQL without the profiler, the 64 seeded
+orders, the quickest of 10 passes, the previous commit and this one run alternately three times on a quiet machine:
+4.79–5.48 → 3.73–4.02 ms:
+
+- **The bearer token and its user in one query** (the token as plain columns joined to its user; was the token as
+  an ORM object, then its user by a second lazy load), and the pair-pools and simulated-pools statements built once.
+- **A pool's ExactIn pricer built once per cost curve** (`otc_engine.exact_in_pricer`: the book, delay, vol spread
+  and skew once, then a dozen sizes; equal to `quote_pool` at every size on 300 hypothesis examples,
+  tests/test_otc_pricer.py): the curve and its exact size range called the full `quote_pool` about 13 times per
+  quote. The execution delay (a blake2b digest) and the vol spread (a Decimal square root) are memoised, both pure.
+- **Pieces ranked on whole numbers** (`allocator._ranked` compares cross-multiplied numerators and denominators,
+  not Fractions), the ladder's size grid and its logarithms memoised (four Decimal `ln` per quote).
+
 Measured before and after on this machine (PostgreSQL at 1M trades unless said otherwise):
 
 - **The trade path** (issue 17 item 2), counted by tests/test_trade_statements.py (before_cursor_execute, the
@@ -106,11 +119,11 @@ Measured before and after on this machine (PostgreSQL at 1M trades unless said o
 - **History filter lists** (`venues_seen`, `pairs_seen`, on every history page): `SELECT DISTINCT` read every
   trade, 56 ms each; a loose index scan (recursive CTE, one index probe per value): 2.2 and 1.2 ms.
 
-Seen in the profiles above and left alone: a quote's remaining time is the database layer's five statements (the
-bearer token and its user, the enabled makers, the pair's pools, the simulated pools' state on its own connection,
-the firm quote's INSERT and COMMIT: about 1 ms of CPU each through SQLAlchemy), Flask and Werkzeug (2 ms), the
-pools' curves (`otc_engine.quote_pool` about 13 times per quote, 50 µs each), the Jupiter ladder's curve (a
-Decimal ln per rung) and the decision (0.8 ms); a trade's row and legs are read back once (the claim in settle).
+Seen in the profiles above and left alone: half of a quote's remaining CPU is the database layer's statements (the
+bearer token with its user, the enabled makers, the pair's pools, the simulated pools' state on its own connection,
+the firm quote's INSERT and COMMIT: 0.3 to 0.6 ms of CPU each through SQLAlchemy, whose statement cache and result
+processing a leaner driver path would skip at the cost of the typed models), then serialisation and Flask; a
+trade's row and legs are read back once (the claim in settle).
 """
 
 
