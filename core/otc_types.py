@@ -157,10 +157,15 @@ class OtcRefusal:
     reason: str
 
 
-@lru_cache(maxsize=1024, typed=True)  # pure; a quote asks it a dozen times per pool with the same delay
 def vol_spread_bps(annual_vol_pct: Decimal, z: Decimal, delay_ms: int) -> Decimal:
     """Price-risk charge over the delay: z * annual_vol/100 * sqrt(delay_s / year_s) * 10000 bps, rounded up."""
     vol, z_ = checked_decimal("annual_vol_pct", annual_vol_pct), checked_decimal("vol_z", z)
+    return _vol_spread_bps(str(vol), str(z_), checked_atoms("delay_ms", delay_ms))
+
+
+@lru_cache(maxsize=1024)  # pure; a quote asks it a dozen times per pool with the same delay
+def _vol_spread_bps(vol_text: str, z_text: str, delay_ms: int) -> Decimal:
+    """vol_spread_bps on checked inputs, keyed by the Decimals' exact text (sign of zero and scale kept)."""
     with localcontext(DECIMAL_CTX):
-        years = Decimal(checked_atoms("delay_ms", delay_ms)) / (1000 * SECONDS_PER_YEAR)
-        return (z_ * vol * 100 * years.sqrt()).quantize(BPS_PLACES, rounding=ROUND_CEILING)
+        years = Decimal(delay_ms) / (1000 * SECONDS_PER_YEAR)
+        return (Decimal(z_text) * Decimal(vol_text) * 100 * years.sqrt()).quantize(BPS_PLACES, rounding=ROUND_CEILING)

@@ -23,6 +23,7 @@ import otc_engine
 from core import orders, router
 from core.curves import OtcBook
 from core.orders import Order
+from core.otc_types import as_utc
 from core.router import VenueCurve
 from core.tokens import Token
 from core.units import SwapMode, iso_z, pool_mid
@@ -196,6 +197,7 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
 
     up_to_in_atoms bounds the sampled input range (the order's size, when known) to keep knots where they matter.
     """
+    now = as_utc("now", now)  # as quote_pool would refuse a naive time
     book = OtcBook(params, inventory, pool_mid, now, jitter_seed)
     in_mint, out_mint = order.input_token.mint, order.output_token.mint
     found = _input_range(book, in_mint, out_mint)
@@ -215,9 +217,9 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
     if order.exact_in:
         return VenueCurve(params.venue, tuple(points), points[0][0], points[-1][0], risk, delay, book)
     knots: list[tuple[int, int]] = []
-    for x, out in points:  # ExactOut: size is the output; the ExactIn input is an upper bound on the least input
-        if not knots or out > knots[-1][0]:
-            knots.append((out, x))
+    for x, got in points:  # ExactOut: size is the output; the ExactIn input is an upper bound on the least input
+        if not knots or got > knots[-1][0]:
+            knots.append((got, x))
     if knots[0][0] + 1 > knots[-1][0]:
         return None
     return VenueCurve(params.venue, tuple(knots), knots[0][0] + 1, knots[-1][0], risk, delay, book)
