@@ -82,8 +82,9 @@ Issue 17's last round on the quote path, CPU per quote in-process on PostgreSQL 
 orders, the quickest of 10 passes, the previous commit and this one run alternately three times on a quiet machine:
 4.79–5.48 → 3.73–4.02 ms:
 
-- **The bearer token and its user in one query** (the token as plain columns joined to its user; was the token as
-  an ORM object, then its user by a second lazy load), and the pair-pools and simulated-pools statements built once.
+- **The bearer token and its user in one query** (the token as plain columns joined to its user: the user is the
+  only ORM object built; was the token and its joined-loaded user as ORM objects), and the pair-pools and
+  simulated-pools statements built once.
 - **A pool's ExactIn pricer built once per cost curve** (`otc_engine.exact_in_pricer`: the book, delay, vol spread
   and skew once, then a dozen sizes; equal to `quote_pool` at every size on 300 hypothesis examples,
   tests/test_otc_pricer.py): the curve and its exact size range called the full `quote_pool` about 13 times per
