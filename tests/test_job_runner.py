@@ -163,11 +163,14 @@ def test_a_consumer_killed_mid_order_and_started_again_fills_no_slice_twice(sqli
     env = _env(tmp_path, JOBS_BACKEND="sqlite")
     proc = _consumer(env, log)
     parent_id = _place(sqlite_runner_app, "1200", 8, 8)
-    try:  # kill -9 as soon as a slice is in flight (sent, not yet closed), after at least one fill; a slice is in
-        # flight for a few tens of ms only (the simulated chain lands at once), so the poll is quick
-        _wait(sqlite_runner_app, parent_id,
-              lambda s, a: s != "working" or (any(x == "filled" for _, x in a) and any(x == "sent" for _, x in a)),
-              60, log, poll_s=0.005)
+    try:  # kill -9 as soon as a slice is in flight (sent, not yet closed) after at least one fill; a slice is in
+        # flight for a few tens of ms only (the simulated chain lands at once), so the poll is quick, and should it
+        # miss every window the kill comes after the third fill, still in the middle of the order
+        def ready(status: str, attempts: list[tuple[int, str]]) -> bool:
+            filled = sum(1 for _, x in attempts if x == "filled")
+            return status != "working" or filled >= 3 or (filled >= 1 and any(x == "sent" for _, x in attempts))
+
+        _wait(sqlite_runner_app, parent_id, ready, 60, log, poll_s=0.005)
     finally:
         _stop(proc, signal.SIGKILL)
     status, attempts = _status(sqlite_runner_app, parent_id)
