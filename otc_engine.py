@@ -188,6 +188,12 @@ class _Book:
         return _min_input(self.out_of, out, self.available * self.den // self.num, guess)
 
 
+def _check_mid(mid_price: Decimal) -> None:
+    """ValueError unless mid_price is a positive finite Decimal (quote per base)."""
+    if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
+        raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
+
+
 def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_mint: str, output_mint: str,
                amount_atoms: int, swap_mode: str, now: datetime, jitter_seed: int = 0) -> OtcQuote | OtcRefusal:
     """Quote amount_atoms (input atoms for ExactIn, output atoms for ExactOut) at mid_price, or refuse it."""
@@ -195,8 +201,7 @@ def quote_pool(params: PoolParams, inv: Inventory, mid_price: Decimal, input_min
         raise ValueError(f"swap_mode must be ExactIn or ExactOut: got {swap_mode!r}")
     if isinstance(amount_atoms, bool) or not isinstance(amount_atoms, int):
         raise ValueError("amount_atoms must be an integer")
-    if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
-        raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
+    _check_mid(mid_price)
     now, venue = as_utc("now", now), params.venue
     if not params.active:
         return OtcRefusal(venue, f"pool {params.name} is inactive: route to another venue")
@@ -254,8 +259,7 @@ def exact_in_pricer(params: PoolParams, inv: Inventory, mid_price: Decimal, inpu
                     jitter_seed: int = 0) -> Callable[[int], int | None]:
     """out(x): the net output atoms quote_pool gives an ExactIn order of x input atoms, or None where it refuses
     (the same book and rounding, built once: a cost curve prices a pool at a dozen sizes)."""
-    if not isinstance(mid_price, Decimal) or not mid_price.is_finite() or mid_price <= 0:
-        raise ValueError(f"mid_price must be a positive finite Decimal: got {mid_price!r}")
+    _check_mid(mid_price)
     if not params.active or input_mint == output_mint or {input_mint, output_mint} != {params.base_mint,
                                                                                          params.quote_mint}:
         return lambda x: None
@@ -285,25 +289,3 @@ def apply_fill(inv: Inventory, quote: OtcQuote) -> Inventory:
     if _sells_base(quote):
         return Inventory(inv.base_atoms + quote.in_amount_atoms, inv.quote_atoms - quote.out_amount_atoms, inv.as_of)
     return Inventory(inv.base_atoms - quote.out_amount_atoms, inv.quote_atoms + quote.in_amount_atoms, inv.as_of)
-
-
-def _pool(name: str, quote: tokens.Token, base_bps: int, size_bps: int, max_sol: int, target_sol: int,
-          target_quote: int, delay_ms: int, jitter_ms: int, skew: int = 15) -> PoolParams:
-    """A SOL/stablecoin desk pool with the desk's common settings (alpha 1.5, 80 % vol, z 1, 2 bps fee, 10 %/h,
-    a 15 bps inventory skew at full imbalance)."""
-    sol = tokens.SOL
-    return PoolParams(
-        name=name, base_mint=sol.mint, quote_mint=quote.mint, base_decimals=sol.decimals,
-        quote_decimals=quote.decimals, base_spread_bps=Decimal(base_bps), size_spread_bps=Decimal(size_bps),
-        size_exponent=Decimal("1.5"), annual_vol_pct=Decimal(80), vol_z=Decimal(1), fee_bps=Decimal(2),
-        min_trade_base_atoms=100 * 10**sol.decimals, max_trade_base_atoms=max_sol * 10**sol.decimals,
-        target_base_atoms=target_sol * 10**sol.decimals, target_quote_atoms=target_quote * 10**quote.decimals,
-        replenish_pct_per_hour=Decimal(10), execution_delay_ms=delay_ms, delay_jitter_ms=jitter_ms,
-        quote_ttl_ms=15_000, inventory_skew_bps=Decimal(skew),
-    )
-
-
-DEFAULT_POOLS: tuple[PoolParams, ...] = (
-    _pool("sol-usdc", tokens.USDC, 5, 60, 50_000, 150_000, 22_500_000, 1_500, 500),
-    _pool("sol-usdt", tokens.USDT, 7, 80, 30_000, 80_000, 12_000_000, 2_000, 700),
-)

@@ -152,15 +152,16 @@ def _largest_accepted(lo: int, hi: int, accepted: Callable[[int], bool]) -> int:
     return good
 
 
-def _input_range(book: OtcBook, input_mint: str, output_mint: str) -> tuple[int, int] | None:
-    """The pool's legal ExactIn input sizes [lo, hi] for this direction (inventory, min and max trade size)."""
+def _input_range(book: OtcBook, input_mint: str, output_mint: str,
+                 out: Callable[[int], int | None]) -> tuple[int, int] | None:
+    """The pool's legal ExactIn input sizes [lo, hi] for this direction (inventory, min and max trade size); `out`
+    is the pool's ExactIn pricer for that direction (otc_engine.exact_in_pricer)."""
     p, now, seed = book.params, book.now, book.jitter_seed
 
     def quote(amount: int, mode: str) -> otc_engine.OtcQuote | otc_engine.OtcRefusal:
         return otc_engine.quote_pool(p, book.inventory, book.pool_mid, input_mint, output_mint, amount, mode, now,
                                      jitter_seed=seed)
 
-    out = otc_engine.exact_in_pricer(p, book.inventory, book.pool_mid, input_mint, output_mint, seed)
     sell_base = input_mint == p.base_mint
     m_n, m_d = book.pool_mid.as_integer_ratio()
     b_unit, q_unit = 10**p.base_decimals, 10**p.quote_decimals
@@ -200,7 +201,8 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
     now = as_utc("now", now)  # as quote_pool would refuse a naive time
     book = OtcBook(params, inventory, pool_mid, now, jitter_seed)
     in_mint, out_mint = order.input_token.mint, order.output_token.mint
-    found = _input_range(book, in_mint, out_mint)
+    out = otc_engine.exact_in_pricer(params, inventory, pool_mid, in_mint, out_mint, jitter_seed)
+    found = _input_range(book, in_mint, out_mint, out)
     if found is None:
         return None
     lo, hi = found
@@ -208,7 +210,6 @@ def otc_curve(params: otc_engine.PoolParams, inventory: otc_engine.Inventory, po
         return None  # the whole order is below this pool's smallest leg
     if up_to_in_atoms is not None:
         hi = max(lo, min(hi, up_to_in_atoms))
-    out = otc_engine.exact_in_pricer(params, inventory, pool_mid, in_mint, out_mint, jitter_seed)
     points = [(x, got) for x in _grid(lo, hi, OTC_KNOTS) if (got := out(x)) is not None]
     if not points:
         return None

@@ -5,6 +5,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 import otc_engine
+from core.desk_pools import DEFAULT_POOLS
 from ledger.maker_tables import Maker
 from models import OTCPool, db, utcnow
 
@@ -29,7 +30,7 @@ def pool_row(params: otc_engine.PoolParams) -> OTCPool:
     )
 
 
-def seed_pools(pools: tuple[otc_engine.PoolParams, ...] = otc_engine.DEFAULT_POOLS) -> int:
+def seed_pools(pools: tuple[otc_engine.PoolParams, ...] = DEFAULT_POOLS) -> int:
     """Insert the pools whose names are not there yet; return how many were added."""
     existing = set(db.session.scalars(select(OTCPool.name)))
     added = [pool_row(p) for p in pools if p.name not in existing]

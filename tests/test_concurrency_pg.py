@@ -18,9 +18,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-import otc_engine
 import trade_logger
 from core import orders
+from core.desk_pools import DEFAULT_POOLS
 from core.tokens import SOL, USDC
 from models import OTCPool, db, utcnow
 from services import seed
@@ -123,7 +123,7 @@ def deadlocks(app: Flask) -> int:
 def test_split_trades_locking_two_pools_in_either_order_never_deadlock(pg_url: str) -> None:
     app = build_app(pg_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 12})
     with app.app_context():
-        db.session.add(seed.pool_row(replace(otc_engine.DEFAULT_POOLS[0], name="sol-usdc-b")))
+        db.session.add(seed.pool_row(replace(DEFAULT_POOLS[0], name="sol-usdc-b")))
         db.session.commit()
         pool_ids = [db.session.scalar(select(OTCPool.id).where(OTCPool.name == n)) for n in ("sol-usdc", "sol-usdc-b")]
     before = deadlocks(app)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import jupiter_api
 import otc_engine
 from core import allocator, orders
+from core.desk_pools import DEFAULT_POOLS
 from core.tokens import SOL, USDC
 from core.units import SwapMode
 from core.wire import RawResponse
@@ -67,7 +68,7 @@ def test_interpolated_jupiter_legs_never_promise_more_than_a_real_quote() -> Non
 
 
 def test_otc_curves_are_exact_at_their_knots_and_conservative_for_exact_out() -> None:
-    pool = otc_engine.DEFAULT_POOLS[0]
+    pool = DEFAULT_POOLS[0]
     inv = otc_engine.Inventory(pool.target_base_atoms, pool.target_quote_atoms, NOW)
     mid = Decimal(150)
     sell_curve = cost_curves.otc_curve(pool, inv, mid, sell(60_000), NOW, 0)
@@ -92,10 +93,11 @@ def test_the_largest_accepted_size_is_found_exactly_not_stepped_back() -> None:
 
 
 def test_an_otc_buy_curve_ends_at_the_pools_exact_largest_input() -> None:
-    pool = next(p for p in otc_engine.DEFAULT_POOLS if p.quote_mint != USDC.mint)
+    pool = next(p for p in DEFAULT_POOLS if p.quote_mint != USDC.mint)
     inv = otc_engine.Inventory(pool.target_base_atoms, pool.target_quote_atoms, NOW)
     book = cost_curves.OtcBook(pool, inv, Decimal(150), NOW, 0)
-    lo, hi = cost_curves._input_range(book, pool.quote_mint, pool.base_mint)  # type: ignore[misc]
+    out = otc_engine.exact_in_pricer(pool, inv, Decimal(150), pool.quote_mint, pool.base_mint)
+    lo, hi = cost_curves._input_range(book, pool.quote_mint, pool.base_mint, out)  # type: ignore[misc]
 
     def accepted(x: int) -> bool:
         q = otc_engine.quote_pool(pool, inv, Decimal(150), pool.quote_mint, pool.base_mint, x, "ExactIn", NOW)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import otc_engine as oe
+from core.desk_pools import DEFAULT_POOLS
 from core.tokens import SOL, USDC, USDT
 from otc_engine import Inventory, OtcQuote, OtcRefusal, PoolParams
 
@@ -21,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 SOL_ATOMS, USD_ATOMS = 10**9, 10**6
-SOL_USDC = oe.DEFAULT_POOLS[0]
-SOL_USDT = oe.DEFAULT_POOLS[1]
+SOL_USDC = DEFAULT_POOLS[0]
+SOL_USDT = DEFAULT_POOLS[1]
 # A pool with round numbers for hand computation: 10 bps spread, no size or vol add-on, 5 bps fee.
 SIMPLE = PoolParams(
     name="simple", base_mint=SOL.mint, quote_mint=USDC.mint, base_decimals=9, quote_decimals=6,
@@ -236,7 +237,7 @@ def test_pool_params_store_int_settings_as_decimal():
 
 
 def test_default_pools_cost_10_to_30_bps_for_a_25k_sol_sell_and_refuse_10_sol():
-    for pool in oe.DEFAULT_POOLS:
+    for pool in DEFAULT_POOLS:
         q = ok(quote(pool, True, 25_000 * SOL_ATOMS))
         value_at_mid = Fraction(q.in_amount_atoms) * rate(Decimal(150), True)
         cost_bps = (value_at_mid - q.out_amount_atoms) / value_at_mid * 10_000
@@ -462,4 +463,4 @@ def test_skew_strength_is_bounded():
 
 
 def test_the_default_desk_pools_skew_by_15_bps_at_full_imbalance():
-    assert all(p.inventory_skew_bps == 15 for p in oe.DEFAULT_POOLS)
+    assert all(p.inventory_skew_bps == 15 for p in DEFAULT_POOLS)

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import otc_engine as oe
+from core.desk_pools import DEFAULT_POOLS
 from core.tokens import SOL, USDC, USDT
 from core.units import SwapMode
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-POOLS = oe.DEFAULT_POOLS[:2]
+POOLS = DEFAULT_POOLS[:2]
 
 
 def expected(params: oe.PoolParams, inv: oe.Inventory, mid: Decimal, in_mint: str, out_mint: str, x: int,

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import jupiter_api
-import otc_engine
+from core.desk_pools import DEFAULT_POOLS
 from core.tokens import SOL
 from core.wire import RawResponse
 from models import OTCPool, Trade, TradeLeg, db
@@ -50,7 +50,7 @@ def split_app(request: pytest.FixtureRequest, tmp_path: Path, upstream: Switchab
     url = f"sqlite:///{tmp_path / 'split.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     app = build_app(url, JUPITER_CLIENT=client)
     with app.app_context():
-        second = replace(otc_engine.DEFAULT_POOLS[0], name="sol-usdc-b", base_spread_bps=Decimal(6),
+        second = replace(DEFAULT_POOLS[0], name="sol-usdc-b", base_spread_bps=Decimal(6),
                          size_spread_bps=Decimal(70), max_trade_base_atoms=40_000 * 10**SOL.decimals)
         db.session.add(pool_row(second))
         db.session.commit()
